@@ -1,0 +1,1 @@
+//! Disassembly in the syntax of `llvm-objdump -d`.

@@ -1,0 +1,23 @@
+//! `bpf-vm` owns everything about executing BPF: the instruction set of
+//! RFC 9669 (decode, encode, validate, disassemble), a deterministic address
+//! space in which every access is translated and bounds-checked, and an
+//! interpreter with host helpers, an instruction budget, a call-depth limit
+//! and an interrupt flag.
+//!
+//! It knows nothing about ELF, symbols or C: loaders (the `bpf-linker`
+//! crate) place code and data through [`Vm::load_code`] and [`Memory`], and
+//! then [`Vm::call`] a function by its code index.
+
+pub mod disasm;
+mod interp;
+pub mod isa;
+pub mod memory;
+pub mod trap;
+pub mod validate;
+mod vm;
+
+pub use isa::Insn;
+pub use memory::{Access, MemError, MemReason, Memory, MemoryMark, RegionKind};
+pub use trap::{HelperError, Trap, TrapKind};
+pub use validate::{validate, InvalidInsn, InvalidKind};
+pub use vm::{code_addr, HelperFn, Vm, VmConfig};

@@ -1,0 +1,108 @@
+//! Why a run stopped before its entry function returned.
+
+use crate::memory::MemError;
+use std::fmt;
+
+/// What a host helper can report instead of a return value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelperError {
+    /// The helper touched memory it may not (a bad pointer or length argument).
+    Memory(MemError),
+    /// `exit(code)`: the program asked to stop.
+    Exit(i32),
+    /// `abort()` or a failed assertion, with its message.
+    Abort(String),
+    /// Any other misuse, described for the user (e.g. "double free of 0x400000010").
+    Fault(String),
+}
+
+impl From<MemError> for HelperError {
+    fn from(e: MemError) -> Self {
+        HelperError::Memory(e)
+    }
+}
+
+impl fmt::Display for HelperError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HelperError::Memory(e) => write!(f, "{e}"),
+            HelperError::Exit(c) => write!(f, "exit({c})"),
+            HelperError::Abort(m) => write!(f, "{m}"),
+            HelperError::Fault(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+/// The cause of a trap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrapKind {
+    /// A load, store or atomic outside accessible memory.
+    Memory(MemError),
+    /// The instruction budget ran out (a runaway loop, or a long computation).
+    BudgetExhausted { budget: u64 },
+    /// Another thread raised the interrupt flag (Ctrl-C).
+    Interrupted,
+    /// A call would exceed the call-depth limit (runaway recursion).
+    CallDepthExceeded { limit: usize },
+    /// `call` of a helper id nobody registered.
+    UnknownHelper(i32),
+    /// `callx` to an address that is not a function entry.
+    BadCallTarget(u64),
+    /// Execution left the code (fell off the end, or a call went nowhere).
+    PcOutOfRange(u64),
+    /// A helper reported an error; `helper` is its name.
+    Helper { helper: String, error: HelperError },
+}
+
+/// A stopped run: cause, the faulting instruction, and the call stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trap {
+    pub kind: TrapKind,
+    /// Code index of the instruction that trapped.
+    pub pc: usize,
+    /// Code indices of the `call` instructions of the enclosing frames, innermost first.
+    pub call_sites: Vec<usize>,
+}
+
+impl Trap {
+    /// The exit code if the program called `exit`.
+    pub fn exit_code(&self) -> Option<i32> {
+        match &self.kind {
+            TrapKind::Helper {
+                error: HelperError::Exit(c),
+                ..
+            } => Some(*c),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for TrapKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrapKind::Memory(e) => write!(f, "invalid memory access: {e}"),
+            TrapKind::BudgetExhausted { budget } => write!(
+                f,
+                "instruction budget of {budget} exhausted (runaway loop? raise it with --budget)"
+            ),
+            TrapKind::Interrupted => write!(f, "interrupted"),
+            TrapKind::CallDepthExceeded { limit } => {
+                write!(f, "call depth limit of {limit} frames exceeded (runaway recursion?)")
+            }
+            TrapKind::UnknownHelper(id) => write!(f, "call of unknown helper #{id}"),
+            TrapKind::BadCallTarget(a) => {
+                write!(f, "indirect call to {a:#x}, which is not a function")
+            }
+            TrapKind::PcOutOfRange(pc) => write!(f, "execution left the code at slot {pc}"),
+            TrapKind::Helper { helper, error } => write!(f, "in {helper}: {error}"),
+        }
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (at instruction {})", self.kind, self.pc)
+    }
+}
+
+impl std::error::Error for Trap {}

@@ -1,0 +1,223 @@
+//! The VM: code, memory, helpers and configuration, and the API to load
+//! and call code. The interpreter loop itself lives in `interp.rs`.
+
+use crate::isa::{Insn, INSN_SIZE};
+use crate::memory::{Memory, RegionKind};
+use crate::trap::HelperError;
+use crate::validate::{jump_target, validate, InvalidInsn, InvalidKind, JumpTarget};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// A host function callable from BPF with `call id`. It receives the VM
+/// memory (every access checked) and r1..r5; its result goes to r0.
+pub type HelperFn = Box<dyn FnMut(&mut Memory, [u64; 5]) -> Result<u64, HelperError>>;
+
+pub(crate) struct Helper {
+    pub(crate) name: String,
+    pub(crate) func: HelperFn,
+}
+
+/// Limits that keep any program finite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VmConfig {
+    /// Bytes of stack per call frame (clang assumes 512; see `-mllvm -bpf-stack-size`).
+    pub frame_size: usize,
+    /// Maximum number of nested frames, the entry frame included.
+    pub max_call_depth: usize,
+    /// Instructions one `call` may execute before it is stopped.
+    pub budget: u64,
+}
+
+impl Default for VmConfig {
+    fn default() -> Self {
+        VmConfig {
+            frame_size: 512,
+            max_call_depth: 256,
+            budget: 1_000_000_000,
+        }
+    }
+}
+
+/// Code, memory and helpers of one BPF machine.
+pub struct Vm {
+    pub(crate) code: Vec<Insn>,
+    /// `entries[i]`: slot `i` starts a function (a valid `callx` target).
+    pub(crate) entries: Vec<bool>,
+    /// The address space; public so loaders and hosts can allocate and inspect.
+    pub mem: Memory,
+    pub(crate) helpers: Vec<Option<Helper>>,
+    pub(crate) config: VmConfig,
+    pub(crate) interrupt: Arc<AtomicBool>,
+}
+
+impl Default for Vm {
+    fn default() -> Self {
+        Vm::new(VmConfig::default())
+    }
+}
+
+/// The virtual address of code slot `index` (what function pointers hold).
+pub const fn code_addr(index: usize) -> u64 {
+    RegionKind::Code.base() + (index * INSN_SIZE) as u64
+}
+
+impl Vm {
+    /// An empty machine with the given limits.
+    pub fn new(config: VmConfig) -> Vm {
+        let mut vm = Vm {
+            code: Vec::new(),
+            entries: Vec::new(),
+            mem: Memory::new(),
+            helpers: Vec::new(),
+            config,
+            interrupt: Arc::new(AtomicBool::new(false)),
+        };
+        vm.set_config(config);
+        vm
+    }
+
+    /// Current limits.
+    pub fn config(&self) -> VmConfig {
+        self.config
+    }
+
+    /// Changes the limits (the stack is resized to fit).
+    pub fn set_config(&mut self, config: VmConfig) {
+        self.config = config;
+        self.mem
+            .set_stack_size(config.frame_size.saturating_mul(config.max_call_depth));
+    }
+
+    /// The flag another thread sets to stop a running program (Ctrl-C).
+    /// It is cleared when a run starts.
+    pub fn interrupt_handle(&self) -> Arc<AtomicBool> {
+        self.interrupt.clone()
+    }
+
+    /// All loaded code slots.
+    pub fn code(&self) -> &[Insn] {
+        &self.code
+    }
+
+    /// The code slot index a code address denotes, if it is one.
+    pub fn code_index(&self, addr: u64) -> Option<usize> {
+        let off = addr.checked_sub(RegionKind::Code.base())?;
+        if off % INSN_SIZE as u64 != 0 {
+            return None;
+        }
+        let idx = usize::try_from(off / INSN_SIZE as u64).ok()?;
+        (idx < self.code.len()).then_some(idx)
+    }
+
+    /// True if slot `index` is a registered function entry.
+    pub fn is_entry(&self, index: usize) -> bool {
+        self.entries.get(index).copied().unwrap_or(false)
+    }
+
+    /// Validates and appends a chunk of code; returns the index of its first
+    /// slot. Jumps must stay inside the chunk; local calls may target any
+    /// slot of the code loaded so far or of the chunk. On error nothing is
+    /// appended and the error's index is relative to the chunk.
+    pub fn load_code(&mut self, chunk: &[Insn]) -> Result<usize, InvalidInsn> {
+        validate(chunk, false)?;
+        let start = self.code.len();
+        let total = (start + chunk.len()) as i64;
+        let mut skip = false;
+        for (i, insn) in chunk.iter().enumerate() {
+            if std::mem::take(&mut skip) {
+                continue;
+            }
+            skip = insn.is_ld_imm64();
+            if let Some(JumpTarget::Call(rel)) = jump_target(*insn, i) {
+                let abs = start as i64 + rel;
+                if abs < 0 || abs >= total || self.is_second_half(chunk, start, abs as usize) {
+                    return Err(InvalidInsn {
+                        index: i,
+                        opcode: insn.op,
+                        kind: InvalidKind::JumpOutOfRange(abs - start as i64),
+                    });
+                }
+            }
+        }
+        self.code.extend_from_slice(chunk);
+        self.entries.resize(self.code.len(), false);
+        Ok(start)
+    }
+
+    fn is_second_half(&self, chunk: &[Insn], start: usize, abs: usize) -> bool {
+        let at = |i: usize| {
+            if i < start {
+                self.code[i]
+            } else {
+                chunk[i - start]
+            }
+        };
+        // Second slots of ld_imm64 have opcode 0, so a slot follows an
+        // ld_imm64 opcode exactly when it is that instruction's second half.
+        abs > 0 && at(abs - 1).is_ld_imm64()
+    }
+
+    /// Replaces one slot (used for redefinable-function stubs). The new slot
+    /// must be a valid single-slot instruction whose jump or call target is
+    /// inside the code; it must not overwrite either half of an `ld_imm64`.
+    pub fn patch(&mut self, index: usize, insn: Insn) -> Result<(), InvalidInsn> {
+        let fail = |kind| InvalidInsn {
+            index,
+            opcode: insn.op,
+            kind,
+        };
+        if index >= self.code.len() {
+            return Err(fail(InvalidKind::JumpOutOfRange(index as i64)));
+        }
+        if insn.is_ld_imm64()
+            || self.code[index].is_ld_imm64()
+            || self.is_second_half(&[], self.code.len(), index)
+        {
+            return Err(fail(InvalidKind::TruncatedLdImm64));
+        }
+        validate(&[insn], false)?;
+        if let Some(JumpTarget::Jump(t) | JumpTarget::Call(t)) = jump_target(insn, index) {
+            if t < 0 || t >= self.code.len() as i64 {
+                return Err(fail(InvalidKind::JumpOutOfRange(t)));
+            }
+            if self.is_second_half(&[], self.code.len(), t as usize) {
+                return Err(fail(InvalidKind::JumpIntoLdImm64(t as usize)));
+            }
+        }
+        self.code[index] = insn;
+        Ok(())
+    }
+
+    /// Marks slot `index` as a function entry (a valid `callx` target).
+    pub fn mark_entry(&mut self, index: usize) {
+        if index < self.entries.len() {
+            self.entries[index] = true;
+        }
+    }
+
+    /// Drops code after `len` slots (undo of the most recent loads).
+    pub fn truncate_code(&mut self, len: usize) {
+        self.code.truncate(len);
+        self.entries.truncate(len);
+    }
+
+    /// Registers a helper under `id` (replacing any earlier one).
+    pub fn register_helper(&mut self, id: u32, name: &str, func: HelperFn) {
+        let idx = id as usize;
+        if self.helpers.len() <= idx {
+            self.helpers.resize_with(idx + 1, || None);
+        }
+        self.helpers[idx] = Some(Helper {
+            name: name.to_string(),
+            func,
+        });
+    }
+
+    /// The name a helper id was registered with.
+    pub fn helper_name(&self, id: u32) -> Option<&str> {
+        self.helpers
+            .get(id as usize)?
+            .as_ref()
+            .map(|h| h.name.as_str())
+    }
+}
