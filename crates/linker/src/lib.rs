@@ -1,1 +1,22 @@
-//! placeholder
+//! `bpf-linker` is a JIT linker for BPF ELF relocatable objects, shaped
+//! like LLVM JITLink: an ELF reader builds a [`LinkGraph`] (sections,
+//! symbols, edges with explicit addends); a fixed pass pipeline resolves,
+//! allocates into the VM's address space, applies the BPF fixups (one
+//! [`bpf::apply_fixup`]), verifies and publishes into a [`Session`], the
+//! incremental symbol table that later objects link against.
+//!
+//! It owns symbols, relocations and placement; it does not own execution
+//! (the `bpf-vm` crate) or C (the REPL).
+
+pub mod bpf;
+pub mod elf;
+pub mod error;
+pub mod graph;
+mod link;
+pub mod session;
+
+pub use error::LinkError;
+pub use graph::LinkGraph;
+pub use session::{
+    CallError, GlobalSymbol, LinkTimes, LinkedObject, Session, SessionOptions, VerifyHook,
+};

@@ -166,7 +166,7 @@ impl fmt::Debug for Insn {
 /// Decodes a byte buffer into instruction slots. The length must be a
 /// multiple of 8; the error carries the number of trailing bytes.
 pub fn decode(bytes: &[u8]) -> Result<Vec<Insn>, usize> {
-    if bytes.len() % INSN_SIZE != 0 {
+    if !bytes.len().is_multiple_of(INSN_SIZE) {
         return Err(bytes.len() % INSN_SIZE);
     }
     Ok(bytes

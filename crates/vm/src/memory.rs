@@ -214,6 +214,15 @@ impl Memory {
         }
     }
 
+    /// Shrinks one region to `len` bytes (undo of the most recent allocations).
+    /// Does nothing if the region is already that short.
+    pub fn truncate(&mut self, kind: RegionKind, len: usize) {
+        let r = &mut self.regions[kind as usize];
+        if len < r.bytes.len() {
+            r.bytes.truncate(len);
+        }
+    }
+
     /// Sets the stack region's size; existing contents are kept.
     pub fn set_stack_size(&mut self, size: usize) {
         let r = &mut self.regions[RegionKind::Stack as usize];
@@ -257,10 +266,7 @@ impl Memory {
         let off = (addr & OFFSET_MASK) as usize;
         if let Some(r) = self.regions.get((addr >> REGION_SHIFT) as usize) {
             if r.data && off >= r.lo {
-                if let Some(s) = off
-                    .checked_add(len)
-                    .and_then(|end| r.bytes.get(off..end))
-                {
+                if let Some(s) = off.checked_add(len).and_then(|end| r.bytes.get(off..end)) {
                     return Ok(s);
                 }
             }
@@ -275,7 +281,9 @@ impl Memory {
         let idx = (addr >> REGION_SHIFT) as usize;
         let ok = match self.regions.get(idx) {
             Some(r) => {
-                r.writable && off >= r.lo && off.checked_add(len).is_some_and(|e| e <= r.bytes.len())
+                r.writable
+                    && off >= r.lo
+                    && off.checked_add(len).is_some_and(|e| e <= r.bytes.len())
             }
             None => false,
         };
@@ -350,7 +358,9 @@ impl Memory {
         let limit = tail.len().min(max.saturating_add(1));
         match tail[..limit].iter().position(|b| *b == 0) {
             Some(n) => Ok(&tail[..n]),
-            None if limit == tail.len() => Err(self.refuse(addr + tail.len() as u64, 1, Access::Read)),
+            None if limit == tail.len() => {
+                Err(self.refuse(addr + tail.len() as u64, 1, Access::Read))
+            }
             None => Err(MemError {
                 addr,
                 len: max,

@@ -87,7 +87,10 @@ impl fmt::Display for TrapKind {
             ),
             TrapKind::Interrupted => write!(f, "interrupted"),
             TrapKind::CallDepthExceeded { limit } => {
-                write!(f, "call depth limit of {limit} frames exceeded (runaway recursion?)")
+                write!(
+                    f,
+                    "call depth limit of {limit} frames exceeded (runaway recursion?)"
+                )
             }
             TrapKind::UnknownHelper(id) => write!(f, "call of unknown helper #{id}"),
             TrapKind::BadCallTarget(a) => {

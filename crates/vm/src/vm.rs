@@ -102,7 +102,7 @@ impl Vm {
     /// The code slot index a code address denotes, if it is one.
     pub fn code_index(&self, addr: u64) -> Option<usize> {
         let off = addr.checked_sub(RegionKind::Code.base())?;
-        if off % INSN_SIZE as u64 != 0 {
+        if !off.is_multiple_of(INSN_SIZE as u64) {
             return None;
         }
         let idx = usize::try_from(off / INSN_SIZE as u64).ok()?;
@@ -186,6 +186,23 @@ impl Vm {
         }
         self.code[index] = insn;
         Ok(())
+    }
+
+    /// Rewrites the 64-bit immediate of the `ld_imm64` starting at `index`
+    /// (the linker rebinding a reference to a redefined variable).
+    pub fn patch_ld_imm64(&mut self, index: usize, value: u64) -> Result<(), InvalidInsn> {
+        match self.code.get(index) {
+            Some(insn) if insn.is_ld_imm64() && index + 1 < self.code.len() => {
+                self.code[index].imm = value as u32 as i32;
+                self.code[index + 1].imm = (value >> 32) as u32 as i32;
+                Ok(())
+            }
+            other => Err(InvalidInsn {
+                index,
+                opcode: other.map(|i| i.op).unwrap_or(0),
+                kind: InvalidKind::TruncatedLdImm64,
+            }),
+        }
     }
 
     /// Marks slot `index` as a function entry (a valid `callx` target).

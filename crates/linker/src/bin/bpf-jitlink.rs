@@ -1,0 +1,205 @@
+//! `bpf-jitlink`: link BPF relocatable objects into a fresh session and run
+//! an entry function, shaped like `llvm-jitlink`.
+
+use bpf_linker::{Session, SessionOptions};
+use bpf_vm::{Vm, VmConfig};
+use clap::Parser;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bpf-jitlink",
+    version,
+    about = "Link BPF ELF relocatable objects in memory and run an entry function",
+    long_about = "Link BPF ELF relocatable objects (clang -target bpf -c) into a user-space BPF VM \
+                  and run the entry function. The exit status is the entry's return value, \
+                  as with llvm-jitlink."
+)]
+struct Args {
+    /// Objects to link, in order.
+    #[arg(required = true, value_name = "OBJ")]
+    objects: Vec<std::path::PathBuf>,
+    /// Function to run.
+    #[arg(long, default_value = "main")]
+    entry: String,
+    /// Integer arguments for the entry function (up to five; decimal, 0x hex or negative).
+    #[arg(long, num_args = 1.., allow_hyphen_values = true, value_parser = parse_int)]
+    args: Vec<u64>,
+    /// Link only; do not run the entry function.
+    #[arg(long)]
+    noexec: bool,
+    /// Print the link graph of each object before and after fixups.
+    #[arg(long)]
+    show_graph: bool,
+    /// Print the address of every symbol.
+    #[arg(long)]
+    show_addrs: bool,
+    /// Print the size of every loaded section and the totals.
+    #[arg(long)]
+    show_sizes: bool,
+    /// Print how long each link pass and the run took.
+    #[arg(long)]
+    show_times: bool,
+    /// Define an absolute symbol: NAME=VALUE.
+    #[arg(long = "abs", value_name = "NAME=VALUE", value_parser = parse_abs)]
+    abs: Vec<(String, u64)>,
+    /// Instructions the entry may execute before it is stopped.
+    #[arg(long, default_value_t = VmConfig::default().budget)]
+    budget: u64,
+    /// Stack bytes per call frame (match clang's -mllvm -bpf-stack-size).
+    #[arg(long, default_value_t = VmConfig::default().frame_size)]
+    stack_size: usize,
+}
+
+fn parse_int(s: &str) -> Result<u64, String> {
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s),
+    };
+    let v = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => digits.parse::<u64>(),
+    }
+    .map_err(|e| format!("`{s}` is not an integer: {e}"))?;
+    Ok(if neg { v.wrapping_neg() } else { v })
+}
+
+fn parse_abs(s: &str) -> Result<(String, u64), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not NAME=VALUE"))?;
+    if name.is_empty() {
+        return Err(format!("`{s}` has an empty name"));
+    }
+    Ok((name.to_string(), parse_int(value)?))
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("bpf-jitlink: error: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<ExitCode, String> {
+    if args.args.len() > 5 {
+        return Err(format!(
+            "{} arguments given; BPF functions take at most five",
+            args.args.len()
+        ));
+    }
+    let mut files = Vec::new();
+    for path in &args.objects {
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        files.push((path.display().to_string(), bytes));
+    }
+    let config = VmConfig {
+        budget: args.budget,
+        frame_size: args.stack_size,
+        ..VmConfig::default()
+    };
+    let options = SessionOptions {
+        allow_redefinition: false,
+        keep_unfixed_graphs: args.show_graph,
+    };
+    let mut session = Session::new(Vm::new(config), options);
+    for (name, value) in &args.abs {
+        session.define_absolute(name, *value);
+    }
+    let inputs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    session.add_objects(&inputs).map_err(|e| e.to_string())?;
+
+    if args.show_graph {
+        for obj in session.objects() {
+            if let Some(before) = &obj.unfixed {
+                println!("--- before fixups ---\n{before}");
+            }
+            println!("--- after fixups ---\n{}", obj.graph);
+        }
+    }
+    if args.show_addrs {
+        print_addrs(&session);
+    }
+    if args.show_sizes {
+        print_sizes(&session);
+    }
+    if args.show_times {
+        for (pass, t) in &session.last_link_times().passes {
+            println!("link pass {pass:<9} {:>10.3} ms", t.as_secs_f64() * 1e3);
+        }
+    }
+    if args.noexec {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let start = Instant::now();
+    let result = session.call(&args.entry, &args.args);
+    if args.show_times {
+        println!(
+            "run {:<15} {:>10.3} ms",
+            args.entry,
+            start.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    match result {
+        Ok(value) => Ok(ExitCode::from(value as u8)),
+        Err(bpf_linker::CallError::Trap(trap)) => {
+            if let Some(code) = trap.exit_code() {
+                return Ok(ExitCode::from(code as u8));
+            }
+            let place = match session.function_at(trap.pc) {
+                Some((func, obj, off)) => format!("{func}+{off:#x} in {}", obj.name),
+                None => format!("instruction {}", trap.pc),
+            };
+            Err(format!("{} at {place}", trap.kind))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn print_addrs(session: &Session) {
+    println!(
+        "{:<24} {:<8} {:>18} {:>8}  object",
+        "symbol", "kind", "address", "size"
+    );
+    for sym in session.symbols() {
+        println!(
+            "{:<24} {:<8} {:>#18x} {:>8}  {}",
+            sym.name,
+            format!("{:?}", sym.kind).to_lowercase(),
+            sym.addr,
+            sym.size,
+            session.defined_by(sym)
+        );
+    }
+}
+
+fn print_sizes(session: &Session) {
+    let mut totals = std::collections::BTreeMap::new();
+    for obj in session.objects() {
+        for s in &obj.graph.sections {
+            println!(
+                "{:<20} {:<24} {:<10} {:>8} bytes",
+                obj.name,
+                s.name,
+                s.kind.name(),
+                s.size()
+            );
+            *totals.entry(s.kind.name()).or_insert(0u64) += s.size();
+        }
+    }
+    for (kind, total) in totals {
+        println!("total {kind:<10} {total:>8} bytes");
+    }
+}

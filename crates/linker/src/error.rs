@@ -1,0 +1,92 @@
+//! Link errors. Each names the object and, where there is one, the section
+//! and offset or the symbol, and says what to do when that is not obvious.
+
+use bpf_vm::InvalidInsn;
+use std::fmt;
+
+/// Why a link failed. A failed link leaves the session as it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkError {
+    /// The file is not a well-formed ELF object.
+    Malformed { object: String, reason: String },
+    /// The file is ELF, but not a little-endian BPF relocatable object.
+    WrongTarget { object: String, found: String },
+    /// A relocation cannot be read or applied.
+    Relocation {
+        object: String,
+        section: String,
+        offset: u64,
+        reason: String,
+    },
+    /// Symbols referenced but defined nowhere (session, batch, or helpers).
+    Unresolved { names: Vec<String> },
+    /// Two strong definitions of one symbol.
+    Duplicate {
+        name: String,
+        first: String,
+        second: String,
+    },
+    /// Code that the VM would not run.
+    InvalidCode {
+        object: String,
+        section: String,
+        function: Option<String>,
+        error: InvalidInsn,
+    },
+    /// The VM address space is full.
+    OutOfMemory { object: String, reason: String },
+    /// A verification pass rejected the code.
+    Verify { object: String, message: String },
+}
+
+impl fmt::Display for LinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkError::Malformed { object, reason } => {
+                write!(f, "{object}: malformed object: {reason}")
+            }
+            LinkError::WrongTarget { object, found } => write!(
+                f,
+                "{object}: not a little-endian BPF relocatable object ({found}); \
+                 compile with `clang -target bpf -c`"
+            ),
+            LinkError::Relocation {
+                object,
+                section,
+                offset,
+                reason,
+            } => write!(f, "{object}: relocation at {section}+{offset:#x}: {reason}"),
+            LinkError::Unresolved { names } => {
+                write!(f, "symbols not found: [{}]", names.join(", "))
+            }
+            LinkError::Duplicate {
+                name,
+                first,
+                second,
+            } => write!(
+                f,
+                "duplicate definition of symbol `{name}`: in {first} and in {second}"
+            ),
+            LinkError::InvalidCode {
+                object,
+                section,
+                function,
+                error,
+            } => {
+                write!(f, "{object}: {section}")?;
+                if let Some(func) = function {
+                    write!(f, " in function `{func}`")?;
+                }
+                write!(f, ": {error}")
+            }
+            LinkError::OutOfMemory { object, reason } => {
+                write!(f, "{object}: cannot place sections: {reason}")
+            }
+            LinkError::Verify { object, message } => {
+                write!(f, "{object}: rejected by the verifier: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LinkError {}

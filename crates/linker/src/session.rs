@@ -1,0 +1,303 @@
+//! The session (JITLink's JITDylib): the VM, everything linked into it so
+//! far, the global symbol table, and the host helper table.
+
+use crate::bpf::EdgeKind;
+use crate::error::LinkError;
+use crate::graph::{LinkGraph, SymbolKind};
+use crate::link;
+use bpf_vm::{HelperFn, Trap, Vm};
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+/// How a session treats later definitions of an existing name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// A later strong definition replaces an earlier one (the REPL), instead
+    /// of being a duplicate-definition error (`bpf-jitlink`). Functions are
+    /// then reached through stubs, so old callers and stored function
+    /// pointers reach the new body; references to a replaced variable are
+    /// rebound to the new storage.
+    pub allow_redefinition: bool,
+    /// Keep a copy of each graph before fixups (for `--show-graph`).
+    pub keep_unfixed_graphs: bool,
+}
+
+/// The current definition of a global name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalSymbol {
+    pub name: String,
+    pub kind: SymbolKind,
+    /// The address references bind to (a function's stub when redefinable).
+    pub addr: u64,
+    /// Where the definition itself lives.
+    pub body: u64,
+    pub size: u64,
+    /// Index of the defining object in [`Session::objects`]; `None` for
+    /// symbols the host defined (see [`Session::define_absolute`]).
+    pub object: Option<usize>,
+    /// Weak and common definitions yield to a later strong one.
+    pub weak: bool,
+    pub common: bool,
+    /// Code slot of the function's stub, if it has one.
+    pub stub: Option<usize>,
+}
+
+/// A published reference to a global name, kept so a redefinition of a
+/// variable can rebind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reference {
+    pub name: String,
+    pub kind: EdgeKind,
+    pub place: Place,
+    pub addend: i64,
+}
+
+/// Where a published reference lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// First slot of an instruction in VM code.
+    Code(usize),
+    /// A data word at a VM address.
+    Data(u64),
+}
+
+/// One object as linked into the session.
+#[derive(Debug, Clone)]
+pub struct LinkedObject {
+    /// File name or REPL input name.
+    pub name: String,
+    /// The graph with addresses assigned and fixups applied (debug sections
+    /// relocated to VM addresses, for debuggers and the REPL).
+    pub graph: LinkGraph,
+    /// The graph before fixups, when [`SessionOptions::keep_unfixed_graphs`] is set.
+    pub unfixed: Option<LinkGraph>,
+    /// The link unit (one `add_objects` call) this object came with.
+    pub unit: usize,
+}
+
+/// Timings of the passes of one link, for `--show-times`.
+#[derive(Debug, Clone, Default)]
+pub struct LinkTimes {
+    pub passes: Vec<(&'static str, Duration)>,
+}
+
+/// What is needed to undo one `add_objects` call.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UnitUndo {
+    pub first_object: usize,
+    pub code_len: usize,
+    pub rodata_len: usize,
+    pub data_len: usize,
+    /// Bindings this unit replaced (None: the name was new).
+    pub replaced: Vec<(String, Option<GlobalSymbol>)>,
+    pub first_reference: HashMap<String, usize>,
+    pub trampolines: Vec<u32>,
+}
+
+/// A verification pass run on every link before anything is published.
+pub type VerifyHook = Box<dyn Fn(&LinkGraph, &Vm) -> Result<(), String>>;
+
+/// The linked state: VM, objects, symbols, helpers.
+pub struct Session {
+    pub(crate) vm: Vm,
+    pub(crate) options: SessionOptions,
+    pub(crate) objects: Vec<LinkedObject>,
+    pub(crate) globals: HashMap<String, GlobalSymbol>,
+    pub(crate) helpers: HashMap<String, u32>,
+    pub(crate) trampolines: HashMap<u32, usize>,
+    pub(crate) references: HashMap<String, Vec<Reference>>,
+    pub(crate) units: Vec<UnitUndo>,
+    pub(crate) verifiers: Vec<VerifyHook>,
+    pub(crate) last_times: LinkTimes,
+}
+
+/// Errors from [`Session::call`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// No function of that name.
+    NotFound(String),
+    /// The name is not a function.
+    NotAFunction(String),
+    /// The function trapped.
+    Trap(Trap),
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::NotFound(n) => write!(f, "no function named `{n}` is defined"),
+            CallError::NotAFunction(n) => write!(f, "`{n}` is not a function"),
+            CallError::Trap(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+impl Session {
+    /// A session over a VM.
+    pub fn new(vm: Vm, options: SessionOptions) -> Session {
+        Session {
+            vm,
+            options,
+            objects: Vec::new(),
+            globals: HashMap::new(),
+            helpers: HashMap::new(),
+            trampolines: HashMap::new(),
+            references: HashMap::new(),
+            units: Vec::new(),
+            verifiers: Vec::new(),
+            last_times: LinkTimes::default(),
+        }
+    }
+
+    /// The VM (code, memory, configuration).
+    pub fn vm(&self) -> &Vm {
+        &self.vm
+    }
+
+    /// The VM, mutably (memory snapshots, configuration, interrupts).
+    pub fn vm_mut(&mut self) -> &mut Vm {
+        &mut self.vm
+    }
+
+    /// The options the session was made with.
+    pub fn options(&self) -> SessionOptions {
+        self.options
+    }
+
+    /// Registers a host helper under its C name; undefined references to
+    /// that name resolve to it when no linked object defines it.
+    pub fn register_helper(&mut self, name: &str, func: HelperFn) -> u32 {
+        let id = match self.helpers.get(name) {
+            Some(id) => *id,
+            None => self.helpers.len() as u32 + 1,
+        };
+        self.vm.register_helper(id, name, func);
+        self.helpers.insert(name.to_string(), id);
+        id
+    }
+
+    /// The helper id registered for a name.
+    pub fn helper_id(&self, name: &str) -> Option<u32> {
+        self.helpers.get(name).copied()
+    }
+
+    /// Adds a verification pass run on every later link.
+    pub fn add_verifier(&mut self, hook: VerifyHook) {
+        self.verifiers.push(hook);
+    }
+
+    /// Links one object.
+    pub fn add_object(&mut self, name: &str, bytes: &[u8]) -> Result<(), LinkError> {
+        self.add_objects(&[(name, bytes)])
+    }
+
+    /// Links objects together as one unit: they see each other's
+    /// definitions and everything linked before. All or nothing: on error
+    /// the session is exactly as it was.
+    pub fn add_objects(&mut self, objects: &[(&str, &[u8])]) -> Result<(), LinkError> {
+        link::link_unit(self, objects)
+    }
+
+    /// Timings of the passes of the last successful link.
+    pub fn last_link_times(&self) -> &LinkTimes {
+        &self.last_times
+    }
+
+    /// Removes the most recent unit added with [`Session::add_objects`]:
+    /// its code, data, symbols and references; earlier definitions it
+    /// replaced come back. Returns the names of the objects removed.
+    pub fn undo(&mut self) -> Option<Vec<String>> {
+        link::undo_unit(self)
+    }
+
+    /// Number of units that [`Session::undo`] can remove.
+    pub fn unit_count(&self) -> usize {
+        self.units.len()
+    }
+
+    /// Defines (or redefines) a global name as a fixed value, like
+    /// `llvm-jitlink -abs name=value`.
+    pub fn define_absolute(&mut self, name: &str, value: u64) {
+        self.globals.insert(
+            name.to_string(),
+            GlobalSymbol {
+                name: name.to_string(),
+                kind: SymbolKind::Other,
+                addr: value,
+                body: value,
+                size: 0,
+                object: None,
+                weak: false,
+                common: false,
+                stub: None,
+            },
+        );
+    }
+
+    /// The name of whatever defined a symbol, for messages.
+    pub fn defined_by(&self, sym: &GlobalSymbol) -> String {
+        match sym.object.and_then(|i| self.objects.get(i)) {
+            Some(o) => o.name.clone(),
+            None => "the command line".to_string(),
+        }
+    }
+
+    /// The current definition of a global name.
+    pub fn lookup(&self, name: &str) -> Option<&GlobalSymbol> {
+        self.globals.get(name)
+    }
+
+    /// All global symbols, in address order.
+    pub fn symbols(&self) -> Vec<&GlobalSymbol> {
+        let mut v: Vec<_> = self.globals.values().collect();
+        v.sort_by(|a, b| (a.body, &a.name).cmp(&(b.body, &b.name)));
+        v
+    }
+
+    /// Objects linked so far, oldest first.
+    pub fn objects(&self) -> &[LinkedObject] {
+        &self.objects
+    }
+
+    /// Calls a function by name with up to five integer arguments.
+    pub fn call(&mut self, name: &str, args: &[u64]) -> Result<u64, CallError> {
+        let sym = self
+            .globals
+            .get(name)
+            .ok_or_else(|| CallError::NotFound(name.to_string()))?;
+        if sym.kind != SymbolKind::Function {
+            return Err(CallError::NotAFunction(name.to_string()));
+        }
+        let index = self
+            .vm
+            .code_index(sym.addr)
+            .ok_or_else(|| CallError::NotAFunction(name.to_string()))?;
+        self.vm.call(index, args).map_err(CallError::Trap)
+    }
+
+    /// The function (global or local) whose code contains `slot`, with the
+    /// object that defines it and the slot's offset in bytes from the
+    /// function's start. Stubs and trampolines have no function.
+    pub fn function_at(&self, slot: usize) -> Option<(&str, &LinkedObject, u64)> {
+        let addr = bpf_vm::code_addr(slot);
+        for obj in &self.objects {
+            for sym in &obj.graph.symbols {
+                if sym.kind != SymbolKind::Function {
+                    continue;
+                }
+                if let crate::graph::Definition::Defined { section, offset } = sym.def {
+                    let sec = &obj.graph.sections[section];
+                    let Some(base) = sec.addr else { continue };
+                    let start = base + offset;
+                    if addr >= start && addr < start + sym.size.max(8) {
+                        return Some((sym.name.as_str(), obj, addr - start));
+                    }
+                }
+            }
+        }
+        None
+    }
+}
