@@ -150,6 +150,24 @@ fn le32(b: &[u8]) -> u32 {
 
 /// Reads the implicit (REL) addend stored at the edge's place.
 pub fn read_addend(kind: EdgeKind, bytes: &[u8], offset: u64) -> Result<i64, FixupError> {
+    // Name the wrong instruction before complaining about its length.
+    if let Some(&op) = usize::try_from(offset).ok().and_then(|o| bytes.get(o)) {
+        match kind {
+            EdgeKind::LdImm64 if op != OP_LD_IMM64 => {
+                return Err(FixupError::WrongInstruction {
+                    expected: "ld_imm64 (opcode 0x18)",
+                    opcode: op,
+                })
+            }
+            EdgeKind::Call32 if op != OP_CALL => {
+                return Err(FixupError::WrongInstruction {
+                    expected: "call (opcode 0x85)",
+                    opcode: op,
+                })
+            }
+            _ => {}
+        }
+    }
     let r = field(bytes, offset, kind.width())?;
     let b = &bytes[r.clone()];
     Ok(match kind {

@@ -194,13 +194,20 @@ impl fmt::Display for LinkGraph {
             }
             for e in &s.edges {
                 let t = &self.symbols[e.target];
+                let start = (e.offset as usize).min(s.bytes.len());
+                let end = (start + e.kind.width() as usize).min(s.bytes.len());
+                let field: Vec<String> = s.bytes[start..end]
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
                 writeln!(
                     f,
-                    "    edge +{:#x} {} -> {}{:+#x}",
+                    "    edge +{:#x} {} -> {}{:+#x}  [{}]",
                     e.offset,
                     e.kind.name(),
                     display_name(t),
-                    e.addend
+                    e.addend,
+                    field.join(" ")
                 )?;
             }
         }

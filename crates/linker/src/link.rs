@@ -422,12 +422,15 @@ fn fixup(
             graphs[gi].sections[si].addr = Some(base);
             let edges = graphs[gi].sections[si].edges.clone();
             for e in edges {
-                if e.kind == EdgeKind::NoDyld32 {
-                    continue; // BTF bookkeeping, not needed at run time
-                }
                 let g = &graphs[gi];
                 let sym = &g.symbols[e.target];
-                let mut target = if sym.scope == Scope::Local || sym.name.is_empty() {
+                let mut target = if g.sections[si].kind == SectionKind::Btf {
+                    // BTF describes sections, not the VM: it keeps section-relative offsets.
+                    Resolved::Address(match sym.def {
+                        Definition::Defined { offset, .. } => offset,
+                        _ => 0,
+                    })
+                } else if sym.scope == Scope::Local || sym.name.is_empty() {
                     Resolved::Address(symbol_body(graphs, layout, gi, e.target))
                 } else {
                     let b = res

@@ -179,7 +179,12 @@ fn zero<T: Default + PartialEq>(v: T, field: &'static str) -> Result<(), Invalid
     }
 }
 
-/// Field-level checks for one slot (not the second half of `ld_imm64`).
+/// Field-level checks for one slot (not the second half of `ld_imm64`):
+/// everything [`validate`] checks except where jumps land.
+pub fn check_insn(insn: Insn) -> Result<(), InvalidKind> {
+    check_one(insn)
+}
+
 fn check_one(insn: Insn) -> Result<(), InvalidKind> {
     let op = insn.op;
     let unknown = Err(InvalidKind::UnknownOpcode(op));

@@ -4,7 +4,7 @@
 use crate::isa::{Insn, INSN_SIZE};
 use crate::memory::{Memory, RegionKind};
 use crate::trap::HelperError;
-use crate::validate::{jump_target, validate, InvalidInsn, InvalidKind, JumpTarget};
+use crate::validate::{check_insn, jump_target, validate, InvalidInsn, InvalidKind, JumpTarget};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -175,7 +175,7 @@ impl Vm {
         {
             return Err(fail(InvalidKind::TruncatedLdImm64));
         }
-        validate(&[insn], false)?;
+        check_insn(insn).map_err(fail)?;
         if let Some(JumpTarget::Jump(t) | JumpTarget::Call(t)) = jump_target(insn, index) {
             if t < 0 || t >= self.code.len() as i64 {
                 return Err(fail(InvalidKind::JumpOutOfRange(t)));

@@ -4,6 +4,8 @@
 use bpf_linker::{Session, SessionOptions};
 use bpf_vm::{Vm, VmConfig};
 use clap::Parser;
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -80,7 +82,11 @@ fn parse_abs(s: &str) -> Result<(String, u64), String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args) {
+    let mut out = String::new();
+    let result = run(&args, &mut out);
+    // A closed pipe (`| head`) is not an error worth a message.
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    match result {
         Ok(code) => code,
         Err(msg) => {
             eprintln!("bpf-jitlink: error: {msg}");
@@ -89,7 +95,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &Args) -> Result<ExitCode, String> {
+fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     if args.args.len() > 5 {
         return Err(format!(
             "{} arguments given; BPF functions take at most five",
@@ -124,20 +130,24 @@ fn run(args: &Args) -> Result<ExitCode, String> {
     if args.show_graph {
         for obj in session.objects() {
             if let Some(before) = &obj.unfixed {
-                println!("--- before fixups ---\n{before}");
+                let _ = writeln!(out, "--- before fixups ---\n{before}");
             }
-            println!("--- after fixups ---\n{}", obj.graph);
+            let _ = writeln!(out, "--- after fixups ---\n{}", obj.graph);
         }
     }
     if args.show_addrs {
-        print_addrs(&session);
+        print_addrs(&session, out);
     }
     if args.show_sizes {
-        print_sizes(&session);
+        print_sizes(&session, out);
     }
     if args.show_times {
         for (pass, t) in &session.last_link_times().passes {
-            println!("link pass {pass:<9} {:>10.3} ms", t.as_secs_f64() * 1e3);
+            let _ = writeln!(
+                out,
+                "link pass {pass:<9} {:>10.3} ms",
+                t.as_secs_f64() * 1e3
+            );
         }
     }
     if args.noexec {
@@ -146,7 +156,8 @@ fn run(args: &Args) -> Result<ExitCode, String> {
     let start = Instant::now();
     let result = session.call(&args.entry, &args.args);
     if args.show_times {
-        println!(
+        let _ = writeln!(
+            out,
             "run {:<15} {:>10.3} ms",
             args.entry,
             start.elapsed().as_secs_f64() * 1e3
@@ -168,13 +179,15 @@ fn run(args: &Args) -> Result<ExitCode, String> {
     }
 }
 
-fn print_addrs(session: &Session) {
-    println!(
+fn print_addrs(session: &Session, out: &mut String) {
+    let _ = writeln!(
+        out,
         "{:<24} {:<8} {:>18} {:>8}  object",
         "symbol", "kind", "address", "size"
     );
     for sym in session.symbols() {
-        println!(
+        let _ = writeln!(
+            out,
             "{:<24} {:<8} {:>#18x} {:>8}  {}",
             sym.name,
             format!("{:?}", sym.kind).to_lowercase(),
@@ -185,11 +198,12 @@ fn print_addrs(session: &Session) {
     }
 }
 
-fn print_sizes(session: &Session) {
+fn print_sizes(session: &Session, out: &mut String) {
     let mut totals = std::collections::BTreeMap::new();
     for obj in session.objects() {
         for s in &obj.graph.sections {
-            println!(
+            let _ = writeln!(
+                out,
                 "{:<20} {:<24} {:<10} {:>8} bytes",
                 obj.name,
                 s.name,
@@ -200,6 +214,6 @@ fn print_sizes(session: &Session) {
         }
     }
     for (kind, total) in totals {
-        println!("total {kind:<10} {total:>8} bytes");
+        let _ = writeln!(out, "total {kind:<10} {total:>8} bytes");
     }
 }

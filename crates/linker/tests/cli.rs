@@ -1,0 +1,121 @@
+//! The `bpf-jitlink` command line, run as a user would.
+
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> String {
+    format!("{}/fixtures/obj/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn jitlink(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bpf-jitlink"))
+        .args(args)
+        .output()
+        .expect("run bpf-jitlink")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn seed_example_exits_zero() {
+    // int func() { return 0; }  ->  bpf-jitlink bpf.o --entry func
+    let o = jitlink(&[&fixture("func.nodebug.o"), "--entry", "func"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn exit_status_is_the_entry_result() {
+    let o = jitlink(&[&fixture("fib.o")]);
+    assert_eq!(o.status.code(), Some(55), "main returns fib(10)");
+    let o = jitlink(&[&fixture("fib.o"), "--entry", "fib", "--args", "11"]);
+    assert_eq!(o.status.code(), Some(89));
+    let o = jitlink(&[
+        &fixture("lib_data.o"),
+        &fixture("lib_ops.o"),
+        &fixture("main_multi.o"),
+    ]);
+    assert_eq!(o.status.code(), Some(239));
+}
+
+#[test]
+fn noexec_links_only() {
+    let o = jitlink(&[&fixture("crash.o"), "--noexec"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn errors_go_to_stderr_with_nonzero_status() {
+    let o = jitlink(&[&fixture("missing.o")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o).trim(),
+        "bpf-jitlink: error: symbols not found: [missing_one, missing_two]"
+    );
+    let o = jitlink(&[&fixture("crash.o")]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("invalid memory access: read of 4 bytes at 0x10"),
+        "{err}"
+    );
+    assert!(err.contains("poke"), "{err}");
+    let o = jitlink(&[&fixture("fib.o"), "--entry", "nope"]);
+    assert!(stderr(&o).contains("no function named `nope`"));
+    let o = jitlink(&["/nonexistent.o"]);
+    assert!(stderr(&o).contains("cannot read /nonexistent.o"));
+    let o = jitlink(&[&fixture("fib.o"), "--args", "1", "2", "3", "4", "5", "6"]);
+    assert!(stderr(&o).contains("at most five"));
+}
+
+#[test]
+fn absolute_symbols_and_listings() {
+    let o = jitlink(&[
+        &fixture("abs.o"),
+        "--entry",
+        "get_limit",
+        "--abs",
+        "limit=0x1234",
+        "--show-addrs",
+        "--show-sizes",
+        "--show-times",
+    ]);
+    assert_eq!(o.status.code(), Some(0x34));
+    let out = stdout(&o);
+    assert!(out.contains("get_limit"), "{out}");
+    assert!(out.contains("0x1234"), "{out}");
+    assert!(out.contains("the command line"), "{out}");
+    assert!(out.contains("total code"), "{out}");
+    assert!(out.contains("link pass fixup"), "{out}");
+}
+
+#[test]
+fn show_graph_prints_before_and_after_fixups() {
+    let o = jitlink(&[
+        &fixture("relocs.o"),
+        &fixture("ext.o"),
+        "--noexec",
+        "--show-graph",
+    ]);
+    let out = stdout(&o);
+    assert!(out.contains("--- before fixups ---"), "{out}");
+    assert!(out.contains("--- after fixups ---"));
+    assert!(out.contains("edge +0x"));
+    for kind in [
+        "R_BPF_64_64",
+        "R_BPF_64_ABS64",
+        "R_BPF_64_32",
+        "R_BPF_64_ABS32",
+        "R_BPF_64_NODYLD32",
+    ] {
+        assert!(out.contains(kind), "{kind} not shown");
+    }
+    assert!(
+        out.contains("unallocated"),
+        "before fixups nothing has an address"
+    );
+}
