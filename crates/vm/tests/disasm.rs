@@ -67,7 +67,10 @@ fn code_sections(path: &Path) -> Vec<CodeSection> {
                 continue;
             }
             let offset = sym.address() - section.address();
-            assert_eq!(offset % 8, 0, "symbol {sym_name} is not at a slot boundary");
+            assert!(
+                offset.is_multiple_of(8),
+                "symbol {sym_name} is not at a slot boundary"
+            );
             has_start |= offset == 0;
             symbols.insert(offset / 8, sym_name);
         }
