@@ -19,7 +19,9 @@
 //! are not zero is `<unknown>` rather than shown as if they were. Register
 //! numbers above r10 are still shown (`r11`) so that error messages can
 //! point at them. Kernel-only encodings that objdump knows (`ld_pseudo`,
-//! legacy `skb[...]` loads, kfunc calls) print as objdump prints them.
+//! legacy `skb[...]` loads, kfunc calls) print as objdump prints them,
+//! except that an indirect packet load with a non-zero `imm` shows it
+//! (`skb[r1 + 0x4]`), where objdump drops it.
 
 use crate::isa::*;
 use std::collections::BTreeMap;
@@ -459,10 +461,8 @@ fn decode_ld(insn: Insn, next: Option<Insn>) -> Option<Decoded> {
                 format!("r{} = {} ll", insn.dst, hex(value as i64))
             } else {
                 format!(
-                    "ld_pseudo\tr{}, {:#x}, {}",
-                    insn.dst,
-                    insn.src,
-                    hex(insn.imm as i64)
+                    "ld_pseudo\tr{}, {:#x}, {:#x}",
+                    insn.dst, insn.src, insn.imm as u32
                 )
             };
             Some(Decoded {
