@@ -28,6 +28,41 @@ pub struct VmConfig {
     pub budget: u64,
 }
 
+impl VmConfig {
+    /// Checks that the limits make sense: frames are whole 8-byte words,
+    /// at least one frame, and all frames fit in the stack region.
+    pub fn check(&self) -> Result<(), String> {
+        if self.frame_size == 0 || !self.frame_size.is_multiple_of(8) {
+            return Err(format!(
+                "stack frame size {} is not a positive multiple of 8",
+                self.frame_size
+            ));
+        }
+        if self.max_call_depth == 0 {
+            return Err("the call depth limit must be at least 1".to_string());
+        }
+        match self.frame_size.checked_mul(self.max_call_depth) {
+            Some(total) if total <= crate::memory::MAX_REGION_SIZE => Ok(()),
+            _ => Err(format!(
+                "{} frames of {} bytes do not fit in the {} byte stack region",
+                self.max_call_depth,
+                self.frame_size,
+                crate::memory::MAX_REGION_SIZE
+            )),
+        }
+    }
+
+    /// The nearest configuration that passes [`VmConfig::check`]: the
+    /// frame size rounded up to 8 bytes (at most 1 MiB), at least one
+    /// frame, and no more frames than fit the stack region.
+    pub fn clamped(mut self) -> VmConfig {
+        self.frame_size = self.frame_size.clamp(8, 1 << 20).next_multiple_of(8);
+        let fit = crate::memory::MAX_REGION_SIZE / self.frame_size;
+        self.max_call_depth = self.max_call_depth.clamp(1, fit);
+        self
+    }
+}
+
 impl Default for VmConfig {
     fn default() -> Self {
         VmConfig {
@@ -62,7 +97,7 @@ pub const fn code_addr(index: usize) -> u64 {
 }
 
 impl Vm {
-    /// An empty machine with the given limits.
+    /// An empty machine with the given limits (clamped, see [`Vm::set_config`]).
     pub fn new(config: VmConfig) -> Vm {
         let mut vm = Vm {
             code: Vec::new(),
@@ -81,8 +116,11 @@ impl Vm {
         self.config
     }
 
-    /// Changes the limits (the stack is resized to fit).
+    /// Changes the limits (the stack is resized to fit). Limits that fail
+    /// [`VmConfig::check`] are replaced by [`VmConfig::clamped`]; tools that
+    /// take them from users should report `check`'s error instead.
     pub fn set_config(&mut self, config: VmConfig) {
+        let config = config.clamped();
         self.config = config;
         self.mem
             .set_stack_size(config.frame_size.saturating_mul(config.max_call_depth));

@@ -355,15 +355,9 @@ fn usage_and_io_errors_exit_2() {
     }
 }
 
-/// bpf-run checks --stack-size × --max-call-depth itself because the VM
-/// does not: `Vm::new`/`Vm::set_config` resize the stack region to
-/// `frame_size * max_call_depth` (saturating) without a bound, so an
-/// oversized configuration panics with "capacity overflow" (or, for large
-/// but representable sizes, tries to zero that much memory). Ignored until
-/// `Vm::set_config` bounds the stack (e.g. by `MAX_REGION_SIZE`) or
-/// returns an error.
+/// `Vm::new` clamps limits that do not fit (`VmConfig::clamped`) instead of
+/// trying to allocate them; `VmConfig::check` reports them to users.
 #[test]
-#[ignore = "bug in vm.rs: Vm::set_config does not bound the stack size"]
 fn vm_with_oversized_stack_does_not_panic() {
     let made = std::panic::catch_unwind(|| {
         bpf_vm::Vm::new(bpf_vm::VmConfig {
@@ -373,4 +367,11 @@ fn vm_with_oversized_stack_does_not_panic() {
         })
     });
     assert!(made.is_ok(), "Vm::new panicked on an oversized stack");
+    let huge = bpf_vm::VmConfig {
+        frame_size: usize::MAX / 2,
+        max_call_depth: 4,
+        budget: 1,
+    };
+    assert!(huge.check().is_err());
+    assert!(made.unwrap().config().check().is_ok());
 }

@@ -113,6 +113,7 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
         frame_size: args.stack_size,
         ..VmConfig::default()
     };
+    config.check().map_err(|e| format!("--stack-size: {e}"))?;
     let options = SessionOptions {
         allow_redefinition: false,
         keep_unfixed_graphs: args.show_graph,
