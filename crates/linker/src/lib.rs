@@ -9,12 +9,14 @@
 //! (the `bpf-vm` crate) or C (the REPL).
 
 pub mod bpf;
+pub mod debuginfo;
 pub mod elf;
 pub mod error;
 pub mod graph;
 mod link;
 pub mod session;
 
+pub use debuginfo::{BacktraceFrame, SourceLocation};
 pub use error::LinkError;
 pub use graph::LinkGraph;
 pub use session::{

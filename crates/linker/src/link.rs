@@ -814,6 +814,10 @@ pub(crate) fn undo_unit(session: &mut Session) -> Option<Vec<String>> {
     session.vm.truncate_code(undo.code_len);
     session.vm.mem.truncate(RegionKind::Rodata, undo.rodata_len);
     session.vm.mem.truncate(RegionKind::Data, undo.data_len);
+    session
+        .debug_cache
+        .borrow_mut()
+        .retain(|i, _| *i < undo.first_object);
     let removed = session
         .objects
         .drain(undo.first_object..)

@@ -110,6 +110,8 @@ pub struct Session {
     pub(crate) units: Vec<UnitUndo>,
     pub(crate) verifiers: Vec<VerifyHook>,
     pub(crate) last_times: LinkTimes,
+    pub(crate) debug_cache:
+        std::cell::RefCell<HashMap<usize, Option<std::rc::Rc<crate::debuginfo::ObjectDebugInfo>>>>,
 }
 
 /// Errors from [`Session::call`].
@@ -149,6 +151,7 @@ impl Session {
             units: Vec::new(),
             verifiers: Vec::new(),
             last_times: LinkTimes::default(),
+            debug_cache: Default::default(),
         }
     }
 

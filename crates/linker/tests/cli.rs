@@ -119,3 +119,46 @@ fn show_graph_prints_before_and_after_fixups() {
         "before fixups nothing has an address"
     );
 }
+
+#[test]
+fn faults_print_a_source_backtrace() {
+    let o = Command::new(env!("CARGO_BIN_EXE_bpf-jitlink"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "fixtures/obj/deep1.o",
+            "fixtures/obj/deep2.o",
+            "fixtures/obj/deep3.o",
+            "--entry",
+            "top",
+            "--args",
+            "8",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "bpf-jitlink: error: invalid memory access: read of 4 bytes at 0x8: NULL or unmapped low address\n\
+         \x20 #0 leaf at fixtures/src/deep1.c:2:12\n\
+         \x20 #1 mid at fixtures/src/deep2.c:3:13\n\
+         \x20 #2 helper at fixtures/src/deep3.c:2:43 (inlined)\n\
+         \x20 #3 top at fixtures/src/deep3.c:4:12\n"
+    );
+}
+
+#[test]
+fn disasm_interleaves_source() {
+    let o = Command::new(env!("CARGO_BIN_EXE_bpf-jitlink"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "fixtures/obj/deep2.o",
+            "fixtures/obj/deep1.o",
+            "--disasm",
+            "--noexec",
+        ])
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    assert!(out.contains("<mid>:\n;     int r = leaf(p);\n"), "{out}");
+    assert!(out.contains("<leaf>:\n;     return *p + 1;\n"), "{out}");
+}

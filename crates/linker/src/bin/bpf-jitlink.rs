@@ -46,6 +46,10 @@ struct Args {
     /// Define an absolute symbol: NAME=VALUE.
     #[arg(long = "abs", value_name = "NAME=VALUE", value_parser = parse_abs)]
     abs: Vec<(String, u64)>,
+    /// Print the disassembly of every function, with source lines interleaved
+    /// where the objects have debug info (like llvm-objdump -S).
+    #[arg(long)]
+    disasm: bool,
     /// Instructions the entry may execute before it is stopped.
     #[arg(long, default_value_t = VmConfig::default().budget)]
     budget: u64,
@@ -151,6 +155,9 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
             );
         }
     }
+    if args.disasm {
+        print_disasm(&session, out);
+    }
     if args.noexec {
         return Ok(ExitCode::SUCCESS);
     }
@@ -170,11 +177,11 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
             if let Some(code) = trap.exit_code() {
                 return Ok(ExitCode::from(code as u8));
             }
-            let place = match session.function_at(trap.pc) {
-                Some((func, obj, off)) => format!("{func}+{off:#x} in {}", obj.name),
-                None => format!("instruction {}", trap.pc),
-            };
-            Err(format!("{} at {place}", trap.kind))
+            let mut msg = trap.kind.to_string();
+            for (i, frame) in session.backtrace(&trap).iter().enumerate() {
+                let _ = write!(msg, "\n  #{i} {}", describe_frame(frame));
+            }
+            Err(msg)
         }
         Err(e) => Err(e.to_string()),
     }
@@ -216,5 +223,62 @@ fn print_sizes(session: &Session, out: &mut String) {
     }
     for (kind, total) in totals {
         let _ = writeln!(out, "total {kind:<10} {total:>8} bytes");
+    }
+}
+
+/// `poke at crash.c:1:55`, or `poke+0x8 in crash.o` without line info.
+fn describe_frame(f: &bpf_linker::BacktraceFrame) -> String {
+    let mut s = f.function.clone();
+    match (&f.location, f.offset) {
+        (Some(loc), _) => {
+            let _ = write!(s, " at {loc}");
+        }
+        (None, Some(off)) => {
+            let _ = write!(s, "+{off:#x}");
+            if let Some(obj) = &f.object {
+                let _ = write!(s, " in {obj}");
+            }
+        }
+        (None, None) => {
+            let _ = write!(s, " at instruction {}", f.slot);
+        }
+    }
+    if f.inlined {
+        s.push_str(" (inlined)");
+    }
+    s
+}
+
+fn print_disasm(session: &Session, out: &mut String) {
+    let files = std::cell::RefCell::new(std::collections::HashMap::<String, Vec<String>>::new());
+    let source = |file: &str, line: u32| -> Option<String> {
+        let mut files = files.borrow_mut();
+        let lines = files.entry(file.to_string()).or_insert_with(|| {
+            std::fs::read_to_string(file)
+                .map(|t| t.lines().map(str::to_string).collect())
+                .unwrap_or_default()
+        });
+        lines.get(line.checked_sub(1)? as usize).cloned()
+    };
+    for obj in session.objects() {
+        let _ = writeln!(out, "\n{}:", obj.name);
+        let mut functions: Vec<(u64, &str)> = obj
+            .graph
+            .symbols
+            .iter()
+            .filter(|s| s.kind == bpf_linker::graph::SymbolKind::Function)
+            .filter_map(|s| match s.def {
+                bpf_linker::graph::Definition::Defined { section, offset } => {
+                    Some((obj.graph.sections[section].addr? + offset, s.name.as_str()))
+                }
+                _ => None,
+            })
+            .collect();
+        functions.sort();
+        for (_, name) in functions {
+            if let Some(text) = session.disassemble(name, Some(&source)) {
+                let _ = writeln!(out, "\n{text}");
+            }
+        }
     }
 }

@@ -1,0 +1,290 @@
+//! Debug info registered with the session: any code slot -> function,
+//! file, line and column (inlined frames included), from each object's
+//! DWARF, which the fixup pass relocated to VM addresses.
+//!
+//! Objects built without `-g` still symbolize to function names and
+//! offsets from their symbol tables.
+
+use crate::graph::{LinkGraph, SectionKind};
+use crate::session::Session;
+use gimli::{EndianRcSlice, LittleEndian};
+use std::rc::Rc;
+
+type Reader = EndianRcSlice<LittleEndian>;
+
+/// A parsed, ready-to-query view of one object's DWARF.
+pub struct ObjectDebugInfo {
+    context: addr2line::Context<Reader>,
+}
+
+impl ObjectDebugInfo {
+    /// Loads the DWARF sections of a linked object's graph; `None` when it
+    /// has none (built without `-g`) or they do not parse.
+    pub fn load(graph: &LinkGraph) -> Option<ObjectDebugInfo> {
+        if !graph
+            .sections
+            .iter()
+            .any(|s| s.kind == SectionKind::Debug && s.name == ".debug_info")
+        {
+            return None;
+        }
+        let dwarf = gimli::Dwarf::load(|id| -> Result<Reader, gimli::Error> {
+            let bytes = graph
+                .sections
+                .iter()
+                .find(|s| s.kind == SectionKind::Debug && s.name == id.name())
+                .map(|s| s.bytes.as_slice())
+                .unwrap_or(&[]);
+            Ok(EndianRcSlice::new(Rc::from(bytes), LittleEndian))
+        })
+        .ok()?;
+        let context = addr2line::Context::from_dwarf(dwarf).ok()?;
+        Some(ObjectDebugInfo { context })
+    }
+
+    /// Source frames at a code address, innermost (inlined) first.
+    pub fn frames(&self, addr: u64) -> Vec<(Option<String>, Option<SourceLocation>)> {
+        let mut out = Vec::new();
+        let Ok(mut iter) = self.context.find_frames(addr).skip_all_loads() else {
+            return out;
+        };
+        while let Ok(Some(frame)) = iter.next() {
+            let name = frame
+                .function
+                .as_ref()
+                .and_then(|f| f.raw_name().ok())
+                .map(|n| n.into_owned());
+            let loc = frame.location.map(|l| SourceLocation {
+                file: l.file.map(str::to_string),
+                line: l.line,
+                column: l.column,
+            });
+            out.push((name, loc));
+        }
+        out
+    }
+
+    /// The source location of a code address (no inlining detail).
+    pub fn location(&self, addr: u64) -> Option<SourceLocation> {
+        let l = self.context.find_location(addr).ok()??;
+        Some(SourceLocation {
+            file: l.file.map(str::to_string),
+            line: l.line,
+            column: l.column,
+        })
+    }
+}
+
+/// A place in the source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceLocation {
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+impl std::fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.file.as_deref().unwrap_or("??"))?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.column.filter(|c| *c > 0) {
+                write!(f, ":{col}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One frame of a backtrace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BacktraceFrame {
+    /// Code slot of the instruction (the faulting one, or a call).
+    pub slot: usize,
+    /// Function name (`??` when nothing is known).
+    pub function: String,
+    /// Byte offset of the slot from the function's start, when known from symbols.
+    pub offset: Option<u64>,
+    /// The object that defines the function.
+    pub object: Option<String>,
+    /// Source location, when the object has line info.
+    pub location: Option<SourceLocation>,
+    /// True for a frame the compiler inlined into the next one.
+    pub inlined: bool,
+}
+
+impl Session {
+    /// Parsed debug info of object `index` (cached after the first use).
+    pub fn debug_info(&self, index: usize) -> Option<Rc<ObjectDebugInfo>> {
+        let mut cache = self.debug_cache.borrow_mut();
+        if let Some(d) = cache.get(&index) {
+            return d.clone();
+        }
+        let loaded = self
+            .objects
+            .get(index)
+            .and_then(|o| ObjectDebugInfo::load(&o.graph))
+            .map(Rc::new);
+        cache.insert(index, loaded.clone());
+        loaded
+    }
+
+    /// Index of the object whose code contains `slot`.
+    pub fn object_at(&self, slot: usize) -> Option<usize> {
+        let addr = bpf_vm::code_addr(slot);
+        self.objects.iter().position(|o| {
+            o.graph.sections.iter().any(|s| {
+                s.kind == SectionKind::Code
+                    && s.addr.is_some_and(|a| addr >= a && addr < a + s.size())
+            })
+        })
+    }
+
+    /// The frames at one code slot: inlined frames first, then the function.
+    pub fn frames_at(&self, slot: usize) -> Vec<BacktraceFrame> {
+        let addr = bpf_vm::code_addr(slot);
+        let symbol = self.function_at(slot);
+        let object_index = self.object_at(slot);
+        let object = object_index.map(|i| self.objects[i].name.clone());
+        let debug = object_index.and_then(|i| self.debug_info(i));
+        let source_frames = debug.map(|d| d.frames(addr)).unwrap_or_default();
+        if source_frames.is_empty() {
+            return vec![BacktraceFrame {
+                slot,
+                function: symbol
+                    .map(|s| s.0.to_string())
+                    .unwrap_or_else(|| "??".into()),
+                offset: symbol.map(|s| s.2),
+                object,
+                location: None,
+                inlined: false,
+            }];
+        }
+        let last = source_frames.len() - 1;
+        source_frames
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, location))| BacktraceFrame {
+                slot,
+                function: name
+                    .or_else(|| symbol.map(|s| s.0.to_string()))
+                    .unwrap_or_else(|| "??".into()),
+                offset: if i == last { symbol.map(|s| s.2) } else { None },
+                object: object.clone(),
+                location,
+                inlined: i != last,
+            })
+            .collect()
+    }
+
+    /// A whole backtrace for a trap: the faulting slot, then every call site.
+    pub fn backtrace(&self, trap: &bpf_vm::Trap) -> Vec<BacktraceFrame> {
+        std::iter::once(trap.pc)
+            .chain(trap.call_sites.iter().copied())
+            .flat_map(|slot| self.frames_at(slot))
+            .collect()
+    }
+
+    /// The source location of one code slot, if its object has line info.
+    pub fn location_at(&self, slot: usize) -> Option<SourceLocation> {
+        let d = self.debug_info(self.object_at(slot)?)?;
+        d.location(bpf_vm::code_addr(slot))
+    }
+}
+
+/// Reads line `line` (1-based) of a source file, for interleaving.
+pub type SourceLines<'a> = &'a dyn Fn(&str, u32) -> Option<String>;
+
+impl Session {
+    /// Code slots `[start, end)` of a function: a global by name, else the
+    /// newest local (static) function of that name.
+    pub fn function_slots(&self, name: &str) -> Option<(usize, usize)> {
+        let slot_of = |addr: u64| self.vm.code_index(addr);
+        if let Some(g) = self.globals.get(name) {
+            if g.kind == crate::graph::SymbolKind::Function {
+                let start = slot_of(g.body)?;
+                return Some((start, start + (g.size as usize / 8).max(1)));
+            }
+        }
+        for obj in self.objects.iter().rev() {
+            for sym in &obj.graph.symbols {
+                if sym.name != name || sym.kind != crate::graph::SymbolKind::Function {
+                    continue;
+                }
+                if let crate::graph::Definition::Defined { section, offset } = sym.def {
+                    let base = obj.graph.sections[section].addr?;
+                    let start = slot_of(base + offset)?;
+                    return Some((start, start + (sym.size as usize / 8).max(1)));
+                }
+            }
+        }
+        None
+    }
+
+    /// Names for the disassembler: every function and stub, every helper.
+    pub fn disasm_symbols(&self) -> bpf_vm::disasm::SymbolTable {
+        let mut table = bpf_vm::disasm::SymbolTable::new();
+        for obj in &self.objects {
+            for sym in &obj.graph.symbols {
+                if sym.kind != crate::graph::SymbolKind::Function {
+                    continue;
+                }
+                if let crate::graph::Definition::Defined { section, offset } = sym.def {
+                    if let Some(slot) = obj.graph.sections[section]
+                        .addr
+                        .and_then(|a| self.vm.code_index(a + offset))
+                    {
+                        table.insert(slot as u64, sym.name.clone());
+                    }
+                }
+            }
+        }
+        for g in self.globals.values() {
+            if let Some(stub) = g.stub {
+                table.insert(stub as u64, format!("{}@stub", g.name));
+            }
+        }
+        for (name, id) in &self.helpers {
+            table.insert_helper(*id as i32, name.clone());
+        }
+        table.annotate_calls(true);
+        table
+    }
+
+    /// An llvm-objdump style listing of one function; with `source`, the
+    /// source line of each new location is interleaved (`llvm-objdump -S`).
+    pub fn disassemble(&self, name: &str, source: Option<SourceLines>) -> Option<String> {
+        use std::fmt::Write as _;
+        let (start, end) = self.function_slots(name)?;
+        let code = self.vm.code();
+        let end = end.min(code.len());
+        let symbols = self.disasm_symbols();
+        let mut out = String::new();
+        let _ = writeln!(out, "{:016x} <{name}>:", bpf_vm::code_addr(start));
+        let mut last: Option<(Option<String>, Option<u32>)> = None;
+        let mut slot = start;
+        while slot < end {
+            if let Some(source) = source {
+                if let Some(loc) = self.location_at(slot) {
+                    let key = (loc.file.clone(), loc.line);
+                    if last.as_ref() != Some(&key) && loc.line.is_some_and(|l| l > 0) {
+                        if let (Some(file), Some(line)) = (&loc.file, loc.line) {
+                            if let Some(text) = source(file, line) {
+                                let _ = writeln!(out, "; {text}");
+                            }
+                        }
+                        last = Some(key);
+                    }
+                }
+            }
+            let Some((line, slots)) =
+                bpf_vm::disasm::listing_line(&code[start..end], slot - start, start, &symbols)
+            else {
+                break;
+            };
+            let _ = writeln!(out, "{line}");
+            slot += slots;
+        }
+        Some(out)
+    }
+}
