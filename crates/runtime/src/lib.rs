@@ -1,0 +1,56 @@
+//! `bpf-runtime` is the C library of bpf-repl: the headers a snippet may
+//! `#include` (ours in `include/`, clang's own freestanding ones for
+//! `<stdint.h>`, `<stddef.h>`, `<stdbool.h>` and `<limits.h>`) and the host
+//! helpers that implement their functions (`printf`, `malloc`, `strlen`,
+//! `assert`, ...) on the VM's memory, every pointer and length checked.
+//!
+//! It owns no linking and no execution: the linker resolves an undefined
+//! symbol such as `printf` to the helper of the same name from
+//! [`Runtime::helpers`] and registers it with the VM. `<ctype.h>` is pure
+//! BPF code (static inline functions in the header) and needs no helper.
+//!
+//! Output goes to an [`OutputSink`] shared by all helpers, so program output
+//! stays in the order it was produced; the host drains or streams it.
+
+mod format;
+mod heap;
+mod output;
+mod rand;
+mod runtime;
+mod stdio;
+mod stdlib;
+mod strconv;
+mod string;
+mod vmstr;
+
+pub use format::MAX_FORMATTED;
+pub use heap::{HeapStats, ALIGN as HEAP_ALIGN, CANARY as HEAP_CANARY, RED_ZONE as HEAP_RED_ZONE};
+pub use output::{OutputSink, DEFAULT_BUFFER_LIMIT};
+pub use runtime::{helper_names, Runtime, RuntimeSnapshot};
+pub use stdio::{STDERR_HANDLE, STDOUT_HANDLE};
+pub use stdlib::assert_message;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// The directory holding the runtime's headers (pass it with `-isystem`).
+pub fn include_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("include")
+}
+
+/// The clang arguments that make `#include <stdio.h>` and friends resolve
+/// to the runtime's headers: freestanding (clang's own `<stdint.h>` then
+/// defines everything itself instead of including glibc's), no host system
+/// include directories (a header we do not ship is "file not found", not a
+/// glibc header that cannot compile for BPF), no built-in library calls
+/// (loops stay loops; `memcpy(...)` stays a call to the helper), and our
+/// include directory.
+pub fn clang_args() -> Vec<OsString> {
+    vec![
+        "-ffreestanding".into(),
+        "-fno-builtin".into(),
+        "-nostdlibinc".into(),
+        "-isystem".into(),
+        include_dir().into_os_string(),
+    ]
+}
