@@ -9,7 +9,7 @@
 //! that would write memory (`%n`) are refused with a message; any other
 //! unknown conversion is copied to the output literally, as glibc does.
 
-use crate::vmstr::{cstr, cstr_prefix, int_arg};
+use crate::vmstr::{cstr, cstr_prefix, explain, int_arg};
 use bpf_vm::{HelperError, Memory};
 
 /// Largest field width, precision or result of one call (16 MiB).
@@ -62,10 +62,15 @@ impl Args<'_> {
     }
 }
 
+/// Checks a range of VM memory that formatting is about to read.
+pub(crate) type RangeCheck<'a> = &'a dyn Fn(u64, usize) -> Result<(), HelperError>;
+
 /// Formats `fmt` with the raw argument registers `values`, reading `%s`
-/// strings from `mem`. `func` names the calling function in messages.
-pub fn format(
+/// strings from `mem` (each string's bytes also go through `check`).
+/// `func` names the calling function in messages.
+pub(crate) fn format(
     mem: &Memory,
+    check: RangeCheck,
     func: &str,
     fmt: &[u8],
     values: &[u64],
@@ -86,7 +91,7 @@ pub fn format(
             out.extend_from_slice(&fmt[i..end]);
             i = end;
         } else {
-            i = conversion(mem, fmt, i, &mut args, &mut out)?;
+            i = conversion(mem, check, fmt, i, &mut args, &mut out)?;
         }
         if out.len() > MAX_FORMATTED {
             return Err(fault(func, "the formatted text is longer than 16 MiB"));
@@ -122,6 +127,7 @@ fn check_size(func: &str, n: usize) -> Result<usize, HelperError> {
 /// Formats the conversion starting at `fmt[start] == b'%'`; returns the index after it.
 fn conversion(
     mem: &Memory,
+    check: RangeCheck,
     fmt: &[u8],
     start: usize,
     args: &mut Args,
@@ -260,10 +266,17 @@ fn conversion(
                 };
                 push_padded(out, &spec, text);
             } else {
-                let text = match spec.precision {
-                    Some(p) => cstr_prefix(mem, v, p)?,
-                    None => cstr(mem, v)?,
+                let (text, read) = match spec.precision {
+                    Some(p) => {
+                        let t = cstr_prefix(mem, v, p).map_err(|e| explain(e, v, check))?;
+                        (t, (t.len() + 1).min(p))
+                    }
+                    None => {
+                        let t = cstr(mem, v).map_err(|e| explain(e, v, check))?;
+                        (t, t.len() + 1)
+                    }
                 };
+                check(v, read)?;
                 push_padded(out, &spec, text);
             }
         }
@@ -366,7 +379,8 @@ mod tests {
 
     fn f(fmt: &str, values: &[u64]) -> String {
         let m = Memory::new();
-        String::from_utf8(format(&m, "printf", fmt.as_bytes(), values).unwrap()).unwrap()
+        String::from_utf8(format(&m, &|_, _| Ok(()), "printf", fmt.as_bytes(), values).unwrap())
+            .unwrap()
     }
 
     #[test]
@@ -382,14 +396,14 @@ mod tests {
     #[test]
     fn too_few_arguments_is_a_fault() {
         let m = Memory::new();
-        let e = format(&m, "printf", b"%d %d", &[1]).unwrap_err();
+        let e = format(&m, &|_, _| Ok(()), "printf", b"%d %d", &[1]).unwrap_err();
         assert!(matches!(e, HelperError::Fault(s) if s.contains("more conversions")));
     }
 
     #[test]
     fn huge_width_is_refused_before_allocating() {
         let m = Memory::new();
-        let e = format(&m, "printf", b"%999999999999d", &[1]).unwrap_err();
+        let e = format(&m, &|_, _| Ok(()), "printf", b"%999999999999d", &[1]).unwrap_err();
         assert!(matches!(e, HelperError::Fault(s) if s.contains("too large")));
     }
 }

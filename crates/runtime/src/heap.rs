@@ -185,6 +185,40 @@ impl Heap {
         self.live.get(&ptr).map(|b| b.size)
     }
 
+    /// Checks that `len` bytes at `addr` stay inside one live block when
+    /// `addr` points into the heap: a range that runs past the block's
+    /// requested size, or that starts in a freed block, is a fault naming
+    /// the block. Other addresses are left to the VM's region checks.
+    pub(crate) fn check_range(&self, func: &str, addr: u64, len: usize) -> Result<(), HelperError> {
+        if RegionKind::of(addr) != Some(RegionKind::Heap) {
+            return Ok(());
+        }
+        let end = addr.saturating_add(len as u64);
+        if let Some((start, b)) = self.live.range(..=addr).next_back() {
+            if addr < start + (b.cap + RED_ZONE) as u64 {
+                let block_end = start + b.size as u64;
+                if end <= block_end {
+                    return Ok(());
+                }
+                return Err(HelperError::Fault(format!(
+                    "{func}: the {len}-byte range at {addr:#x} runs {} bytes past the end of the \
+                     {}-byte heap block at {start:#x}",
+                    end - block_end,
+                    b.size
+                )));
+            }
+        }
+        if let Some((start, cap)) = self.free.range(..=addr).next_back() {
+            if addr < start + (cap + RED_ZONE) as u64 {
+                return Err(HelperError::Fault(format!(
+                    "{func}: {addr:#x} points into the heap block at {start:#x}, which was freed \
+                     (use after free)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The live block starting at `ptr` with its red zone intact, or a fault
     /// that says what `ptr` is instead.
     fn live_block(&self, func: &str, mem: &Memory, ptr: u64) -> Result<Block, HelperError> {

@@ -5,7 +5,7 @@
 use crate::format::format;
 use crate::output::{OutputSink, WriteError};
 use crate::runtime::Ctx;
-use crate::vmstr::{cstr, int_ret, len_arg};
+use crate::vmstr::{int_ret, len_arg};
 use bpf_vm::{HelperError, Memory};
 
 /// The handle value of `stdout` in `<stdio.h>`.
@@ -42,13 +42,15 @@ fn count(n: usize) -> u64 {
 
 /// Formats and writes; the byte count, or EOF when the host writer failed.
 fn print_to(
+    cx: &Ctx,
     func: &str,
     sink: &OutputSink,
     mem: &Memory,
     fmt: u64,
     values: &[u64],
 ) -> Result<u64, HelperError> {
-    let text = format(mem, func, cstr(mem, fmt)?, values)?;
+    let check = |a, n| cx.check(func, a, n);
+    let text = format(mem, &check, func, cx.string(func, mem, fmt)?, values)?;
     Ok(if emit(sink, func, &text)? {
         count(text.len())
     } else {
@@ -58,21 +60,24 @@ fn print_to(
 
 /// `int printf(const char *fmt, ...)`: four value arguments at most.
 pub(crate) fn printf(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    print_to("printf", &cx.stdout, mem, a[0], &a[1..])
+    print_to(cx, "printf", &cx.stdout, mem, a[0], &a[1..])
 }
 
 /// `int fprintf(FILE *stream, const char *fmt, ...)`: three value arguments at most.
 pub(crate) fn fprintf(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
     let sink = stream(cx, "fprintf", a[0])?;
-    print_to("fprintf", sink, mem, a[1], &a[2..])
+    print_to(cx, "fprintf", sink, mem, a[1], &a[2..])
 }
 
 /// `int snprintf(char *buf, size_t n, const char *fmt, ...)`: two value
 /// arguments at most. All `n` bytes of `buf` must be writable.
-pub(crate) fn snprintf(_: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+pub(crate) fn snprintf(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
     let (buf, n) = (a[0], len_arg(a[1]));
-    let text = format(mem, "snprintf", cstr(mem, a[2])?, &a[3..])?;
+    let check = |a, n| cx.check("snprintf", a, n);
+    let fmt = cx.string("snprintf", mem, a[2])?;
+    let text = format(mem, &check, "snprintf", fmt, &a[3..])?;
     if n > 0 {
+        check(buf, n)?;
         let dst = mem.slice_mut(buf, n)?;
         let k = text.len().min(n - 1);
         dst[..k].copy_from_slice(&text[..k]);
@@ -82,17 +87,20 @@ pub(crate) fn snprintf(_: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, He
 }
 
 /// `int sprintf(char *buf, const char *fmt, ...)`: three value arguments at most.
-pub(crate) fn sprintf(_: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    let mut text = format(mem, "sprintf", cstr(mem, a[1])?, &a[2..])?;
+pub(crate) fn sprintf(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    let check = |a, n| cx.check("sprintf", a, n);
+    let fmt = cx.string("sprintf", mem, a[1])?;
+    let mut text = format(mem, &check, "sprintf", fmt, &a[2..])?;
     let n = text.len();
     text.push(0);
+    check(a[0], text.len())?;
     mem.write_bytes(a[0], &text)?;
     Ok(count(n))
 }
 
 /// `int puts(const char *s)`: the string and a newline.
 pub(crate) fn puts(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    let mut line = cstr(mem, a[0])?.to_vec();
+    let mut line = cx.string("puts", mem, a[0])?.to_vec();
     line.push(b'\n');
     Ok(if emit(&cx.stdout, "puts", &line)? {
         count(line.len())
@@ -104,7 +112,7 @@ pub(crate) fn puts(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, Helpe
 /// `int fputs(const char *s, FILE *stream)`.
 pub(crate) fn fputs(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
     let sink = stream(cx, "fputs", a[1])?;
-    Ok(if emit(sink, "fputs", cstr(mem, a[0])?)? {
+    Ok(if emit(sink, "fputs", cx.string("fputs", mem, a[0])?)? {
         1
     } else {
         EOF

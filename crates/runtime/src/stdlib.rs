@@ -4,7 +4,7 @@
 use crate::rand::GlibcRandom;
 use crate::runtime::Ctx;
 use crate::strconv::{parse, to_signed, to_unsigned, Parsed};
-use crate::vmstr::{cstr, int_arg, int_ret, len_arg, text_or_placeholder};
+use crate::vmstr::{int_arg, int_ret, len_arg, text_or_placeholder};
 use bpf_vm::{HelperError, Memory};
 
 /// `void *malloc(size_t n)`.
@@ -33,35 +33,43 @@ pub(crate) fn free(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, Helpe
 
 /// Parses the string at `s` and stores the end position through `endptr`
 /// (if not NULL). `None` for an invalid base.
-fn strto(mem: &mut Memory, s: u64, endptr: u64, base: i32) -> Result<Option<Parsed>, HelperError> {
-    let Some(p) = parse(cstr(mem, s)?, base) else {
+fn strto(
+    cx: &Ctx,
+    func: &str,
+    mem: &mut Memory,
+    s: u64,
+    endptr: u64,
+    base: i32,
+) -> Result<Option<Parsed>, HelperError> {
+    let Some(p) = parse(cx.string(func, mem, s)?, base) else {
         return Ok(None);
     };
     if endptr != 0 {
+        cx.check(func, endptr, 8)?;
         mem.store(endptr, 8, s + p.end as u64)?;
     }
     Ok(Some(p))
 }
 
 /// `long strtol(const char *s, char **endptr, int base)` (also `strtoll`).
-pub(crate) fn strtol(_: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    Ok(strto(mem, a[0], a[1], int_arg(a[2]))?.map_or(0, |p| to_signed(p) as u64))
+pub(crate) fn strtol(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    Ok(strto(cx, "strtol", mem, a[0], a[1], int_arg(a[2]))?.map_or(0, |p| to_signed(p) as u64))
 }
 
 /// `unsigned long strtoul(const char *s, char **endptr, int base)` (also `strtoull`).
-pub(crate) fn strtoul(_: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    Ok(strto(mem, a[0], a[1], int_arg(a[2]))?.map_or(0, to_unsigned))
+pub(crate) fn strtoul(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    Ok(strto(cx, "strtoul", mem, a[0], a[1], int_arg(a[2]))?.map_or(0, to_unsigned))
 }
 
 /// `int atoi(const char *s)`: `(int) strtol(s, NULL, 10)`.
-pub(crate) fn atoi(_: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    let v = strto(mem, a[0], 0, 10)?.map_or(0, to_signed);
+pub(crate) fn atoi(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    let v = strto(cx, "atoi", mem, a[0], 0, 10)?.map_or(0, to_signed);
     Ok(int_ret(v as i32))
 }
 
 /// `long atol(const char *s)` (also `atoll`): `strtol(s, NULL, 10)`.
-pub(crate) fn atol(_: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    Ok(strto(mem, a[0], 0, 10)?.map_or(0, to_signed) as u64)
+pub(crate) fn atol(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    Ok(strto(cx, "atol", mem, a[0], 0, 10)?.map_or(0, to_signed) as u64)
 }
 
 /// `int abs(int)`; `abs(INT_MIN)` is `INT_MIN`, as on glibc.

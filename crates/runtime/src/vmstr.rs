@@ -1,7 +1,7 @@
 //! Checked reads of C strings and ranges in VM memory, shared by the helpers.
 
 use bpf_vm::memory::MAX_REGION_SIZE;
-use bpf_vm::{MemError, Memory};
+use bpf_vm::{HelperError, MemError, Memory};
 
 /// A NUL-terminated string at `addr`, without its NUL. Running off the end
 /// of the string's region is an error naming the first unreadable byte.
@@ -18,6 +18,22 @@ pub(crate) fn cstr_prefix(mem: &Memory, addr: u64, max: usize) -> Result<&[u8], 
         // No NUL among the first `max` bytes: they are the prefix, if readable.
         Err(e) => mem.slice(addr, max).map_err(|_| e),
     }
+}
+
+/// Turns a failed string read that started at `addr` into the most useful
+/// error: when `check` (the heap's block bounds) objects to the bytes read
+/// up to the failure, that fault says more than "past the end of the region".
+pub(crate) fn explain(
+    e: MemError,
+    addr: u64,
+    check: impl Fn(u64, usize) -> Result<(), HelperError>,
+) -> HelperError {
+    if e.addr >= addr {
+        if let Err(fault) = check(addr, len_arg(e.addr - addr).saturating_add(1)) {
+            return fault;
+        }
+    }
+    HelperError::Memory(e)
 }
 
 /// A string argument for a message: lossy text, or `?` when unreadable.
