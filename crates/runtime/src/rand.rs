@@ -25,15 +25,18 @@ impl GlibcRandom {
         let seed = if seed == 0 { 1 } else { seed };
         let mut table = [0u32; DEGREE];
         table[0] = seed;
-        // table[i] = 16807 * table[i-1] % 2147483647 (Schrage's method, as glibc).
-        let mut word = i64::from(seed);
+        // table[i] = 16807 * table[i-1] % 2147483647 by Schrage's method,
+        // with glibc's types: `word` is an int32_t (so seeds of 2^31 and up
+        // start negative), the products are `long`.
+        let mut word = seed as i32;
         for slot in table.iter_mut().skip(1) {
-            let hi = word / 127_773;
-            let lo = word % 127_773;
-            word = 16_807 * lo - 2_836 * hi;
-            if word < 0 {
-                word += 2_147_483_647;
+            let hi = i64::from(word) / 127_773;
+            let lo = i64::from(word) % 127_773;
+            let mut next = 16_807 * lo - 2_836 * hi;
+            if next < 0 {
+                next += 2_147_483_647;
             }
+            word = next as i32;
             *slot = word as u32;
         }
         let mut g = GlibcRandom {

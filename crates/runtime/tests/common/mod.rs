@@ -1,6 +1,8 @@
 //! A VM memory, a runtime and its helpers, for calling helpers directly.
 #![allow(dead_code)]
 
+pub mod elf;
+
 use bpf_runtime::{OutputSink, Runtime};
 use bpf_vm::{HelperError, HelperFn, Memory, RegionKind};
 use std::collections::HashMap;
