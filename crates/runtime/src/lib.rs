@@ -11,6 +11,14 @@
 //!
 //! Output goes to an [`OutputSink`] shared by all helpers, so program output
 //! stays in the order it was produced; the host drains or streams it.
+//!
+//! Why helpers and not BPF code linked into every session: a helper call
+//! costs about what an empty BPF function call costs (25-30 ns), and the
+//! host does the work itself, while the interpreter pays per byte. Measured
+//! with `cargo bench -p bpf-runtime --bench helper_vs_bpf`: strlen of 256
+//! bytes 2.2 us as a BPF loop vs 0.13 us as a helper; memcpy of 4096 bytes
+//! 54 us vs 0.16 us. Helpers also see whole ranges at once, so they can
+//! check them against heap blocks and report misuse by name.
 
 mod format;
 mod heap;
