@@ -77,6 +77,10 @@ impl Heap {
         }
     }
 
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+
     pub(crate) fn stats(&self, mem: &Memory) -> HeapStats {
         HeapStats {
             live_blocks: self.live.len(),

@@ -87,6 +87,16 @@ impl OutputSink {
         }
     }
 
+    /// Writes the host's own text (a printed value, a message) into the
+    /// same stream, after everything the program wrote so far: the way to
+    /// keep values and program output in input order in either mode.
+    pub fn write_all(&self, data: &[u8]) -> io::Result<()> {
+        self.write(data).map_err(|e| match e {
+            WriteError::Io(e) => e,
+            limit => io::Error::other(limit.to_string()),
+        })
+    }
+
     /// True if both handles write to the same destination.
     pub fn same_as(&self, other: &OutputSink) -> bool {
         Rc::ptr_eq(&self.target, &other.target)

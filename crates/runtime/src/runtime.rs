@@ -178,8 +178,7 @@ impl Runtime {
 
     /// Caps the heap region at `bytes`; `malloc` returns NULL beyond it.
     pub fn with_heap_limit(self, bytes: usize) -> Runtime {
-        let heap = Heap::new(bytes);
-        self.ctx.state.borrow_mut().heap = heap;
+        self.ctx.state.borrow_mut().heap.set_limit(bytes);
         self
     }
 
