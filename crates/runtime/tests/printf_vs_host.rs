@@ -389,6 +389,23 @@ fn printf_faults_name_the_cause() {
     assert_fault(env.call("printf", &[f]), &["ends in the middle", "%"]);
     let f = env.literal(b"%2000000000d");
     assert_fault(env.call("printf", &[f, 1]), &["too large"]);
+    let buf = env.data(&[0; 16]);
+    for bad in BAD_POINTERS {
+        assert_mem_error(env.call("puts", &[bad]), bad);
+        assert_mem_error(env.call("fputs", &[bad, bpf_runtime::STDOUT_HANDLE]), bad);
+        assert_mem_error(env.call("fprintf", &[bpf_runtime::STDOUT_HANDLE, bad]), bad);
+        assert_mem_error(env.call("snprintf", &[buf, 16, bad]), bad);
+        assert_mem_error(env.call("sprintf", &[buf, bad]), bad);
+        let f = env.literal(b"x");
+        assert_mem_error(env.call("sprintf", &[bad, f]), bad);
+        if bad != 0 {
+            assert_mem_error(env.call("snprintf", &[bad, 4, f]), bad);
+        }
+    }
+    for f in ["fputc", "putc"] {
+        assert_fault(env.call(f, &[b'x' as u64, 0]), &[f, "not an output stream"]);
+    }
+    assert_fault(env.call("fflush", &[5]), &["fflush", "0x5"]);
     // Nothing of a failed call reaches the output.
     assert_eq!(env.output(), "");
 }
