@@ -12,6 +12,29 @@
 //! Output goes to an [`OutputSink`] shared by all helpers, so program output
 //! stays in the order it was produced; the host drains or streams it.
 //!
+//! How a session uses it:
+//!
+//! ```
+//! use bpf_runtime::{OutputSink, Runtime};
+//! use bpf_vm::Vm;
+//!
+//! let out = OutputSink::buffer(); // or OutputSink::writer(std::io::stdout())
+//! let rt = Runtime::new(out.clone());
+//! let mut vm = Vm::default();
+//! // The linker gives each helper an id and resolves `call printf` to it.
+//! for (i, (name, f)) in rt.helpers().into_iter().enumerate() {
+//!     vm.register_helper(i as u32 + 1, name, f);
+//! }
+//! // Before an input runs, snapshot VM memory and runtime state together...
+//! let (mem, saved) = (vm.mem.clone(), rt.save());
+//! // ...link and run the input; if it fails, roll both back:
+//! vm.mem = mem;
+//! rt.restore(saved);
+//! // Then show what the program printed, followed by the input's value.
+//! out.write_all(b"(int) 42\n").unwrap();
+//! assert_eq!(out.take(), b"(int) 42\n");
+//! ```
+//!
 //! Why helpers and not BPF code linked into every session: a helper call
 //! costs about what an empty BPF function call costs (25-30 ns), and the
 //! host does the work itself, while the interpreter pays per byte. Measured
@@ -20,6 +43,7 @@
 //! 54 us vs 0.16 us. Helpers also see whole ranges at once, so they can
 //! check them against heap blocks and report misuse by name.
 
+mod ctx;
 mod format;
 mod heap;
 mod output;

@@ -2,9 +2,9 @@
 //! stream variants on `stdout` and `stderr` (which the header defines as
 //! the stream handles 1 and 2).
 
+use crate::ctx::Ctx;
 use crate::format::format;
 use crate::output::{OutputSink, WriteError};
-use crate::runtime::Ctx;
 use crate::vmstr::{int_ret, len_arg};
 use bpf_vm::{HelperError, Memory};
 

@@ -1,8 +1,8 @@
 //! `<stdlib.h>` and `<assert.h>`: the heap, number parsing, `abs`,
 //! `rand`, and the ways a program stops (`abort`, `exit`, failed `assert`).
 
+use crate::ctx::Ctx;
 use crate::rand::GlibcRandom;
-use crate::runtime::Ctx;
 use crate::strconv::{parse, to_signed, to_unsigned, Parsed};
 use crate::vmstr::{int_arg, int_ret, len_arg, text_or_placeholder};
 use bpf_vm::{HelperError, Memory};

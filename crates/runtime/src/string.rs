@@ -8,7 +8,7 @@
 //! Copies between overlapping ranges, undefined in C, are faults that name
 //! the call (use `memmove`).
 
-use crate::runtime::Ctx;
+use crate::ctx::Ctx;
 use crate::vmstr::{int_ret, len_arg, overlaps};
 use bpf_vm::{HelperError, MemError, Memory};
 
@@ -232,7 +232,7 @@ pub(crate) fn strchr(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, Hel
     } else {
         s.iter().position(|b| *b == c)
     };
-    cx.check("strchr", a[0], at.map_or(s.len(), |i| i) + 1)?;
+    cx.check("strchr", a[0], at.unwrap_or(s.len()) + 1)?;
     Ok(at.map_or(0, |i| a[0] + i as u64))
 }
 
