@@ -1,0 +1,44 @@
+//! Host helper vs. the same loop in interpreted BPF, to decide where each
+//! C function should live. Run: `cargo bench -p bpf-runtime --bench helper_vs_bpf`.
+
+#[path = "../tests/common/elf.rs"]
+mod elf;
+
+use bpf_runtime::{OutputSink, Runtime};
+use bpf_vm::RegionKind;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use std::time::Duration;
+
+fn bench(c: &mut Criterion) {
+    let rt = Runtime::new(OutputSink::buffer());
+    let mut prog = elf::load("bench.o", &rt);
+    let mem = &mut prog.vm.mem;
+    let src = mem.alloc(RegionKind::Data, 4097, 8).unwrap();
+    let dst = mem.alloc(RegionKind::Data, 4096, 8).unwrap();
+    let mut group = c.benchmark_group("helper_vs_bpf");
+    group
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
+    for n in [0u64, 16, 256, 4096] {
+        let text = vec![b'a'; n as usize];
+        prog.vm.mem.write_bytes(src, &text).unwrap();
+        prog.vm.mem.store(src + n, 1, 0).unwrap();
+        for (name, args) in [
+            ("strlen", vec![src]),
+            ("memcpy", vec![dst, src, n]),
+            ("memset", vec![dst, 0x55, n]),
+        ] {
+            for kind in ["bpf", "helper"] {
+                let func = format!("{kind}_{name}");
+                let id = BenchmarkId::new(func.clone(), n);
+                group.bench_with_input(id, &args, |b, args| {
+                    b.iter(|| prog.call(&func, args).unwrap())
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

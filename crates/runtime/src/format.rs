@@ -1,0 +1,409 @@
+//! printf-style formatting of raw BPF argument registers, as glibc does it.
+//!
+//! Values arrive as 64-bit registers; each conversion takes the bits its
+//! type has in C (`%d`: the low 32 bits, sign-extended; `%ld`: all 64;
+//! `%hhu`: the low byte; `%s`: a VM string pointer). Supported: `d i u o x X
+//! c s p %` with the flags `- + space # 0 '`, field width and precision
+//! (also `*`), and the length modifiers `hh h l ll L q j z Z t`.
+//! Conversions BPF cannot have (floating point, wide characters) and ones
+//! that would write memory (`%n`) are refused with a message; any other
+//! unknown conversion is copied to the output literally, as glibc does.
+
+use crate::vmstr::{cstr, cstr_prefix, explain, int_arg};
+use bpf_vm::{HelperError, Memory};
+
+/// Largest field width, precision or result of one call (16 MiB).
+pub const MAX_FORMATTED: usize = 16 << 20;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Length {
+    Char,
+    Short,
+    #[default]
+    Int,
+    /// `l`, `ll`, `L`, `q`, `j`, `z`, `Z`, `t`: all 64 bits on BPF.
+    Long,
+}
+
+#[derive(Debug, Default)]
+struct Spec {
+    minus: bool,
+    plus: bool,
+    space: bool,
+    hash: bool,
+    zero: bool,
+    width: usize,
+    precision: Option<usize>,
+    length: Length,
+    /// True when the length was exactly `l` (wide `%lc`/`%ls`).
+    wide: bool,
+}
+
+/// The value arguments of one call, taken in order.
+struct Args<'a> {
+    values: &'a [u64],
+    next: usize,
+    func: &'a str,
+}
+
+impl Args<'_> {
+    fn take(&mut self) -> Result<u64, HelperError> {
+        let v = self.values.get(self.next).copied().ok_or_else(|| {
+            HelperError::Fault(format!(
+                "{}: the format has more conversions than the {} value arguments {} can receive \
+                 (a BPF call passes at most five arguments)",
+                self.func,
+                self.values.len(),
+                self.func
+            ))
+        })?;
+        self.next += 1;
+        Ok(v)
+    }
+}
+
+/// Checks a range of VM memory that formatting is about to read.
+pub(crate) type RangeCheck<'a> = &'a dyn Fn(u64, usize) -> Result<(), HelperError>;
+
+/// Formats `fmt` with the raw argument registers `values`, reading `%s`
+/// strings from `mem` (each string's bytes also go through `check`).
+/// `func` names the calling function in messages.
+pub(crate) fn format(
+    mem: &Memory,
+    check: RangeCheck,
+    func: &str,
+    fmt: &[u8],
+    values: &[u64],
+) -> Result<Vec<u8>, HelperError> {
+    let mut out = Vec::new();
+    let mut args = Args {
+        values,
+        next: 0,
+        func,
+    };
+    let mut i = 0;
+    while i < fmt.len() {
+        if fmt[i] != b'%' {
+            let end = fmt[i..]
+                .iter()
+                .position(|&c| c == b'%')
+                .map_or(fmt.len(), |p| i + p);
+            out.extend_from_slice(&fmt[i..end]);
+            i = end;
+        } else {
+            i = conversion(mem, check, fmt, i, &mut args, &mut out)?;
+        }
+        if out.len() > MAX_FORMATTED {
+            return Err(fault(func, "the formatted text is longer than 16 MiB"));
+        }
+    }
+    Ok(out)
+}
+
+fn fault(func: &str, what: &str) -> HelperError {
+    HelperError::Fault(format!("{func}: {what}"))
+}
+
+/// Parses a decimal number at `i`; returns it (saturated) and the index after it.
+fn number(fmt: &[u8], mut i: usize) -> (usize, usize) {
+    let mut n: usize = 0;
+    while let Some(d) = fmt.get(i).filter(|c| c.is_ascii_digit()) {
+        n = n.saturating_mul(10).saturating_add(usize::from(d - b'0'));
+        i += 1;
+    }
+    (n, i)
+}
+
+fn check_size(func: &str, n: usize) -> Result<usize, HelperError> {
+    if n > MAX_FORMATTED {
+        return Err(fault(
+            func,
+            &format!("field width or precision {n} is too large (at most {MAX_FORMATTED})"),
+        ));
+    }
+    Ok(n)
+}
+
+/// Formats the conversion starting at `fmt[start] == b'%'`; returns the index after it.
+fn conversion(
+    mem: &Memory,
+    check: RangeCheck,
+    fmt: &[u8],
+    start: usize,
+    args: &mut Args,
+    out: &mut Vec<u8>,
+) -> Result<usize, HelperError> {
+    let func = args.func;
+    let mut spec = Spec::default();
+    let mut i = start + 1;
+    loop {
+        match fmt.get(i) {
+            Some(b'-') => spec.minus = true,
+            Some(b'+') => spec.plus = true,
+            Some(b' ') => spec.space = true,
+            Some(b'#') => spec.hash = true,
+            Some(b'0') => spec.zero = true,
+            // Thousands grouping: nothing to group in the C locale.
+            Some(b'\'') => {}
+            _ => break,
+        }
+        i += 1;
+    }
+    if fmt.get(i) == Some(&b'*') {
+        i += 1;
+        let w = int_arg(args.take()?);
+        spec.minus |= w < 0;
+        spec.width = check_size(func, w.unsigned_abs() as usize)?;
+    } else {
+        let (w, j) = number(fmt, i);
+        if j > i && fmt.get(j) == Some(&b'$') {
+            return Err(fault(
+                func,
+                "positional arguments (such as %1$d) are not supported",
+            ));
+        }
+        spec.width = check_size(func, w)?;
+        i = j;
+    }
+    if fmt.get(i) == Some(&b'.') {
+        i += 1;
+        if fmt.get(i) == Some(&b'*') {
+            i += 1;
+            let p = int_arg(args.take()?);
+            spec.precision = match usize::try_from(p) {
+                Ok(p) => Some(check_size(func, p)?),
+                Err(_) => None,
+            };
+        } else {
+            let (p, j) = number(fmt, i);
+            spec.precision = Some(check_size(func, p)?);
+            i = j;
+        }
+    }
+    let rest = &fmt[i..];
+    let (length, skip) = match rest {
+        [b'h', b'h', ..] => (Length::Char, 2),
+        [b'h', ..] => (Length::Short, 1),
+        [b'l', b'l', ..] => (Length::Long, 2),
+        [b'l', ..] => {
+            spec.wide = true;
+            (Length::Long, 1)
+        }
+        [b'L' | b'q' | b'j' | b'z' | b'Z' | b't', ..] => (Length::Long, 1),
+        _ => (Length::Int, 0),
+    };
+    spec.length = length;
+    i += skip;
+    let Some(&conv) = fmt.get(i) else {
+        let text = String::from_utf8_lossy(&fmt[start..]);
+        return Err(fault(
+            func,
+            &format!("the format ends in the middle of the conversion \"{text}\""),
+        ));
+    };
+    match conv {
+        b'%' => out.push(b'%'),
+        b'd' | b'i' => {
+            let v = args.take()?;
+            let v: i64 = match spec.length {
+                Length::Char => v as i8 as i64,
+                Length::Short => v as i16 as i64,
+                Length::Int => v as i32 as i64,
+                Length::Long => v as i64,
+            };
+            let sign: &[u8] = if v < 0 {
+                b"-"
+            } else if spec.plus {
+                b"+"
+            } else if spec.space {
+                b" "
+            } else {
+                b""
+            };
+            push_integer(out, &spec, sign, v.unsigned_abs(), 10, false);
+        }
+        b'u' | b'o' | b'x' | b'X' => {
+            let v = args.take()?;
+            let v: u64 = match spec.length {
+                Length::Char => v as u8 as u64,
+                Length::Short => v as u16 as u64,
+                Length::Int => v as u32 as u64,
+                Length::Long => v,
+            };
+            let base = match conv {
+                b'u' => 10,
+                b'o' => 8,
+                _ => 16,
+            };
+            push_integer(out, &spec, b"", v, base, conv == b'X');
+        }
+        b'p' => {
+            let v = args.take()?;
+            if v == 0 {
+                push_padded(out, &spec, b"(nil)");
+            } else {
+                let sign: &[u8] = if spec.plus {
+                    b"+"
+                } else if spec.space {
+                    b" "
+                } else {
+                    b""
+                };
+                spec.hash = true;
+                push_integer(out, &spec, sign, v, 16, false);
+            }
+        }
+        b'c' if !spec.wide => {
+            let v = args.take()?;
+            push_padded(out, &spec, &[v as u8]);
+        }
+        b's' if !spec.wide => {
+            let v = args.take()?;
+            if v == 0 {
+                let text: &[u8] = match spec.precision {
+                    Some(p) if p < 6 => b"",
+                    _ => b"(null)",
+                };
+                push_padded(out, &spec, text);
+            } else {
+                let (text, read) = match spec.precision {
+                    Some(p) => {
+                        let t = cstr_prefix(mem, v, p).map_err(|e| explain(e, v, check))?;
+                        (t, (t.len() + 1).min(p))
+                    }
+                    None => {
+                        let t = cstr(mem, v).map_err(|e| explain(e, v, check))?;
+                        (t, t.len() + 1)
+                    }
+                };
+                check(v, read)?;
+                push_padded(out, &spec, text);
+            }
+        }
+        b'c' | b's' | b'C' | b'S' => {
+            return Err(fault(
+                func,
+                "wide characters (%lc, %ls, %C, %S) are not supported",
+            ))
+        }
+        b'n' => {
+            return Err(fault(
+                func,
+                "%n is not supported (it would write through a pointer)",
+            ))
+        }
+        b'm' => return Err(fault(func, "%m is not supported (there is no errno)")),
+        b'a' | b'A' | b'e' | b'E' | b'f' | b'F' | b'g' | b'G' => {
+            return Err(fault(
+                func,
+                &format!(
+                    "%{} is not supported: BPF has no floating point",
+                    conv as char
+                ),
+            ))
+        }
+        _ => out.extend_from_slice(&fmt[start..=i]),
+    }
+    Ok(i + 1)
+}
+
+/// Appends `text`, padded with spaces to the field width.
+fn push_padded(out: &mut Vec<u8>, spec: &Spec, text: &[u8]) {
+    let pad = spec.width.saturating_sub(text.len());
+    if !spec.minus {
+        out.resize(out.len() + pad, b' ');
+    }
+    out.extend_from_slice(text);
+    if spec.minus {
+        out.resize(out.len() + pad, b' ');
+    }
+}
+
+/// Appends an integer: sign, `0x` prefix (for `#` with hex), digits with
+/// the precision's leading zeros, padded to the field width.
+fn push_integer(out: &mut Vec<u8>, spec: &Spec, sign: &[u8], v: u64, base: u64, upper: bool) {
+    let mut digits = Vec::new();
+    if !(v == 0 && spec.precision == Some(0)) {
+        let set: &[u8; 16] = if upper {
+            b"0123456789ABCDEF"
+        } else {
+            b"0123456789abcdef"
+        };
+        let mut n = v;
+        loop {
+            digits.push(set[(n % base) as usize]);
+            n /= base;
+            if n == 0 {
+                break;
+            }
+        }
+        digits.reverse();
+    }
+    if let Some(p) = spec.precision {
+        if digits.len() < p {
+            let zeros = p - digits.len();
+            digits.splice(0..0, std::iter::repeat_n(b'0', zeros));
+        }
+    }
+    if base == 8 && spec.hash && digits.first() != Some(&b'0') {
+        digits.insert(0, b'0');
+    }
+    let prefix: &[u8] = match (base, spec.hash && v != 0, upper) {
+        (16, true, false) => b"0x",
+        (16, true, true) => b"0X",
+        _ => b"",
+    };
+    let len = sign.len() + prefix.len() + digits.len();
+    let pad = spec.width.saturating_sub(len);
+    if spec.minus {
+        out.extend_from_slice(sign);
+        out.extend_from_slice(prefix);
+        out.extend_from_slice(&digits);
+        out.resize(out.len() + pad, b' ');
+    } else if spec.zero && spec.precision.is_none() {
+        out.extend_from_slice(sign);
+        out.extend_from_slice(prefix);
+        out.resize(out.len() + pad, b'0');
+        out.extend_from_slice(&digits);
+    } else {
+        out.resize(out.len() + pad, b' ');
+        out.extend_from_slice(sign);
+        out.extend_from_slice(prefix);
+        out.extend_from_slice(&digits);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(fmt: &str, values: &[u64]) -> String {
+        let m = Memory::new();
+        String::from_utf8(format(&m, &|_, _| Ok(()), "printf", fmt.as_bytes(), values).unwrap())
+            .unwrap()
+    }
+
+    #[test]
+    fn registers_are_narrowed_to_the_c_type() {
+        // -1 in a 64-bit register: %d sees the low 32 bits.
+        assert_eq!(f("%d", &[u64::MAX]), "-1");
+        assert_eq!(f("%d", &[0xffff_ffff_0000_0005]), "5");
+        assert_eq!(f("%u", &[u64::MAX]), "4294967295");
+        assert_eq!(f("%lu", &[u64::MAX]), "18446744073709551615");
+        assert_eq!(f("%hhd", &[0x80]), "-128");
+    }
+
+    #[test]
+    fn too_few_arguments_is_a_fault() {
+        let m = Memory::new();
+        let e = format(&m, &|_, _| Ok(()), "printf", b"%d %d", &[1]).unwrap_err();
+        assert!(matches!(e, HelperError::Fault(s) if s.contains("more conversions")));
+    }
+
+    #[test]
+    fn huge_width_is_refused_before_allocating() {
+        let m = Memory::new();
+        let e = format(&m, &|_, _| Ok(()), "printf", b"%999999999999d", &[1]).unwrap_err();
+        assert!(matches!(e, HelperError::Fault(s) if s.contains("too large")));
+    }
+}

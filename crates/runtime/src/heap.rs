@@ -1,0 +1,311 @@
+//! The allocator behind `malloc`, `calloc`, `realloc` and `free`.
+//!
+//! Blocks live in the VM's heap region and are handed out from size
+//! classes; all bookkeeping is on the host side, so the program cannot
+//! corrupt it and every pointer given to `free`/`realloc` is checked
+//! exactly: a block start that is live is freed, anything else (a second
+//! free, a pointer into a block, a pointer to another region) is a fault
+//! that says which. Each block is followed by a 16-byte red zone; the
+//! bytes from the requested size to the end of the red zone hold a canary
+//! pattern that is checked when the block is freed or resized, so a write
+//! past the end of a block is reported there.
+//!
+//! Addresses are deterministic: a free block of the right class is reused
+//! lowest address first, otherwise the region grows by appending.
+
+use bpf_vm::{HelperError, MemError, Memory, RegionKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Alignment of every block (as glibc's malloc on 64-bit hosts).
+pub const ALIGN: usize = 16;
+/// Bytes after each block's capacity that belong to no block.
+pub const RED_ZONE: usize = 16;
+/// The byte pattern of unused block tails and red zones.
+pub const CANARY: u8 = 0xfd;
+/// Default cap on the heap region's size (1 GiB).
+pub const DEFAULT_HEAP_LIMIT: usize = 1 << 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Block {
+    /// Bytes the program asked for.
+    size: usize,
+    /// Bytes reserved for it (its size class).
+    cap: usize,
+}
+
+/// Live-block counts, for leak reports and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HeapStats {
+    /// Blocks allocated and not yet freed.
+    pub live_blocks: usize,
+    /// Bytes requested by those blocks.
+    pub live_bytes: usize,
+    /// Current size of the heap region, red zones and free blocks included.
+    pub region_bytes: usize,
+}
+
+/// Host-side allocator state. Cloning it is the snapshot.
+#[derive(Debug, Clone)]
+pub(crate) struct Heap {
+    live: BTreeMap<u64, Block>,
+    /// Freed blocks by address, with their capacity.
+    free: BTreeMap<u64, usize>,
+    /// The same freed blocks ordered by (capacity, address) for reuse.
+    free_by_class: BTreeSet<(usize, u64)>,
+    limit: usize,
+}
+
+/// The size class of a request: multiples of 16 up to 1 KiB, then eight
+/// steps per power of two.
+fn size_class(n: usize) -> Option<usize> {
+    let n = n.max(1);
+    let step = if n <= 1024 {
+        ALIGN
+    } else {
+        (n.checked_next_power_of_two()? / 8).max(ALIGN)
+    };
+    n.checked_next_multiple_of(step)
+}
+
+impl Heap {
+    pub(crate) fn new(limit: usize) -> Heap {
+        Heap {
+            live: BTreeMap::new(),
+            free: BTreeMap::new(),
+            free_by_class: BTreeSet::new(),
+            limit,
+        }
+    }
+
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+
+    pub(crate) fn stats(&self, mem: &Memory) -> HeapStats {
+        HeapStats {
+            live_blocks: self.live.len(),
+            live_bytes: self.live.values().map(|b| b.size).sum(),
+            region_bytes: mem.region_len(RegionKind::Heap),
+        }
+    }
+
+    /// `malloc(size)`: a block address, or 0 when the heap limit is reached.
+    pub(crate) fn malloc(&mut self, mem: &mut Memory, size: usize) -> Result<u64, HelperError> {
+        let Some(cap) = size_class(size).filter(|c| *c <= self.limit) else {
+            return Ok(0);
+        };
+        let reuse = self
+            .free_by_class
+            .range((cap, 0)..=(cap, u64::MAX))
+            .next()
+            .copied();
+        let addr = match reuse {
+            Some(key) => {
+                self.free_by_class.remove(&key);
+                self.free.remove(&key.1);
+                key.1
+            }
+            None => {
+                let total = cap + RED_ZONE;
+                let used = mem.region_len(RegionKind::Heap);
+                if used.next_multiple_of(ALIGN).saturating_add(total) > self.limit {
+                    return Ok(0);
+                }
+                match mem.alloc(RegionKind::Heap, total, ALIGN) {
+                    Ok(a) => a,
+                    Err(_) => return Ok(0),
+                }
+            }
+        };
+        fill_canary(mem, addr, size, cap)?;
+        self.live.insert(addr, Block { size, cap });
+        Ok(addr)
+    }
+
+    /// `calloc(n, size)`: a zeroed block, or 0 on overflow or exhaustion.
+    pub(crate) fn calloc(
+        &mut self,
+        mem: &mut Memory,
+        n: usize,
+        size: usize,
+    ) -> Result<u64, HelperError> {
+        let Some(total) = n.checked_mul(size) else {
+            return Ok(0);
+        };
+        let addr = self.malloc(mem, total)?;
+        if addr != 0 {
+            mem.slice_mut(addr, total)?.fill(0);
+        }
+        Ok(addr)
+    }
+
+    /// `free(ptr)`.
+    pub(crate) fn free(&mut self, mem: &mut Memory, ptr: u64) -> Result<(), HelperError> {
+        if ptr == 0 {
+            return Ok(());
+        }
+        let block = self.live_block("free", mem, ptr)?;
+        self.live.remove(&ptr);
+        self.free.insert(ptr, block.cap);
+        self.free_by_class.insert((block.cap, ptr));
+        fill_canary(mem, ptr, 0, block.cap)?;
+        Ok(())
+    }
+
+    /// `realloc(ptr, size)`, as glibc: `realloc(NULL, n)` is `malloc(n)`,
+    /// `realloc(p, 0)` frees `p` and returns NULL, and on exhaustion the
+    /// old block stays valid and NULL is returned.
+    pub(crate) fn realloc(
+        &mut self,
+        mem: &mut Memory,
+        ptr: u64,
+        size: usize,
+    ) -> Result<u64, HelperError> {
+        if ptr == 0 {
+            return self.malloc(mem, size);
+        }
+        let block = self.live_block("realloc", mem, ptr)?;
+        if size == 0 {
+            self.free(mem, ptr)?;
+            return Ok(0);
+        }
+        if size <= block.cap {
+            fill_canary(mem, ptr, size, block.cap)?;
+            self.live.insert(ptr, Block { size, ..block });
+            return Ok(ptr);
+        }
+        let new = self.malloc(mem, size)?;
+        if new == 0 {
+            return Ok(0);
+        }
+        let old = mem.read_bytes(ptr, block.size)?;
+        mem.write_bytes(new, &old)?;
+        self.free(mem, ptr)?;
+        Ok(new)
+    }
+
+    /// Requested size of the live block starting at `ptr`, if there is one.
+    pub(crate) fn block_size(&self, ptr: u64) -> Option<usize> {
+        self.live.get(&ptr).map(|b| b.size)
+    }
+
+    /// Checks that `len` bytes at `addr` stay inside one live block when
+    /// `addr` points into the heap: a range that runs past the block's
+    /// requested size, or that starts in a freed block, is a fault naming
+    /// the block. Other addresses are left to the VM's region checks.
+    pub(crate) fn check_range(&self, func: &str, addr: u64, len: usize) -> Result<(), HelperError> {
+        if RegionKind::of(addr) != Some(RegionKind::Heap) {
+            return Ok(());
+        }
+        let end = addr.saturating_add(len as u64);
+        if let Some((start, b)) = self.live.range(..=addr).next_back() {
+            if addr < start + (b.cap + RED_ZONE) as u64 {
+                let block_end = start + b.size as u64;
+                if end <= block_end {
+                    return Ok(());
+                }
+                return Err(HelperError::Fault(format!(
+                    "{func}: the {len}-byte range at {addr:#x} runs {} bytes past the end of the \
+                     {}-byte heap block at {start:#x}",
+                    end - block_end,
+                    b.size
+                )));
+            }
+        }
+        if let Some((start, cap)) = self.free.range(..=addr).next_back() {
+            if addr < start + (cap + RED_ZONE) as u64 {
+                return Err(HelperError::Fault(format!(
+                    "{func}: {addr:#x} points into the heap block at {start:#x}, which was freed \
+                     (use after free)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The live block starting at `ptr` with its red zone intact, or a fault
+    /// that says what `ptr` is instead.
+    fn live_block(&self, func: &str, mem: &Memory, ptr: u64) -> Result<Block, HelperError> {
+        if let Some(b) = self.live.get(&ptr) {
+            check_canary(func, mem, ptr, *b)?;
+            return Ok(*b);
+        }
+        let what = if self.free.contains_key(&ptr) {
+            "double free: the block was already freed".to_string()
+        } else if let Some((start, b)) = self.live.range(..ptr).next_back() {
+            if ptr < start + (b.cap + RED_ZONE) as u64 {
+                format!(
+                    "the pointer is {} bytes into the {}-byte block at {start:#x}, not at its start",
+                    ptr - start,
+                    b.size
+                )
+            } else {
+                self.foreign(ptr)
+            }
+        } else {
+            self.foreign(ptr)
+        };
+        Err(HelperError::Fault(format!("{func}({ptr:#x}): {what}")))
+    }
+
+    fn foreign(&self, ptr: u64) -> String {
+        if let Some((start, _)) = self.free.range(..=ptr).next_back() {
+            if RegionKind::of(ptr) == Some(RegionKind::Heap) && ptr > *start {
+                return format!("the pointer is inside the freed block at {start:#x}");
+            }
+        }
+        match RegionKind::of(ptr) {
+            Some(k) => format!(
+                "not a pointer returned by malloc (it points into the {} region)",
+                k.name()
+            ),
+            None => "not a pointer returned by malloc (it points to no memory at all)".to_string(),
+        }
+    }
+}
+
+/// Writes the canary over `[addr + size, addr + cap + RED_ZONE)`.
+fn fill_canary(mem: &mut Memory, addr: u64, size: usize, cap: usize) -> Result<(), MemError> {
+    mem.slice_mut(addr + size as u64, cap + RED_ZONE - size)?
+        .fill(CANARY);
+    Ok(())
+}
+
+/// Faults if any byte after the block's requested size was overwritten.
+fn check_canary(func: &str, mem: &Memory, addr: u64, b: Block) -> Result<(), HelperError> {
+    let tail = mem.slice(addr + b.size as u64, b.cap + RED_ZONE - b.size)?;
+    match tail.iter().position(|x| *x != CANARY) {
+        None => Ok(()),
+        Some(at) => Err(HelperError::Fault(format!(
+            "{func}({addr:#x}): heap buffer overflow: byte {} of the {}-byte block (at {:#x}) \
+             was written past its end",
+            b.size + at,
+            b.size,
+            addr + (b.size + at) as u64
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_classes_cover_the_request() {
+        assert_eq!(size_class(0), Some(16));
+        assert_eq!(size_class(1), Some(16));
+        assert_eq!(size_class(17), Some(32));
+        assert_eq!(size_class(1024), Some(1024));
+        assert_eq!(size_class(1025), Some(1280));
+        assert_eq!(size_class(4096), Some(4096));
+        assert_eq!(size_class(usize::MAX), None);
+        for n in (0..100_000).step_by(7) {
+            let n = n.max(1);
+            let c = size_class(n).unwrap();
+            assert!(
+                c >= n && c.is_multiple_of(ALIGN) && c - n < ALIGN.max(n / 4),
+                "{n} -> {c}"
+            );
+        }
+    }
+}

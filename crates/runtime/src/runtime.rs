@@ -1,0 +1,166 @@
+//! The runtime object: shared state, the helper table, snapshots.
+
+use crate::ctx::{Ctx, State};
+use crate::heap::{Heap, HeapStats, DEFAULT_HEAP_LIMIT};
+use crate::output::OutputSink;
+use crate::rand::GlibcRandom;
+use crate::{stdio, stdlib, string};
+use bpf_vm::{HelperError, HelperFn, Memory};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+type Imp = fn(&Ctx, &mut Memory, [u64; 5]) -> Result<u64, HelperError>;
+
+/// Every function the runtime provides, by its C name. Aliases of the same
+/// width on BPF (`long` and `long long` are both 64 bits) share one body.
+const TABLE: &[(&str, Imp)] = &[
+    // <stdio.h>
+    ("printf", stdio::printf),
+    ("fprintf", stdio::fprintf),
+    ("snprintf", stdio::snprintf),
+    ("sprintf", stdio::sprintf),
+    ("puts", stdio::puts),
+    ("fputs", stdio::fputs),
+    ("putchar", stdio::putchar),
+    ("fputc", stdio::fputc),
+    ("putc", stdio::putc),
+    ("fflush", stdio::fflush),
+    // <stdlib.h>
+    ("malloc", stdlib::malloc),
+    ("calloc", stdlib::calloc),
+    ("realloc", stdlib::realloc),
+    ("free", stdlib::free),
+    ("atoi", stdlib::atoi),
+    ("atol", stdlib::atol),
+    ("atoll", stdlib::atol),
+    ("strtol", stdlib::strtol),
+    ("strtoll", stdlib::strtol),
+    ("strtoul", stdlib::strtoul),
+    ("strtoull", stdlib::strtoul),
+    ("abs", stdlib::abs),
+    ("labs", stdlib::labs),
+    ("llabs", stdlib::labs),
+    ("rand", stdlib::rand),
+    ("srand", stdlib::srand),
+    ("abort", stdlib::abort),
+    ("exit", stdlib::exit),
+    // <assert.h>
+    ("__bpf_assert_fail", stdlib::assert_fail),
+    // <string.h>
+    ("memcpy", string::memcpy),
+    ("memmove", string::memmove),
+    ("memset", string::memset),
+    ("memcmp", string::memcmp),
+    ("memchr", string::memchr),
+    ("strlen", string::strlen),
+    ("strnlen", string::strnlen),
+    ("strcmp", string::strcmp),
+    ("strncmp", string::strncmp),
+    ("strcpy", string::strcpy),
+    ("strncpy", string::strncpy),
+    ("strcat", string::strcat),
+    ("strchr", string::strchr),
+    ("strrchr", string::strrchr),
+    ("strstr", string::strstr),
+    ("strdup", string::strdup),
+];
+
+/// The C names of all helpers, in table order.
+pub fn helper_names() -> impl Iterator<Item = &'static str> {
+    TABLE.iter().map(|(name, _)| *name)
+}
+
+/// The C library of one session: heap, random generator and output.
+///
+/// Clones of the helper closures share this state, so one `Runtime` serves
+/// one VM. Save it with [`Runtime::save`] whenever the VM memory is
+/// snapshotted, and restore both together.
+pub struct Runtime {
+    ctx: Ctx,
+}
+
+/// A copy of the runtime's state (heap bookkeeping and `rand` seed).
+#[derive(Debug, Clone)]
+pub struct RuntimeSnapshot(State);
+
+impl Runtime {
+    /// A runtime writing `stdout` and `stderr` to `out`, with a heap of at
+    /// most 1 GiB.
+    pub fn new(out: OutputSink) -> Runtime {
+        Runtime {
+            ctx: Ctx {
+                state: Rc::new(RefCell::new(State {
+                    heap: Heap::new(DEFAULT_HEAP_LIMIT),
+                    rand: GlibcRandom::default(),
+                })),
+                stderr: out.clone(),
+                stdout: out,
+            },
+        }
+    }
+
+    /// Sends `stderr` to its own sink.
+    pub fn with_stderr(mut self, err: OutputSink) -> Runtime {
+        self.ctx.stderr = err;
+        self
+    }
+
+    /// Caps the heap region at `bytes`; `malloc` returns NULL beyond it.
+    pub fn with_heap_limit(self, bytes: usize) -> Runtime {
+        self.ctx.state.borrow_mut().heap.set_limit(bytes);
+        self
+    }
+
+    /// The `stdout` sink.
+    pub fn stdout(&self) -> &OutputSink {
+        &self.ctx.stdout
+    }
+
+    /// The `stderr` sink (the `stdout` sink unless set apart).
+    pub fn stderr(&self) -> &OutputSink {
+        &self.ctx.stderr
+    }
+
+    /// One closure per C function, named exactly as in C, for the linker's
+    /// helper table. Every call returns fresh closures over the same state.
+    pub fn helpers(&self) -> Vec<(&'static str, HelperFn)> {
+        TABLE
+            .iter()
+            .map(|(name, imp)| (*name, self.closure(*imp)))
+            .collect()
+    }
+
+    /// The helper for one C name, if the runtime provides it.
+    pub fn helper(&self, name: &str) -> Option<HelperFn> {
+        TABLE
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, imp)| self.closure(*imp))
+    }
+
+    fn closure(&self, imp: Imp) -> HelperFn {
+        let ctx = self.ctx.clone();
+        Box::new(move |mem: &mut Memory, args: [u64; 5]| imp(&ctx, mem, args))
+    }
+
+    /// Copies the runtime state (cost: one clone of the heap bookkeeping).
+    pub fn save(&self) -> RuntimeSnapshot {
+        RuntimeSnapshot(self.ctx.state.borrow().clone())
+    }
+
+    /// Puts back a state saved earlier; pair it with restoring the VM memory.
+    pub fn restore(&self, snapshot: RuntimeSnapshot) {
+        *self.ctx.state.borrow_mut() = snapshot.0;
+    }
+
+    /// Live blocks and heap size, given the VM memory the heap lives in.
+    pub fn heap_stats(&self, mem: &Memory) -> HeapStats {
+        self.ctx.state.borrow().heap.stats(mem)
+    }
+
+    /// The requested size of the live heap block starting at `ptr`
+    /// (for value printing: how many elements a pointer has).
+    pub fn heap_block_size(&self, ptr: u64) -> Option<usize> {
+        self.ctx.state.borrow().heap.block_size(ptr)
+    }
+}
