@@ -49,8 +49,7 @@ fn helper_faults_become_traps_naming_the_helper() {
         other => panic!("unexpected trap {other:?}"),
     }
     assert!(
-        trap.to_string()
-            .starts_with("in memset: memset: the 5-byte range"),
+        trap.to_string().starts_with("memset: the 5-byte range"),
         "{trap}"
     );
     let trap = prog.call("stop", &[3]).unwrap_err();

@@ -97,7 +97,12 @@ impl fmt::Display for TrapKind {
                 write!(f, "indirect call to {a:#x}, which is not a function")
             }
             TrapKind::PcOutOfRange(pc) => write!(f, "execution left the code at slot {pc}"),
-            TrapKind::Helper { helper, error } => write!(f, "in {helper}: {error}"),
+            TrapKind::Helper { helper, error } => match error {
+                HelperError::Memory(e) => write!(f, "in {helper}: invalid memory access: {e}"),
+                // Helper messages already name the call, e.g. `free(0x...): double free`.
+                HelperError::Fault(m) | HelperError::Abort(m) => f.write_str(m),
+                HelperError::Exit(c) => write!(f, "exit({c})"),
+            },
         }
     }
 }

@@ -20,7 +20,7 @@ use std::time::Instant;
 )]
 struct Args {
     /// Objects to link, in order.
-    #[arg(required = true, value_name = "OBJ")]
+    #[arg(required_unless_present = "print_cflags", value_name = "OBJ")]
     objects: Vec<std::path::PathBuf>,
     /// Function to run.
     #[arg(long, default_value = "main")]
@@ -50,6 +50,10 @@ struct Args {
     /// where the objects have debug info (like llvm-objdump -S).
     #[arg(long)]
     disasm: bool,
+    /// Print the clang flags that build objects for bpf-jitlink (with the
+    /// C runtime's headers), then exit.
+    #[arg(long)]
+    print_cflags: bool,
     /// Instructions the entry may execute before it is stopped.
     #[arg(long, default_value_t = VmConfig::default().budget)]
     budget: u64,
@@ -100,6 +104,19 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
+    if args.print_cflags {
+        let mut flags: Vec<String> = ["-target", "bpf", "-mcpu=v4", "-O2", "-g"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        flags.extend(
+            bpf_runtime::clang_args()
+                .into_iter()
+                .map(|a| a.to_string_lossy().into_owned()),
+        );
+        let _ = writeln!(out, "{}", flags.join(" "));
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.args.len() > 5 {
         return Err(format!(
             "{} arguments given; BPF functions take at most five",
@@ -125,6 +142,11 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     let mut session = Session::new(Vm::new(config), options);
     for (name, value) in &args.abs {
         session.define_absolute(name, *value);
+    }
+    // The C runtime: printf, malloc, strlen, ... as host helpers.
+    let runtime = bpf_runtime::Runtime::new(bpf_runtime::OutputSink::writer(std::io::stdout()));
+    for (name, helper) in runtime.helpers() {
+        session.register_helper(name, helper);
     }
     let inputs: Vec<(&str, &[u8])> = files
         .iter()
@@ -161,8 +183,13 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     if args.noexec {
         return Ok(ExitCode::SUCCESS);
     }
+    // Listings first, then whatever the program prints.
+    let _ = std::io::stdout()
+        .lock()
+        .write_all(std::mem::take(out).as_bytes());
     let start = Instant::now();
     let result = session.call(&args.entry, &args.args);
+    let _ = runtime.stdout().flush();
     if args.show_times {
         let _ = writeln!(
             out,
