@@ -314,6 +314,24 @@ impl<'d, 'a> TypeReader<'d, 'a> {
 
     /// Converts the type entry at `offset`.
     fn convert(&mut self, offset: UnitOffset, reach: Reach) -> CType {
+        if self.budget == 0 {
+            return unknown(format!(
+                "type described by more than {MAX_TYPE_DIES} entries"
+            ));
+        }
+        self.budget -= 1;
+        let entry = match self.unit.entry(offset) {
+            Ok(e) => e,
+            Err(e) => return unknown(format!("no type entry at unit offset {:#x}: {e}", offset.0)),
+        };
+        let tag = entry.tag();
+        if reach == Reach::ThroughPointer
+            && (tag == gimli::DW_TAG_structure_type || tag == gimli::DW_TAG_union_type)
+        {
+            // Read by name only, without following anything: a record
+            // that points to itself is not a cycle.
+            return self.record(&entry, tag == gimli::DW_TAG_union_type, reach);
+        }
         if self.path.len() >= MAX_TYPE_DEPTH {
             return unknown(format!(
                 "type nested more than {MAX_TYPE_DEPTH} levels deep"
@@ -325,16 +343,6 @@ impl<'d, 'a> TypeReader<'d, 'a> {
                 offset.0
             ));
         }
-        if self.budget == 0 {
-            return unknown(format!(
-                "type described by more than {MAX_TYPE_DIES} entries"
-            ));
-        }
-        self.budget -= 1;
-        let entry = match self.unit.entry(offset) {
-            Ok(e) => e,
-            Err(e) => return unknown(format!("no type entry at unit offset {:#x}: {e}", offset.0)),
-        };
         self.path.push(offset);
         let ty = self.convert_entry(&entry, reach);
         self.path.pop();

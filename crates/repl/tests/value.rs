@@ -237,7 +237,7 @@ fn records_print_as_designated_initializers() {
     );
     assert_eq!(
         l.show("bf"),
-        "(struct bits) {.a = 5, .b = -3, .f = true, .c = 9}"
+        "(struct bits) {.a = 5, .b = -3, .f = true, .c = 9, .e = BLUE, .s = -2}"
     );
     assert_eq!(
         l.show("an"),
@@ -292,6 +292,27 @@ fn unlinked_object_has_the_same_types() {
     let unlinked = DebugInfo::from_object(&fixture("values.o")).expect("DWARF");
     assert_eq!(unlinked.variables(), linked.info.variables());
     assert_eq!(unlinked.functions(), linked.info.functions());
+}
+
+#[test]
+fn older_dwarf_versions_describe_the_same_types() {
+    // values.c built with -gdwarf-2 and -gdwarf-4: member locations as
+    // DW_OP_plus_uconst, bit-fields as DW_AT_bit_offset from the MSB,
+    // strings through DW_FORM_strp.
+    let v5 = DebugInfo::from_object(&fixture("values.o")).expect("DWARF 5");
+    let v4 = DebugInfo::from_object(&fixture("values.dwarf4.o")).expect("DWARF 4");
+    assert_eq!(v4.variables(), v5.variables());
+    assert_eq!(v4.functions(), v5.functions());
+    // DWARF 2 has no DW_TAG_restrict_type: `int *restrict rp` is `int *`.
+    let v2 = DebugInfo::from_object(&fixture("values.dwarf2.o")).expect("DWARF 2");
+    assert_eq!(v2.variable_type("rp").unwrap().c_name(), "int *");
+    let others = |info: &DebugInfo| -> Vec<bpf_repl::dwarf::Global> {
+        let mut v = info.variables().to_vec();
+        v.retain(|g| g.name != "rp");
+        v
+    };
+    assert_eq!(others(&v2), others(&v5));
+    assert_eq!(v2.functions(), v5.functions());
 }
 
 #[test]
@@ -510,6 +531,29 @@ fn values_shorter_than_their_type_are_unavailable_not_a_panic() {
     assert_eq!(shown, "(int[18446744073709551615]) {7, <unavailable>, ...}");
 }
 
+#[test]
+fn nesting_beyond_the_depth_limit_is_elided() {
+    let mut ty = int();
+    for _ in 0..5 {
+        ty = CType::Array {
+            elem: Box::new(ty),
+            count: Some(1),
+        };
+    }
+    let shallow = FormatOptions {
+        max_depth: 3,
+        ..FormatOptions::default()
+    };
+    assert_eq!(
+        format_value_with(&ty, &[9, 0, 0, 0], &NoMemory, &no_symbols, &shallow),
+        "(int[1][1][1][1][1]) {{{{...}}}}"
+    );
+    assert_eq!(
+        format_value(&ty, &[9, 0, 0, 0], &NoMemory, &no_symbols),
+        "(int[1][1][1][1][1]) {{{{{9}}}}}"
+    );
+}
+
 // ---- hostile DWARF, built with gimli's writer ---------------------------
 
 use gimli::write::{AttributeValue as W, DwarfUnit, EndianVec, Sections, UnitEntryId};
@@ -633,6 +677,10 @@ fn self_referential_struct_through_pointer_is_finite() {
         variable(d, root, "n", s);
     });
     let n = info.variable_type("n").unwrap();
+    let CType::Record { fields, .. } = n else {
+        panic!("{n:?}")
+    };
+    assert_eq!(fields[1].ty.c_name(), "struct node *");
     let mut bytes = vec![0u8; 16];
     bytes[0] = 3;
     bytes[8..].copy_from_slice(&0x3_0000_0010u64.to_le_bytes());
@@ -751,4 +799,14 @@ fn corrupted_debug_info_never_panics() {
     // Most single-byte changes leave a readable unit (names, sizes,
     // offsets change); the test is that none of them panics or hangs.
     assert!(parsed > 1000, "{parsed} mutants parsed");
+}
+
+#[test]
+fn self_referential_struct_member_types_name_the_struct() {
+    let l = Linked::values();
+    let CType::Record { fields, .. } = l.info.variable_type("n1").unwrap() else {
+        panic!("struct node")
+    };
+    assert_eq!(fields[1].name.as_deref(), Some("next"));
+    assert_eq!(fields[1].ty.c_name(), "struct node *");
 }
