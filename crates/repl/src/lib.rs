@@ -1,8 +1,17 @@
-//! `bpf-repl` is the C REPL on top of the linker and the VM. So far it owns
-//! printing values the way a C programmer reads them: a model of C types
-//! ([`ctype`]), reading those types from an object's DWARF ([`dwarf`]), and
-//! formatting the bytes of a value of such a type ([`value`]).
+//! `bpf-repl` owns the C side of the product: finding and running clang
+//! ([`clang`]), understanding the text of an input ([`input`]), turning
+//! inputs into translation units and running them ([`engine`]), printing
+//! values the way a C programmer reads them ([`ctype`], [`dwarf`],
+//! [`value`]), transcripts ([`transcript`]) and the prompt ([`cli`],
+//! [`interactive`]). Linking and execution belong to `bpf-linker` and
+//! `bpf-vm`; the C library to `bpf-runtime`.
 
+pub mod clang;
+pub mod cli;
 pub mod ctype;
 pub mod dwarf;
+pub mod engine;
+pub mod input;
+pub mod interactive;
+pub mod transcript;
 pub mod value;

@@ -1,0 +1,278 @@
+//! The external compiler: finding clang, compiling one translation unit
+//! to a BPF object, and cleaning up its diagnostics.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The oldest clang whose BPF backend has `-mcpu=v4`.
+pub const MIN_CLANG: u32 = 18;
+/// The newest clang-N looked for on PATH.
+const MAX_CLANG: u32 = 40;
+
+/// What to tell a user who has no usable clang.
+pub const INSTALL_HINT: &str = "install it with `apt-get update && apt-get install -y clang-19 llvm-19` \
+     (or set BPF_REPL_CLANG to a clang >= 18)";
+
+/// Why no compiler could be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClangError {
+    NotFound,
+    TooOld { path: PathBuf, version: u32 },
+    Unusable { path: PathBuf, reason: String },
+}
+
+impl fmt::Display for ClangError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClangError::NotFound => write!(f, "clang-19 not found: {INSTALL_HINT}"),
+            ClangError::TooOld { path, version } => write!(
+                f,
+                "{} is clang {version}, but BPF ISA v4 needs clang {MIN_CLANG} or newer: {INSTALL_HINT}",
+                path.display()
+            ),
+            ClangError::Unusable { path, reason } => {
+                write!(f, "cannot run {}: {reason}: {INSTALL_HINT}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ClangError {}
+
+/// Finds clang: `$BPF_REPL_CLANG` if set, else the newest `clang-N`
+/// (N >= 18) on PATH, else a plain `clang` that is new enough.
+pub fn find_clang() -> Result<PathBuf, ClangError> {
+    if let Some(path) = std::env::var_os("BPF_REPL_CLANG").filter(|p| !p.is_empty()) {
+        let path = which::which(&path).map_err(|e| ClangError::Unusable {
+            path: PathBuf::from(&path),
+            reason: format!("BPF_REPL_CLANG: {e}"),
+        })?;
+        return Ok(path);
+    }
+    for n in (MIN_CLANG..=MAX_CLANG).rev() {
+        if let Ok(path) = which::which(format!("clang-{n}")) {
+            return Ok(path);
+        }
+    }
+    let path = which::which("clang").map_err(|_| ClangError::NotFound)?;
+    let version = clang_version(&path)?;
+    if version < MIN_CLANG {
+        return Err(ClangError::TooOld { path, version });
+    }
+    Ok(path)
+}
+
+/// The major version `clang --version` reports.
+pub fn clang_version(path: &Path) -> Result<u32, ClangError> {
+    let out = Command::new(path)
+        .arg("--version")
+        .output()
+        .map_err(|e| ClangError::Unusable {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split("version ")
+        .nth(1)
+        .and_then(|v| v.split('.').next())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| ClangError::Unusable {
+            path: path.to_path_buf(),
+            reason: "cannot read its version".to_string(),
+        })
+}
+
+/// The flags every BPF compile uses: ISA v4 (signed division, sign
+/// extension, gotol), optimisation, debug info for value types and
+/// backtraces, no library calls the backend cannot lower.
+pub fn base_flags() -> Vec<String> {
+    [
+        "-target",
+        "bpf",
+        "-mcpu=v4",
+        "-O2",
+        "-g",
+        "-fno-builtin",
+        "-ffreestanding",
+        "-fcommon",
+        "-std=gnu17",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// A compiler bound to a scratch directory.
+pub struct Compiler {
+    clang: PathBuf,
+    dir: tempfile::TempDir,
+    flags: Vec<String>,
+    color: bool,
+}
+
+/// A successful compile: the object and any warnings.
+pub struct Compiled {
+    pub object: Vec<u8>,
+    pub warnings: String,
+}
+
+/// A failed compile: clang's diagnostics, cleaned up for the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileError {
+    pub diagnostics: String,
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.diagnostics.trim_end())
+    }
+}
+
+impl Compiler {
+    /// A compiler using `clang` with the base flags plus `extra`.
+    pub fn new(clang: PathBuf, extra: &[String]) -> std::io::Result<Compiler> {
+        let mut flags = base_flags();
+        flags.extend(extra.iter().cloned());
+        Ok(Compiler {
+            clang,
+            dir: tempfile::Builder::new().prefix("bpf-repl-").tempdir()?,
+            flags,
+            color: false,
+        })
+    }
+
+    /// The clang binary in use.
+    pub fn clang(&self) -> &Path {
+        &self.clang
+    }
+
+    /// All flags passed to clang (base flags, then user flags).
+    pub fn flags(&self) -> &[String] {
+        &self.flags
+    }
+
+    /// Replaces the user flags (after the base flags).
+    pub fn set_extra_flags(&mut self, extra: &[String]) {
+        self.flags = base_flags();
+        self.flags.extend(extra.iter().cloned());
+    }
+
+    /// Asks clang for coloured diagnostics.
+    pub fn set_color(&mut self, color: bool) {
+        self.color = color;
+    }
+
+    /// Compiles one translation unit to a BPF object.
+    pub fn compile(&self, source: &str) -> Result<Compiled, CompileError> {
+        let src = self.dir.path().join("input.c");
+        let obj = self.dir.path().join("input.o");
+        let io_err = |e: std::io::Error| CompileError {
+            diagnostics: format!("error: cannot run {}: {e}", self.clang.display()),
+        };
+        std::fs::write(&src, source).map_err(io_err)?;
+        let out = Command::new(&self.clang)
+            .args(&self.flags)
+            .arg(if self.color {
+                "-fcolor-diagnostics"
+            } else {
+                "-fno-color-diagnostics"
+            })
+            .arg("-c")
+            .arg(&src)
+            .arg("-o")
+            .arg(&obj)
+            .output()
+            .map_err(io_err)?;
+        let stderr = clean_diagnostics(&String::from_utf8_lossy(&out.stderr));
+        if !out.status.success() {
+            return Err(CompileError {
+                diagnostics: if stderr.trim().is_empty() {
+                    format!("error: clang exited with {}", out.status)
+                } else {
+                    stderr
+                },
+            });
+        }
+        let object = std::fs::read(&obj).map_err(io_err)?;
+        Ok(Compiled {
+            object,
+            warnings: stderr,
+        })
+    }
+}
+
+/// Splits clang's output into diagnostics (a `file:line:col: kind:` line
+/// with the source and caret lines after it), drops exact repeats (the REPL
+/// compiles an expression twice, in `__typeof__` and in the assignment) and
+/// diagnostics inside REPL-generated code, and drops the `N errors
+/// generated.` summary.
+pub fn clean_diagnostics(stderr: &str) -> String {
+    let mut blocks: Vec<String> = Vec::new();
+    for line in stderr.lines() {
+        if line.ends_with(" generated.") && !line.contains(": ") {
+            continue;
+        }
+        if starts_diagnostic(line) || blocks.is_empty() {
+            blocks.push(String::new());
+        }
+        let b = blocks.last_mut().expect("pushed above");
+        b.push_str(line);
+        b.push('\n');
+    }
+    let mut seen = std::collections::HashSet::new();
+    blocks
+        .into_iter()
+        .filter(|b| seen.insert(b.clone()))
+        .filter(|b| !b.starts_with("<repl>"))
+        .collect()
+}
+
+fn starts_diagnostic(line: &str) -> bool {
+    // `<file>:<line>:<col>: <kind>:` where kind is error/warning/note/fatal error.
+    let stripped = strip_ansi(line);
+    [": error:", ": warning:", ": note:", ": fatal error:"]
+        .iter()
+        .any(|k| stripped.contains(k))
+        && !stripped.starts_with(' ')
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_diagnostics_are_dropped() {
+        let raw = "input 1:1:1: error: use of undeclared identifier 'y'\n    1 | y\n      | ^\n\
+                   input 1:1:1: error: use of undeclared identifier 'y'\n    1 | y\n      | ^\n\
+                   2 errors generated.\n";
+        assert_eq!(
+            clean_diagnostics(raw),
+            "input 1:1:1: error: use of undeclared identifier 'y'\n    1 | y\n      | ^\n"
+        );
+    }
+
+    #[test]
+    fn generated_code_diagnostics_are_hidden() {
+        let raw = "<repl>:3:1: warning: something internal\n\
+                   input 2:1:5: error: expected ';'\n";
+        assert_eq!(clean_diagnostics(raw), "input 2:1:5: error: expected ';'\n");
+    }
+}

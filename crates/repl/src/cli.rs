@@ -1,0 +1,183 @@
+//! The `bpf-repl` command line: interactive use, replaying files and
+//! standard input, and checking or blessing transcripts.
+
+use crate::engine::{Origin, Repl, ReplOptions};
+use crate::transcript;
+use clap::Parser;
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bpf-repl",
+    version,
+    about = "An interactive C REPL: each input is compiled by clang for BPF, linked into the \
+             session by our JIT linker and run by our BPF VM"
+)]
+pub struct Args {
+    /// C files to run as a sequence of inputs (no prompt); `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Extra flags for clang, e.g. --cflags "-DN=3 -Wall" (may be repeated).
+    #[arg(long, allow_hyphen_values = true, value_name = "FLAGS")]
+    pub cflags: Vec<String>,
+    /// Instructions one input may execute before it is stopped.
+    #[arg(long, default_value_t = ReplOptions::default().budget)]
+    pub budget: u64,
+    /// Stack bytes per BPF call frame (clang is told the same).
+    #[arg(long, default_value_t = ReplOptions::default().frame_size)]
+    pub stack_size: usize,
+    /// Replay transcripts and show a diff where the output differs (exit 1).
+    #[arg(long, conflicts_with = "bless")]
+    pub check: bool,
+    /// Replay transcripts and write the actual output into them.
+    #[arg(long)]
+    pub bless: bool,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("bpf-repl: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn options(args: &Args) -> Result<ReplOptions, String> {
+    let mut cflags: Vec<String> = args
+        .cflags
+        .iter()
+        .flat_map(|f| f.split_whitespace().map(str::to_string))
+        .collect();
+    let config = bpf_vm::VmConfig {
+        frame_size: args.stack_size,
+        ..bpf_vm::VmConfig::default()
+    };
+    config.check().map_err(|e| format!("--stack-size: {e}"))?;
+    if args.stack_size != 512 {
+        cflags.push("-mllvm".to_string());
+        cflags.push(format!("-bpf-stack-size={}", args.stack_size));
+    }
+    Ok(ReplOptions {
+        cflags,
+        budget: args.budget,
+        frame_size: args.stack_size,
+        color: false,
+    })
+}
+
+fn run(args: Args) -> Result<ExitCode, String> {
+    let options = options(&args)?;
+    if args.check || args.bless {
+        if args.files.is_empty() {
+            return Err("--check and --bless need transcript files".to_string());
+        }
+        return check_or_bless(&args.files, &options, args.bless);
+    }
+    let mut repl = Repl::new(&options).map_err(|e| e.to_string())?;
+    if !args.files.is_empty() {
+        let mut failed = false;
+        for path in &args.files {
+            let (text, name) = read_source(path)?;
+            failed |= replay_plain(&mut repl, &text, &name);
+        }
+        return Ok(if failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
+    if std::io::stdin().is_terminal() {
+        crate::interactive::run(repl)
+    } else {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        let failed = replay_plain(&mut repl, &text, "<stdin>");
+        Ok(if failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        })
+    }
+}
+
+fn read_source(path: &PathBuf) -> Result<(String, String), String> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        return Ok((text, "<stdin>".to_string()));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok((text, path.display().to_string()))
+}
+
+/// Runs every input of a file: output and values on stdout, errors on
+/// stderr, in order; goes on after errors. Returns whether any failed.
+fn replay_plain(repl: &mut Repl, text: &str, name: &str) -> bool {
+    let mut failed = false;
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    transcript::for_each_input(repl, text, |repl, chunk| {
+        if chunk.text.is_empty() {
+            return;
+        }
+        let origin = Origin {
+            name: name.to_string(),
+            first_line: chunk.first_line,
+        };
+        let printed = transcript::run_input(repl, &chunk.text, origin);
+        failed |= printed.failed;
+        let _ = stdout.lock().write_all(printed.stdout.as_bytes());
+        let _ = stdout.lock().flush();
+        let _ = stderr.lock().write_all(printed.stderr.as_bytes());
+    });
+    failed
+}
+
+fn check_or_bless(files: &[PathBuf], options: &ReplOptions, bless: bool) -> Result<ExitCode, String> {
+    let mut mismatches = 0;
+    for path in files {
+        let (text, _) = read_source(path)?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let mut repl = Repl::new(options).map_err(|e| e.to_string())?;
+        let (actual, _) = transcript::replay(&mut repl, &text, &name);
+        if bless {
+            if actual != text {
+                std::fs::write(path, &actual)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                println!("blessed {}", path.display());
+            }
+        } else {
+            let d = transcript::diff(&text, &actual, &path.display().to_string());
+            if !d.is_empty() {
+                mismatches += 1;
+                print!("{d}");
+            }
+        }
+    }
+    if !bless {
+        println!(
+            "{} passed, {} failed",
+            files.len() - mismatches,
+            mismatches
+        );
+    }
+    Ok(if mismatches > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

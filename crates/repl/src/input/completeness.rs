@@ -1,0 +1,158 @@
+//! Whether the text typed so far is a whole input, or the prompt should continue.
+
+use super::lexer::{tokens, Token, TokenKind};
+use super::names::Names;
+use super::scan::Ending;
+use super::split::{analyse, Analysed};
+use super::syntax::{
+    closed_opener, has_depth0_assignment, is_condition, is_identifier, is_tag_head, matching_open,
+    opener, starts_declaration_keyword, STATIC_ASSERT,
+};
+
+/// Whether the text typed so far is a whole input, or the prompt should continue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completeness {
+    /// A whole input (possibly an erroneous one, for clang to report).
+    Complete,
+    /// The user is not done; the reason says what is still open (e.g. "unclosed {").
+    Incomplete(&'static str),
+}
+
+/// Decides whether `text` is a whole input.
+///
+/// Incomplete when the text ends inside a `/* */` comment or a string or
+/// character literal, ends with a `\` line continuation, leaves a `{`, `(`
+/// or `[` unclosed, ends with an operator or `,`, or ends in the middle of a
+/// statement or declaration: after `if (...)`/`for (...)`/`while (...)`/
+/// `switch (...)`, `else`, `do` or a `do` body, after a function header such
+/// as `int f(int x)` (the body comes on the next line), or after specifiers
+/// or a struct/union/enum head (`static int`, `struct point`).
+///
+/// Complete otherwise, including empty or comment-only text, a directive
+/// line, and broken text that more typing cannot fix (a mismatched or extra
+/// closing bracket, a literal cut off by a newline): clang reports those.
+/// `names` is used as in [`split`](super::split).
+pub fn completeness(text: &str, names: &dyn Names) -> Completeness {
+    if ends_with_line_continuation(text) {
+        return Completeness::Incomplete("the line ends with a `\\` continuation");
+    }
+    let all = tokens(text);
+    if let Some(verdict) = open_literal(&all, text.len()) {
+        return verdict;
+    }
+    let code: Vec<Token> = all
+        .into_iter()
+        .filter(|t| t.kind != TokenKind::Comment)
+        .collect();
+    if let Some(verdict) = bracket_balance(&code) {
+        return verdict;
+    }
+    let Some(last) = code.last() else {
+        return Completeness::Complete;
+    };
+    if waits_for_operand(last) {
+        return Completeness::Incomplete("an operand should follow the operator");
+    }
+    let items = analyse(&code, names);
+    match items.last().and_then(|item| awaited_part(&code, item)) {
+        Some(reason) => Completeness::Incomplete(reason),
+        None => Completeness::Complete,
+    }
+}
+
+/// Whether the text ends with `\` (blanks and one final newline allowed after it).
+fn ends_with_line_continuation(text: &str) -> bool {
+    let text = text.trim_end_matches([' ', '\t']);
+    let text = text
+        .strip_suffix('\n')
+        .map_or(text, |t| t.strip_suffix('\r').unwrap_or(t));
+    text.trim_end_matches([' ', '\t']).ends_with('\\')
+}
+
+/// The verdict when a literal or comment is left open: Incomplete if the text
+/// ends inside it, Complete if a newline cut a literal off (an error already).
+fn open_literal(all: &[Token], text_len: usize) -> Option<Completeness> {
+    let is_literal = |t: &Token| matches!(t.kind, TokenKind::String | TokenKind::Char);
+    if all
+        .iter()
+        .any(|t| is_literal(t) && !t.terminated && t.end() < text_len)
+    {
+        return Some(Completeness::Complete);
+    }
+    let last = all.last().filter(|t| !t.terminated)?;
+    let reason = match last.kind {
+        TokenKind::Comment | TokenKind::Directive => "unterminated /* comment",
+        TokenKind::String => "unterminated string literal",
+        TokenKind::Char => "unterminated character literal",
+        _ => return None,
+    };
+    Some(Completeness::Incomplete(reason))
+}
+
+/// Incomplete if a bracket is left open, Complete if one is closed wrongly
+/// (no typing can fix that), `None` if the brackets balance.
+fn bracket_balance(code: &[Token]) -> Option<Completeness> {
+    let mut stack = Vec::new();
+    for token in code {
+        if let Some(open) = opener(token) {
+            stack.push(open);
+        } else if let Some(open) = closed_opener(token) {
+            if stack.pop() != Some(open) {
+                return Some(Completeness::Complete);
+            }
+        }
+    }
+    let reason = match stack.last()? {
+        b'{' => "unclosed {",
+        b'(' => "unclosed (",
+        _ => "unclosed [",
+    };
+    Some(Completeness::Incomplete(reason))
+}
+
+/// Operators that cannot end an input: binary and assignment operators,
+/// `,`, `.`, `->`, `?`, `:`, and the prefix-only `!`, `~` and `sizeof`.
+#[rustfmt::skip]
+const OPERAND_EXPECTED: &[&str] = &[
+    "+", "-", "*", "/", "%", "<<", ">>", "<", ">", "<=", ">=", "==", "!=", "&", "^", "|", "&&",
+    "||", "?", ":", "=", "+=", "-=", "*=", "/=", "%=", "<<=", ">>=", "&=", "^=", "|=", ",", ".",
+    "->", "!", "~", "sizeof", "_Alignof", "alignof", "__alignof__",
+];
+
+fn waits_for_operand(last: &Token) -> bool {
+    last.is_any(OPERAND_EXPECTED)
+}
+
+/// What the last item still waits for, when the input ran out inside it.
+fn awaited_part(code: &[Token], item: &Analysed) -> Option<&'static str> {
+    let span = &item.span;
+    if span.ending != Ending::EndOfInput {
+        return None;
+    }
+    let last_index = span.end - 1;
+    let last = &code[last_index];
+    if span.pending_do {
+        return Some("`while (...);` should follow the `do` body");
+    }
+    if last.is_any(&["else", "do"]) {
+        return Some("a statement should follow");
+    }
+    if last.is(")") {
+        return after_parenthesis(code, item, last_index);
+    }
+    let unfinished_declaration = (starts_declaration_keyword(last) && !last.is_any(STATIC_ASSERT))
+        || is_tag_head(code, span.start, last_index);
+    (span.declaration && unfinished_declaration).then_some("the declaration goes on")
+}
+
+/// After a final `)`: a control statement's condition or a function header wait for more.
+fn after_parenthesis(code: &[Token], item: &Analysed, close: usize) -> Option<&'static str> {
+    let span = &item.span;
+    let open = matching_open(code, span.start, close)?;
+    if is_condition(code, span.start, open) && span.last_do_tail != Some(open - 1) {
+        return Some("a statement should follow the condition");
+    }
+    let named = open > span.start && is_identifier(&code[open - 1]);
+    let header = span.declaration && named && !has_depth0_assignment(&code[span.start..close]);
+    header.then_some("a function body should follow")
+}

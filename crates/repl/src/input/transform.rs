@@ -1,0 +1,257 @@
+//! Rewrites of items that the REPL needs to compile one input against the
+//! earlier ones.
+//!
+//! Removed keywords and initializers become blanks of the same byte length
+//! (newlines kept), so clang's line and column numbers still point into the
+//! user's text; only [`carry`], whose output is for later inputs, is tight.
+
+use std::ops::Range;
+
+use super::declaration::{read, Declaration};
+use super::lexer::Token;
+use super::split::{code_tokens, DeclKind, Item, ItemKind};
+use super::syntax::INLINE;
+
+/// An initializer taken out of a variable declaration, to be assigned at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Initializer {
+    /// The variable the initializer belongs to.
+    pub name: String,
+    /// The initializer expression's exact text.
+    pub text: String,
+    /// 1-based line of the initializer in the input.
+    pub line: u32,
+    /// 1-based byte column of the initializer in the input.
+    pub col: u32,
+}
+
+/// The item with its top-level `static` and `inline` blanked out (every REPL
+/// definition is visible to later inputs), and a `;` appended to a
+/// declaration that lacks one. Items other than declarations come back as they are.
+pub fn strip_internal_linkage(item: &Item) -> String {
+    let Some((toks, declaration)) = read_item(item, is_declaration) else {
+        return item.text.clone();
+    };
+    let stripped = apply(
+        &item.text,
+        linkage_edits(&item.text, &toks, &declaration, None),
+    );
+    if item.kind == ItemKind::Declaration(DeclKind::FunctionDef) {
+        stripped
+    } else {
+        with_semicolon(stripped, &toks)
+    }
+}
+
+/// What later inputs must see of an item: for a function definition its
+/// prototype (`int f(int x) { ... }` -> `int f(int x);`); for a variable
+/// definition an `extern` declaration without initializers (`static int a = 1,
+/// *b = &a;` -> `extern int a, *b;`; a struct defined along the way stays
+/// defined: `extern struct p { int x; } p1;`); types, prototypes, static
+/// assertions and directives as they are. `static` and `inline` are removed
+/// as in [`strip_internal_linkage`]. Statements and expressions leave nothing.
+pub fn carry(item: &Item) -> String {
+    match item.kind {
+        ItemKind::Directive => item.text.clone(),
+        ItemKind::Statement | ItemKind::Expression => String::new(),
+        ItemKind::Declaration(DeclKind::FunctionDef) => prototype(item),
+        ItemKind::Declaration(DeclKind::Variable) => extern_declaration(item),
+        ItemKind::Declaration(_) => strip_internal_linkage(item),
+    }
+}
+
+/// For a variable declaration whose initializers are not compile-time
+/// constants: the declaration without them (`static`/`inline` removed, as in
+/// [`strip_internal_linkage`]), and each initializer with the variable it
+/// belongs to, for the caller to assign in a function body. Brace initializers
+/// and array initializers stay in place (arrays cannot be assigned). Items
+/// other than variable declarations come back as they are, with no initializers.
+pub fn split_initializers(item: &Item) -> (String, Vec<Initializer>) {
+    let is_variable = |kind| kind == ItemKind::Declaration(DeclKind::Variable);
+    let Some((toks, declaration)) = read_item(item, is_variable) else {
+        return (item.text.clone(), Vec::new());
+    };
+    let mut edits = linkage_edits(&item.text, &toks, &declaration, None);
+    let mut initializers = Vec::new();
+    for declarator in &declaration.declarators {
+        let Some((name, assign, init)) = assignable(&toks, declarator) else {
+            continue;
+        };
+        let (first, last) = (&init[0], &init[init.len() - 1]);
+        edits.push(blank(&item.text, toks[assign].offset..last.end()));
+        let (line, col) = position_in_input(item, first);
+        initializers.push(Initializer {
+            name: toks[name].text.to_string(),
+            text: item.text[first.offset..last.end()].to_string(),
+            line,
+            col,
+        });
+    }
+    (
+        with_semicolon(apply(&item.text, edits), &toks),
+        initializers,
+    )
+}
+
+fn is_declaration(kind: ItemKind) -> bool {
+    matches!(kind, ItemKind::Declaration(_))
+}
+
+/// The item's tokens and declaration, if its kind passes `wanted`.
+fn read_item(
+    item: &Item,
+    wanted: impl Fn(ItemKind) -> bool,
+) -> Option<(Vec<Token<'_>>, Declaration)> {
+    if !wanted(item.kind) {
+        return None;
+    }
+    let toks = code_tokens(&item.text);
+    let declaration = read(&toks);
+    Some((toks, declaration))
+}
+
+/// A declarator's name, `=` and initializer tokens, if the initializer can become an assignment.
+fn assignable<'t, 'a>(
+    toks: &'t [Token<'a>],
+    declarator: &super::declaration::Declarator,
+) -> Option<(usize, usize, &'t [Token<'a>])> {
+    let (name, assign) = (declarator.name?, declarator.assign?);
+    let init = toks.get(declarator.initializer.clone())?;
+    let assignable = !init.is_empty() && !init[0].is("{") && !declarator.is_array;
+    assignable.then_some((name, assign, init))
+}
+
+/// `int f(int x) { ... }` -> `int f(int x);`
+fn prototype(item: &Item) -> String {
+    let Some((toks, declaration)) = read_item(item, is_declaration) else {
+        return item.text.clone();
+    };
+    let header_end = declaration
+        .body
+        .and_then(|body| body.checked_sub(1))
+        .map(|last| toks[last].end());
+    let Some(header_end) = header_end else {
+        return strip_internal_linkage(item);
+    };
+    let mut edits = linkage_edits(&item.text, &toks, &declaration, None);
+    edits.push(Edit {
+        range: header_end..item.text.len(),
+        replacement: ";".to_string(),
+    });
+    apply(&item.text, edits)
+}
+
+/// `static int a = 1, *b;` -> `extern int a, *b;`
+fn extern_declaration(item: &Item) -> String {
+    let Some((toks, declaration)) = read_item(item, is_declaration) else {
+        return item.text.clone();
+    };
+    let specifiers = &toks[..declaration.specifiers_end];
+    let mut edits = linkage_edits(&item.text, &toks, &declaration, Some("extern"));
+    if !specifiers.iter().any(|t| t.is_any(&["static", "extern"])) {
+        edits.push(Edit {
+            range: 0..0,
+            replacement: "extern ".to_string(),
+        });
+    }
+    for declarator in &declaration.declarators {
+        if let Some(assign) = declarator.assign {
+            let last = declarator
+                .initializer
+                .end
+                .checked_sub(1)
+                .unwrap_or(assign)
+                .max(assign);
+            let start = assign
+                .checked_sub(1)
+                .map_or(toks[assign].offset, |p| toks[p].end());
+            edits.push(remove_keeping_lines(&item.text, start..toks[last].end()));
+        }
+    }
+    with_semicolon(apply(&item.text, edits), &toks)
+}
+
+/// Edits that remove `static` (blank, or `replace_static` of the same width) and `inline`.
+fn linkage_edits(
+    text: &str,
+    toks: &[Token],
+    declaration: &Declaration,
+    replace_static: Option<&str>,
+) -> Vec<Edit> {
+    let specifiers = &toks[..declaration.specifiers_end.min(toks.len())];
+    let mut edits = Vec::new();
+    for token in specifiers {
+        let range = token.offset..token.end();
+        if token.is("static") {
+            edits.push(match replace_static {
+                Some(replacement) => Edit {
+                    range,
+                    replacement: replacement.to_string(),
+                },
+                None => blank(text, range),
+            });
+        } else if token.is_any(INLINE) {
+            edits.push(blank(text, range));
+        }
+    }
+    edits
+}
+
+/// The item's line and column of `token` (a token of the item's own text).
+fn position_in_input(item: &Item, token: &Token) -> (u32, u32) {
+    if token.line <= 1 {
+        (
+            item.line,
+            item.col.saturating_add(token.col).saturating_sub(1),
+        )
+    } else {
+        (item.line.saturating_add(token.line - 1), token.col)
+    }
+}
+
+fn with_semicolon(mut text: String, toks: &[Token]) -> String {
+    if !toks.last().is_some_and(|t| t.is(";")) {
+        text.push(';');
+    }
+    text
+}
+
+/// Replace `range` of the text with `replacement`.
+struct Edit {
+    range: Range<usize>,
+    replacement: String,
+}
+
+/// An edit that blanks `range`, keeping its newlines and byte length.
+fn blank(text: &str, range: Range<usize>) -> Edit {
+    let removed = text.get(range.clone()).unwrap_or("");
+    let replacement = removed
+        .bytes()
+        .map(|b| if b == b'\n' { '\n' } else { ' ' })
+        .collect();
+    Edit { range, replacement }
+}
+
+/// An edit that removes `range`, keeping only its newlines.
+fn remove_keeping_lines(text: &str, range: Range<usize>) -> Edit {
+    let removed = text.get(range.clone()).unwrap_or("");
+    let replacement = removed.chars().filter(|&c| c == '\n').collect();
+    Edit { range, replacement }
+}
+
+/// Applies non-overlapping edits (an edit overlapping an earlier one is dropped).
+fn apply(text: &str, mut edits: Vec<Edit>) -> String {
+    edits.sort_by_key(|e| (e.range.start, e.range.end));
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut at = 0;
+    for edit in edits {
+        if edit.range.start < at || edit.range.end > text.len() {
+            continue;
+        }
+        out.push_str(text.get(at..edit.range.start).unwrap_or(""));
+        out.push_str(&edit.replacement);
+        at = edit.range.end;
+    }
+    out.push_str(text.get(at..).unwrap_or(""));
+    out
+}
