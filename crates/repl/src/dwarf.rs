@@ -420,7 +420,13 @@ impl<'d, 'a> TypeReader<'d, 'a> {
             }
         };
         let int_name = |signed: bool, name: Option<String>| {
-            name.unwrap_or_else(|| format!("{}int{}_t", if signed { "" } else { "u" }, size * 8))
+            name.unwrap_or_else(|| {
+                format!(
+                    "{}int{}_t",
+                    if signed { "" } else { "u" },
+                    size.saturating_mul(8)
+                )
+            })
         };
         match encoding {
             gimli::DW_ATE_boolean => CType::Bool,
@@ -444,7 +450,7 @@ impl<'d, 'a> TypeReader<'d, 'a> {
                 }
             }
             gimli::DW_ATE_float => CType::Float {
-                name: name.unwrap_or_else(|| format!("float{}", size * 8)),
+                name: name.unwrap_or_else(|| format!("float{}", size.saturating_mul(8))),
                 size,
             },
             other => unknown(format!(

@@ -711,6 +711,25 @@ fn deep_chains_missing_attributes_and_huge_counts() {
         variable(d, root, "a", a);
         let b = add(d, root, gimli::DW_TAG_base_type);
         variable(d, root, "b", b);
+        // Unnamed base types of absurd size.
+        let w = add(d, root, gimli::DW_TAG_base_type);
+        set(
+            d,
+            w,
+            gimli::DW_AT_encoding,
+            W::Encoding(gimli::DW_ATE_signed),
+        );
+        set(d, w, gimli::DW_AT_byte_size, W::Udata(u64::MAX));
+        variable(d, root, "wide", w);
+        let f = add(d, root, gimli::DW_TAG_base_type);
+        set(
+            d,
+            f,
+            gimli::DW_AT_encoding,
+            W::Encoding(gimli::DW_ATE_float),
+        );
+        set(d, f, gimli::DW_AT_byte_size, W::Udata(u64::MAX));
+        variable(d, root, "wide_float", f);
         // An array of 2^64 - 1 ints, and one whose bound is a reference.
         let big = add(d, root, gimli::DW_TAG_array_type);
         set(d, big, gimli::DW_AT_type, W::UnitRef(int));
@@ -752,7 +771,12 @@ fn deep_chains_missing_attributes_and_huge_counts() {
     assert_eq!(info.variable_type("vla").unwrap().c_name(), "int[]");
     assert!(is_unknown(info.variable_type("odd").unwrap()));
     assert!(info.variable_type("untyped").unwrap().is_void());
-    assert_eq!(info.variables().len(), 8);
+    assert_eq!(info.variables().len(), 10);
+    let wide = info.variable_type("wide").unwrap();
+    assert_eq!(
+        format_value(wide, &[0; 16], &NoMemory, &no_symbols),
+        format!("({}) <18446744073709551615-byte integer>", wide.c_name())
+    );
     for v in info.variables() {
         let bytes = vec![0xa5; v.ty.size().min(64) as usize];
         let _ = format_value(&v.ty, &bytes, &NoMemory, &no_symbols);
