@@ -11,7 +11,8 @@ pub const MIN_CLANG: u32 = 18;
 const MAX_CLANG: u32 = 40;
 
 /// What to tell a user who has no usable clang.
-pub const INSTALL_HINT: &str = "install it with `apt-get update && apt-get install -y clang-19 llvm-19` \
+pub const INSTALL_HINT: &str =
+    "install it with `apt-get update && apt-get install -y clang-19 llvm-19` \
      (or set BPF_REPL_CLANG to a clang >= 18)";
 
 /// Why no compiler could be used.
@@ -120,7 +121,10 @@ pub struct Compiled {
 /// A failed compile: clang's diagnostics, cleaned up for the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompileError {
+    /// What the user sees: repeats and generated-code noise removed.
     pub diagnostics: String,
+    /// Everything clang said, for deciding how to retry.
+    pub raw: String,
 }
 
 impl fmt::Display for CompileError {
@@ -169,6 +173,7 @@ impl Compiler {
         let obj = self.dir.path().join("input.o");
         let io_err = |e: std::io::Error| CompileError {
             diagnostics: format!("error: cannot run {}: {e}", self.clang.display()),
+            raw: String::new(),
         };
         std::fs::write(&src, source).map_err(io_err)?;
         let out = Command::new(&self.clang)
@@ -184,14 +189,21 @@ impl Compiler {
             .arg(&obj)
             .output()
             .map_err(io_err)?;
-        let stderr = clean_diagnostics(&String::from_utf8_lossy(&out.stderr));
+        let raw = String::from_utf8_lossy(&out.stderr).into_owned();
+        let stderr = clean_diagnostics(&raw);
         if !out.status.success() {
             return Err(CompileError {
                 diagnostics: if stderr.trim().is_empty() {
-                    format!("error: clang exited with {}", out.status)
+                    // Only generated code was blamed: show it all rather than nothing.
+                    if raw.trim().is_empty() {
+                        format!("error: clang exited with {}", out.status)
+                    } else {
+                        raw.clone()
+                    }
                 } else {
                     stderr
                 },
+                raw,
             });
         }
         let object = std::fs::read(&obj).map_err(io_err)?;

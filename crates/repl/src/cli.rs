@@ -144,7 +144,11 @@ fn replay_plain(repl: &mut Repl, text: &str, name: &str) -> bool {
     failed
 }
 
-fn check_or_bless(files: &[PathBuf], options: &ReplOptions, bless: bool) -> Result<ExitCode, String> {
+fn check_or_bless(
+    files: &[PathBuf],
+    options: &ReplOptions,
+    bless: bool,
+) -> Result<ExitCode, String> {
     let mut mismatches = 0;
     for path in files {
         let (text, _) = read_source(path)?;
@@ -169,11 +173,7 @@ fn check_or_bless(files: &[PathBuf], options: &ReplOptions, bless: bool) -> Resu
         }
     }
     if !bless {
-        println!(
-            "{} passed, {} failed",
-            files.len() - mismatches,
-            mismatches
-        );
+        println!("{} passed, {} failed", files.len() - mismatches, mismatches);
     }
     Ok(if mismatches > 0 {
         ExitCode::from(1)

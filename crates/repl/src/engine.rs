@@ -157,11 +157,12 @@ impl Repl {
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
         flags.extend(options.cflags.iter().cloned());
-        let mut compiler =
-            Compiler::new(clang.clone(), &flags).map_err(|e| crate::clang::ClangError::Unusable {
+        let mut compiler = Compiler::new(clang.clone(), &flags).map_err(|e| {
+            crate::clang::ClangError::Unusable {
                 path: clang,
                 reason: e.to_string(),
-            })?;
+            }
+        })?;
         compiler.set_color(options.color);
         let config = VmConfig {
             budget: options.budget,
@@ -279,11 +280,10 @@ impl Repl {
             let result = self.session.call(&format!("__repl_run_{number}"), &[]);
             let output = self.stdout.take();
             if let Err(e) = result {
+                // Describe while the input's code is still linked, then forget it.
+                let message = self.describe_call_error(&e);
                 self.rollback(memory_before, runtime_before);
-                return Err(EvalError::Run {
-                    message: self.describe_call_error(&e),
-                    output,
-                });
+                return Err(EvalError::Run { message, output });
             }
             evaluation.output = output;
             evaluation.value = self.read_value(&plan);
@@ -291,7 +291,14 @@ impl Repl {
         times.run = t.elapsed();
         evaluation.times = times;
 
-        self.accept(number, source, origin.clone(), &items, memory_before, runtime_before);
+        self.accept(
+            number,
+            source,
+            origin.clone(),
+            &items,
+            memory_before,
+            runtime_before,
+        );
         Ok(evaluation)
     }
 
@@ -421,7 +428,12 @@ impl Repl {
                         text: decl,
                         ..item.clone()
                     };
-                    place(&mut tu, plan.origin, item, &input::strip_internal_linkage(&stripped));
+                    place(
+                        &mut tu,
+                        plan.origin,
+                        item,
+                        &input::strip_internal_linkage(&stripped),
+                    );
                     for init in inits {
                         let _ = writeln!(run_body, "#line 1 \"<repl>\"\n{} = (", init.name);
                         let at = Item {
@@ -433,9 +445,12 @@ impl Repl {
                         let _ = writeln!(run_body, "#line 1 \"<repl>\"\n);");
                     }
                 }
-                ItemKind::Declaration(_) => {
-                    place(&mut tu, plan.origin, item, &input::strip_internal_linkage(item))
-                }
+                ItemKind::Declaration(_) => place(
+                    &mut tu,
+                    plan.origin,
+                    item,
+                    &input::strip_internal_linkage(item),
+                ),
                 ItemKind::Statement => place(&mut run_body, plan.origin, item, &item.text),
                 ItemKind::Expression => match plan.form {
                     ValueForm::Copy => {
@@ -517,20 +532,45 @@ impl Repl {
         }
     }
 
-    /// A trap as the user should read it: the cause and the function.
+    /// A trap as the user should read it: the cause, then a backtrace with
+    /// one line per BPF frame, innermost first (`#0 poke at input 7:1:32`).
     pub fn describe_trap(&self, t: &Trap) -> String {
         let mut msg = t.kind.to_string();
-        match self.session.function_at(t.pc) {
-            Some((func, obj, _)) if func.starts_with("__repl_run_") => {
-                let _ = write!(msg, "\n  in {}", obj.name);
-            }
-            Some((func, obj, _)) => {
-                let _ = write!(msg, "\n  in function `{func}` (defined in {})", obj.name);
-            }
-            None => {}
+        for (i, f) in self.session.backtrace(t).iter().enumerate() {
+            let _ = write!(msg, "\n  #{i} {}", describe_frame(f));
         }
         msg
     }
+}
+
+/// The name users know a function by: REPL wrappers are `<input N>`.
+pub fn display_function(name: &str) -> String {
+    match name.strip_prefix("__repl_run_") {
+        Some(n) => format!("<input {n}>"),
+        None => name.to_string(),
+    }
+}
+
+/// One backtrace line: `poke at input 7:1:32`, or `poke+0x8 in input 7`
+/// when the object has no line info.
+pub fn describe_frame(f: &bpf_linker::BacktraceFrame) -> String {
+    let mut s = display_function(&f.function);
+    match (&f.location, f.offset) {
+        (Some(loc), _) => {
+            let _ = write!(s, " at {loc}");
+        }
+        (None, Some(off)) => {
+            let _ = write!(s, "+{off:#x}");
+            if let Some(obj) = &f.object {
+                let _ = write!(s, " in {obj}");
+            }
+        }
+        (None, None) => {}
+    }
+    if f.inlined {
+        s.push_str(" (inlined)");
+    }
+    s
 }
 
 /// Writes `text` so that it starts at the item's line and column of its origin.
@@ -586,7 +626,7 @@ fn plan_has_run(plan: &Plan) -> bool {
 
 /// Another shape for the translation unit, when clang's complaint says one would work.
 fn retry<'a>(plan: &Plan<'a>, e: &CompileError) -> Option<Plan<'a>> {
-    let d = &e.diagnostics;
+    let d = &e.raw;
     let has_expr = plan.items.iter().any(|i| i.kind == ItemKind::Expression);
     if !plan.runtime_init && d.contains("initializer element is not a compile-time constant") {
         return Some(Plan {

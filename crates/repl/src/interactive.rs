@@ -3,11 +3,11 @@
 
 use crate::engine::Repl;
 use crate::input::{completeness, Completeness, NameKind};
-use std::collections::HashMap;
 use crate::transcript;
 use rustyline::error::ReadlineError;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Completer, Editor, Helper, Highlighter, Hinter};
+use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -33,7 +33,10 @@ pub fn run(mut repl: Repl) -> Result<ExitCode, String> {
     editor.set_helper(Some(InputHelper {
         names: repl.names().clone(),
     }));
-    println!("bpf-repl {}: C on a BPF VM. %help for commands, Ctrl-D to quit.", env!("CARGO_PKG_VERSION"));
+    println!(
+        "bpf-repl {}: C on a BPF VM. %help for commands, Ctrl-D to quit.",
+        env!("CARGO_PKG_VERSION")
+    );
     loop {
         if let Some(h) = editor.helper_mut() {
             h.names = repl.names().clone();

@@ -177,7 +177,10 @@ pub fn replay(repl: &mut Repl, file: &str, name: &str) -> (String, bool) {
         };
         let printed = run_input(repl, &chunk.text, origin);
         any_failed |= printed.failed;
-        for (mark, text) in [(STDOUT_MARK, &printed.stdout), (STDERR_MARK, &printed.stderr)] {
+        for (mark, text) in [
+            (STDOUT_MARK, &printed.stdout),
+            (STDERR_MARK, &printed.stderr),
+        ] {
             for line in text.lines() {
                 out.push_str(mark);
                 if !line.is_empty() {
@@ -209,7 +212,8 @@ mod tests {
 
     #[test]
     fn inputs_are_cut_at_completeness_and_expectations_dropped() {
-        let file = "// setup\nint f(int x)\n{\n  return x;\n}\n//> old output\nf(2)\n//> (int) 2\n\n";
+        let file =
+            "// setup\nint f(int x)\n{\n  return x;\n}\n//> old output\nf(2)\n//> (int) 2\n\n";
         let chunks = split_inputs(file, &NoNames);
         assert_eq!(chunks.len(), 3);
         assert_eq!(chunks[0].text, "int f(int x)\n{\n  return x;\n}");
