@@ -55,7 +55,7 @@ impl ObjectDebugInfo {
                 .and_then(|f| f.raw_name().ok())
                 .map(|n| n.into_owned());
             let loc = frame.location.map(|l| SourceLocation {
-                file: l.file.map(str::to_string),
+                file: l.file.map(clean_path),
                 line: l.line,
                 column: l.column,
             });
@@ -68,11 +68,16 @@ impl ObjectDebugInfo {
     pub fn location(&self, addr: u64) -> Option<SourceLocation> {
         let l = self.context.find_location(addr).ok()??;
         Some(SourceLocation {
-            file: l.file.map(str::to_string),
+            file: l.file.map(clean_path),
             line: l.line,
             column: l.column,
         })
     }
+}
+
+/// `./input 3` -> `input 3` (objects compiled with `-fdebug-compilation-dir=.`).
+fn clean_path(path: &str) -> String {
+    path.strip_prefix("./").unwrap_or(path).to_string()
 }
 
 /// A place in the source.
@@ -190,6 +195,36 @@ impl Session {
         let d = self.debug_info(self.object_at(slot)?)?;
         d.location(bpf_vm::code_addr(slot))
     }
+}
+
+/// Frames shown at the start and the end of a long backtrace.
+const BACKTRACE_HEAD: usize = 10;
+const BACKTRACE_TAIL: usize = 4;
+
+/// Backtrace lines `  #N <frame>`, innermost first; a deep one (runaway
+/// recursion) keeps its first and last frames and says how many it left out.
+pub fn format_backtrace(
+    frames: &[BacktraceFrame],
+    describe: impl Fn(&BacktraceFrame) -> String,
+) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let n = frames.len();
+    for (i, f) in frames.iter().enumerate() {
+        if n > BACKTRACE_HEAD + BACKTRACE_TAIL + 1 && i == BACKTRACE_HEAD {
+            let _ = write!(
+                out,
+                "\n  ... {} more frames ...",
+                n - BACKTRACE_HEAD - BACKTRACE_TAIL
+            );
+        }
+        if n > BACKTRACE_HEAD + BACKTRACE_TAIL + 1 && i >= BACKTRACE_HEAD && i < n - BACKTRACE_TAIL
+        {
+            continue;
+        }
+        let _ = write!(out, "\n  #{i} {}", describe(f));
+    }
+    out
 }
 
 /// Reads line `line` (1-based) of a source file, for interleaving.

@@ -16,7 +16,7 @@ pub mod graph;
 mod link;
 pub mod session;
 
-pub use debuginfo::{BacktraceFrame, SourceLocation};
+pub use debuginfo::{format_backtrace, BacktraceFrame, SourceLocation};
 pub use error::LinkError;
 pub use graph::LinkGraph;
 pub use session::{

@@ -18,6 +18,10 @@ use bpf_vm::{code_addr, RegionKind};
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
+/// Helper id of the trap every stub of a not-yet-defined function calls
+/// (0, which [`Session::register_helper`] never hands out).
+pub const UNDEFINED_FUNCTION_HELPER: u32 = 0;
+
 /// Where a non-local name is bound after resolution.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Binding {
@@ -31,6 +35,10 @@ enum Binding {
     Helper(u32),
     /// An absolute value (SHN_ABS), or 0 for an unresolved weak reference.
     Absolute(u64),
+    /// A function that is called but not defined yet (sessions with
+    /// `allow_redefinition`): bound to a stub that traps until a later
+    /// definition repoints it.
+    Pending,
 }
 
 /// The result of the resolve pass.
@@ -53,6 +61,8 @@ struct Layout {
     reused_stubs: HashMap<String, usize>,
     /// New helper trampolines: id -> slot.
     new_trampolines: Vec<(u32, usize)>,
+    /// Stubs of called-but-undefined functions: name -> slot (two slots each).
+    pending_stubs: Vec<(String, usize)>,
     /// Data placement in order: (graph, section, region, address).
     placements: Vec<(usize, usize, RegionKind, u64)>,
     common_order: Vec<(String, u64, u64)>,
@@ -195,7 +205,10 @@ fn resolve(session: &Session, graphs: &[LinkGraph]) -> Result<Resolution, LinkEr
         };
         let (s, gi) = strength[name];
         let old_yields = old.weak || old.common;
-        if s == 2 && !old_yields {
+        let old_pending = old.weak && old.object.is_none() && old.stub.is_some();
+        if old_pending {
+            // Any definition replaces a called-but-undefined function.
+        } else if s == 2 && !old_yields {
             if !session.options.allow_redefinition {
                 return Err(LinkError::Duplicate {
                     name: name.clone(),
@@ -225,6 +238,9 @@ fn resolve(session: &Session, graphs: &[LinkGraph]) -> Result<Resolution, LinkEr
                 Binding::Helper(*id)
             } else if sym.scope == Scope::Weak {
                 Binding::Absolute(0)
+            } else if session.options.allow_redefinition && is_called(graphs, &sym.name) {
+                defined.push(sym.name.clone());
+                Binding::Pending
             } else {
                 if seen.insert(sym.name.clone()) {
                     missing.push(sym.name.clone());
@@ -238,6 +254,17 @@ fn resolve(session: &Session, graphs: &[LinkGraph]) -> Result<Resolution, LinkEr
         return Err(LinkError::Unresolved { names: missing });
     }
     Ok(Resolution { bindings, defined })
+}
+
+/// True if some code of this unit calls `name` directly.
+fn is_called(graphs: &[LinkGraph], name: &str) -> bool {
+    graphs.iter().any(|g| {
+        g.sections.iter().any(|s| {
+            s.edges
+                .iter()
+                .any(|e| e.kind == EdgeKind::Call32 && g.symbols[e.target].name == name)
+        })
+    })
 }
 
 fn region_of(kind: SectionKind) -> Option<RegionKind> {
@@ -335,6 +362,14 @@ fn allocate(
         }
     }
 
+    let mut pending_stubs = Vec::new();
+    for name in &res.defined {
+        if res.bindings.get(name) == Some(&Binding::Pending) {
+            pending_stubs.push((name.clone(), next_slot));
+            next_slot += 2;
+        }
+    }
+
     // Trampolines give helpers an address when code takes one (`&printf`).
     let mut new_trampolines = Vec::new();
     let mut seen = HashSet::new();
@@ -362,6 +397,7 @@ fn allocate(
         new_stubs,
         reused_stubs,
         new_trampolines,
+        pending_stubs,
         placements,
         common_order,
         code_len: next_slot - code_start,
@@ -383,6 +419,15 @@ fn binding_value(graphs: &[LinkGraph], layout: &Layout, name: &str, b: &Binding)
         Binding::NewCommon { .. } => Resolved::Address(layout.commons[name]),
         Binding::Existing(a) | Binding::Absolute(a) => Resolved::Address(*a),
         Binding::Helper(id) => Resolved::Helper(*id),
+        Binding::Pending => {
+            let slot = layout
+                .pending_stubs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, s)| *s)
+                .expect("allocate made a stub for every pending name");
+            Resolved::Address(code_addr(slot))
+        }
     }
 }
 
@@ -554,6 +599,10 @@ fn publish(
         chunk.push(isa::asm::call_helper(*id as i32));
         chunk.push(isa::asm::exit());
     }
+    for _ in &layout.pending_stubs {
+        chunk.push(isa::asm::call_helper(UNDEFINED_FUNCTION_HELPER as i32));
+        chunk.push(isa::asm::exit());
+    }
     let undo_base = UnitUndo {
         first_object,
         code_len: session.vm.code().len(),
@@ -656,11 +705,23 @@ fn publish(
                 )
             }
             Binding::Absolute(v) => (SymbolKind::Other, *v, 0, Some(first_object), false, false),
+            Binding::Pending => {
+                let slot = layout
+                    .pending_stubs
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, s)| *s)
+                    .expect("allocated");
+                session.vm.mark_entry(slot);
+                // Weak: the first real definition replaces it and repoints the stub.
+                (SymbolKind::Function, code_addr(slot), 0, None, true, false)
+            }
             Binding::Existing(_) | Binding::Helper(_) => continue,
         };
         let stub = layout
             .new_stubs
             .iter()
+            .chain(&layout.pending_stubs)
             .find(|(n, _)| n == name)
             .map(|(_, s)| *s)
             .or_else(|| layout.reused_stubs.get(name).copied());

@@ -139,7 +139,16 @@ impl std::error::Error for CallError {}
 
 impl Session {
     /// A session over a VM.
-    pub fn new(vm: Vm, options: SessionOptions) -> Session {
+    pub fn new(mut vm: Vm, options: SessionOptions) -> Session {
+        vm.register_helper(
+            link::UNDEFINED_FUNCTION_HELPER,
+            "<undefined function>",
+            Box::new(|_, _| {
+                Err(bpf_vm::HelperError::Fault(
+                    "call to a function that is declared but not defined yet".to_string(),
+                ))
+            }),
+        );
         Session {
             vm,
             options,
@@ -246,6 +255,14 @@ impl Session {
             Some(o) => o.name.clone(),
             None => "the command line".to_string(),
         }
+    }
+
+    /// The name of the not-yet-defined function whose stub is at `slot`.
+    pub fn undefined_function_at(&self, slot: usize) -> Option<&str> {
+        self.globals
+            .values()
+            .find(|g| g.object.is_none() && g.weak && g.stub == Some(slot))
+            .map(|g| g.name.as_str())
     }
 
     /// The current definition of a global name.

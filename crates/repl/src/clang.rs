@@ -94,6 +94,16 @@ pub fn base_flags() -> Vec<String> {
         "-mcpu=v4",
         "-O2",
         "-g",
+        // Full type descriptions even where only a pointer is used, so
+        // every value the REPL reads back has a complete type.
+        "-fstandalone-debug",
+        // Source paths in debug info exactly as `#line` names them.
+        "-fdebug-compilation-dir=.",
+        // Keep loops that compute sums as loops: replacing their exit
+        // values needs 128-bit multiplication (__multi3), which the BPF
+        // backend cannot call.
+        "-mllvm",
+        "-replexitval=never",
         "-fno-builtin",
         "-ffreestanding",
         "-fcommon",
@@ -221,7 +231,18 @@ impl Compiler {
 /// generated.` summary.
 pub fn clean_diagnostics(stderr: &str) -> String {
     let mut blocks: Vec<String> = Vec::new();
+    let mut skipping = false;
     for line in stderr.lines() {
+        if let Some(rewritten) = rewrite_backend_error(line) {
+            // The source lines after it show generated code: drop them.
+            blocks.push(rewritten);
+            skipping = true;
+            continue;
+        }
+        if skipping && !starts_diagnostic(line) {
+            continue;
+        }
+        skipping = false;
         if line.ends_with(" generated.") && !line.contains(": ") {
             continue;
         }
@@ -236,8 +257,37 @@ pub fn clean_diagnostics(stderr: &str) -> String {
     blocks
         .into_iter()
         .filter(|b| seen.insert(b.clone()))
-        .filter(|b| !b.starts_with("<repl>"))
+        .filter(|b| !b.starts_with("<repl>") && !b.is_empty())
         .collect()
+}
+
+/// The BPF backend reports some errors against generated code with an
+/// LLVM node dump in the message; say them in C terms at the user's line.
+///
+/// `<repl>:1:6: error: 0x...: i64 = GlobalAddress<ptr @printf> 0, t.c:16:1 too many arguments`
+/// becomes `t.c:16:1: error: too many arguments in call to 'printf': ...`.
+fn rewrite_backend_error(line: &str) -> Option<String> {
+    let line = strip_ansi(line);
+    if line.contains("could not determine the original source location") {
+        return Some(String::new());
+    }
+    let msg = line.split(": error: ").nth(1)?;
+    let rest = msg.strip_suffix(" too many arguments")?;
+    let callee = rest
+        .split("@")
+        .nth(1)
+        .and_then(|r| r.split('>').next())
+        .unwrap_or("a function");
+    let place = rest.rsplit(", ").next().unwrap_or("");
+    let place = if place.contains(':') {
+        place
+    } else {
+        "<input>"
+    };
+    Some(format!(
+        "{place}: error: too many arguments in call to '{callee}': BPF passes at most 5 arguments \
+         in registers (printf-style functions take the format and at most 4 values)\n"
+    ))
 }
 
 fn starts_diagnostic(line: &str) -> bool {
@@ -278,6 +328,20 @@ mod tests {
         assert_eq!(
             clean_diagnostics(raw),
             "input 1:1:1: error: use of undeclared identifier 'y'\n    1 | y\n      | ^\n"
+        );
+    }
+
+    #[test]
+    fn backend_argument_errors_are_said_in_c_terms() {
+        let raw = "<repl>:1:6: error: 0x561f2589e580: i64 = GlobalAddress<ptr @printf> 0, t.c:16:1 too many arguments\n\
+                   \x20   1 | void __repl_run_10(void) {\n\
+                   \x20     |      ^\n\
+                   <repl>:1:6: note: could not determine the original source location for t.c:16:1\n\
+                   1 error generated.\n";
+        assert_eq!(
+            clean_diagnostics(raw),
+            "t.c:16:1: error: too many arguments in call to 'printf': BPF passes at most 5 arguments \
+             in registers (printf-style functions take the format and at most 4 values)\n"
         );
     }
 

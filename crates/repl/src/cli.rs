@@ -144,6 +144,26 @@ fn replay_plain(repl: &mut Repl, text: &str, name: &str) -> bool {
     failed
 }
 
+/// Options a transcript asks for in a `// bpf-repl-options: ...` line
+/// (e.g. `--budget 1000000`), on top of the command line's.
+fn transcript_options(text: &str, base: &ReplOptions) -> Result<ReplOptions, String> {
+    let mut words = vec!["bpf-repl".to_string()];
+    for line in text.lines() {
+        if let Some(rest) = line.trim().strip_prefix(transcript::OPTIONS_MARK) {
+            words.extend(rest.split_whitespace().map(str::to_string));
+        }
+    }
+    if words.len() == 1 {
+        return Ok(base.clone());
+    }
+    let args = Args::try_parse_from(&words).map_err(|e| e.to_string())?;
+    let mut opts = options(&args)?;
+    let mut cflags = base.cflags.clone();
+    cflags.extend(opts.cflags);
+    opts.cflags = cflags;
+    Ok(opts)
+}
+
 fn check_or_bless(
     files: &[PathBuf],
     options: &ReplOptions,
@@ -156,7 +176,9 @@ fn check_or_bless(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
-        let mut repl = Repl::new(options).map_err(|e| e.to_string())?;
+        let options =
+            transcript_options(&text, options).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut repl = Repl::new(&options).map_err(|e| e.to_string())?;
         let (actual, _) = transcript::replay(&mut repl, &text, &name);
         if bless {
             if actual != text {

@@ -95,8 +95,6 @@ impl std::fmt::Display for EvalError {
 /// One line of the prelude: a directive or a declaration carried forward.
 #[derive(Debug, Clone)]
 struct PreludeEntry {
-    /// Input number that produced it.
-    input: usize,
     names: Vec<String>,
     text: String,
 }
@@ -332,7 +330,6 @@ impl Repl {
             match item.kind {
                 ItemKind::Directive => {
                     self.prelude.push(PreludeEntry {
-                        input: number,
                         names: directive_names(&item.text),
                         text: item.text.clone(),
                     });
@@ -342,7 +339,6 @@ impl Repl {
                 }
                 ItemKind::Declaration(kind) => {
                     self.prelude.push(PreludeEntry {
-                        input: number,
                         names: item.names.clone(),
                         text: input::carry(item),
                     });
@@ -535,10 +531,15 @@ impl Repl {
     /// A trap as the user should read it: the cause, then a backtrace with
     /// one line per BPF frame, innermost first (`#0 poke at input 7:1:32`).
     pub fn describe_trap(&self, t: &Trap) -> String {
-        let mut msg = t.kind.to_string();
-        for (i, f) in self.session.backtrace(t).iter().enumerate() {
-            let _ = write!(msg, "\n  #{i} {}", describe_frame(f));
-        }
+        let mut frames = self.session.backtrace(t);
+        let mut msg = match self.session.undefined_function_at(t.pc) {
+            Some(name) => {
+                frames.remove(0);
+                format!("call to `{name}`, which is declared but not defined yet")
+            }
+            None => t.kind.to_string(),
+        };
+        msg.push_str(&bpf_linker::format_backtrace(&frames, describe_frame));
         msg
     }
 }

@@ -19,8 +19,13 @@
 //! that with the file, blessing writes it back.
 
 use crate::engine::{EvalError, Origin, Repl};
-use crate::input::{completeness, Completeness, Names, NoNames};
+#[cfg(test)]
+use crate::input::NoNames;
+use crate::input::{completeness, Completeness, Names};
 
+/// Prefix of a line of options for replaying the transcript
+/// (`// bpf-repl-options: --budget 1000000`).
+pub const OPTIONS_MARK: &str = "// bpf-repl-options:";
 /// Prefix of an expected stdout line.
 pub const STDOUT_MARK: &str = "//>";
 /// Prefix of an expected stderr line.

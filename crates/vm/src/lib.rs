@@ -20,4 +20,4 @@ pub use isa::Insn;
 pub use memory::{Access, MemError, MemReason, Memory, MemoryMark, RegionKind};
 pub use trap::{HelperError, Trap, TrapKind};
 pub use validate::{validate, InvalidInsn, InvalidKind};
-pub use vm::{code_addr, HelperFn, Vm, VmConfig};
+pub use vm::{code_addr, HelperFn, Vm, VmConfig, MAX_HELPER_ID};

@@ -101,7 +101,8 @@ impl fmt::Display for MemError {
             Access::Read => "read",
             Access::Write => "write",
         };
-        write!(f, "{what} of {} bytes at {:#x}: ", self.len, self.addr)?;
+        let unit = if self.len == 1 { "byte" } else { "bytes" };
+        write!(f, "{what} of {} {unit} at {:#x}: ", self.len, self.addr)?;
         match &self.reason {
             MemReason::Unmapped if self.addr < (1 << REGION_SHIFT) => {
                 write!(f, "NULL or unmapped low address")

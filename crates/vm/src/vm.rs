@@ -17,6 +17,9 @@ pub(crate) struct Helper {
     pub(crate) func: HelperFn,
 }
 
+/// The largest helper id [`Vm::register_helper`] accepts.
+pub const MAX_HELPER_ID: u32 = 0xffff;
+
 /// Limits that keep any program finite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VmConfig {
@@ -256,8 +259,16 @@ impl Vm {
         self.entries.truncate(len);
     }
 
-    /// Registers a helper under `id` (replacing any earlier one).
+    /// Registers a helper under `id` (replacing any earlier one). Ids index
+    /// a table, so they must be small: at most [`MAX_HELPER_ID`].
+    ///
+    /// # Panics
+    /// If `id` is greater than [`MAX_HELPER_ID`] (a host programming error).
     pub fn register_helper(&mut self, id: u32, name: &str, func: HelperFn) {
+        assert!(
+            id <= MAX_HELPER_ID,
+            "helper id {id} is above MAX_HELPER_ID ({MAX_HELPER_ID})"
+        );
         let idx = id as usize;
         if self.helpers.len() <= idx {
             self.helpers.resize_with(idx + 1, || None);

@@ -204,11 +204,12 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
             if let Some(code) = trap.exit_code() {
                 return Ok(ExitCode::from(code as u8));
             }
-            let mut msg = trap.kind.to_string();
-            for (i, frame) in session.backtrace(&trap).iter().enumerate() {
-                let _ = write!(msg, "\n  #{i} {}", describe_frame(frame));
-            }
-            Err(msg)
+            let frames = session.backtrace(&trap);
+            Err(format!(
+                "{}{}",
+                trap.kind,
+                bpf_linker::format_backtrace(&frames, describe_frame)
+            ))
         }
         Err(e) => Err(e.to_string()),
     }

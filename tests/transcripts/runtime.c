@@ -1,0 +1,39 @@
+// The C runtime: headers and checked library functions.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ctype.h>
+#include <assert.h>
+char *s = malloc(16);
+strcpy(s, "abc");
+strcat(s, "def");
+s
+//> (char *) "abcdef"
+strlen(s)
+//> (size_t) 6
+toupper(s[0])
+//> (int) 65
+strcmp("a", "b") < 0
+//> (int) 1
+atoi("  -42")
+//> (int) -42
+abs(-5)
+//> (int) 5
+char buf[32];
+snprintf(buf, sizeof buf, "[%5d|%-4s]", 42, "ab");
+buf
+//> (char[32]) "[   42|ab  ]"
+free(s);
+free(s);
+//! error: free(0x400000000): double free: the block was already freed
+//!   #0 <input 19> at runtime.c:27:1
+memcpy(0, "x", 1);
+//! error: in memcpy: invalid memory access: write of 1 byte at 0x0: NULL or unmapped low address
+//!   #0 <input 20> at runtime.c:30:1
+memset(buf, 'x', 40);
+assert(1 + 1 == 3);
+//! error: Assertion failed: 1 + 1 == 3 (runtime.c:34)
+//!   #0 <input 22> at runtime.c:34:1
+srand(1);
+rand() % 100
+//> (int) 83

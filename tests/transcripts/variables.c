@@ -1,0 +1,27 @@
+// Variables: tentative definitions, non-constant initializers, redefinition.
+#include <stdlib.h>
+int n;
+n
+//> (int) 0
+n = 5;
+int n;
+n
+//> (int) 5
+int total = 10;
+int get_total(void) { return total; }
+get_total()
+//> (int) 10
+int total = 99;
+get_total()
+//> (int) 99
+int *cells = calloc(4, sizeof(int));
+cells[2] = 7;
+cells[2]
+//> (int) 7
+int x = 2; x *= 3; x + 1
+//> (int) 7
+x
+//> (int) 6
+static int hidden = 4;
+hidden * hidden
+//> (int) 16
