@@ -35,6 +35,8 @@ pub(crate) struct Declarator {
     pub is_function: bool,
     /// The name is followed by `[`: an array is declared.
     pub is_array: bool,
+    /// The declared object itself is `const` (`const int k`, `char *const p`; not `const char *s`).
+    pub is_const: bool,
     /// Index of the `=` of the initializer.
     pub assign: Option<usize>,
     /// Tokens of the initializer (empty without one).
@@ -59,7 +61,11 @@ pub(crate) struct Declaration {
 pub(crate) fn read(toks: &[Token]) -> Declaration {
     let mut tags = Vec::new();
     let (specifiers_end, is_typedef) = read_specifiers(toks, &mut tags);
-    let (declarators, body) = read_declarators(toks, specifiers_end);
+    let (mut declarators, body) = read_declarators(toks, specifiers_end);
+    let const_type = toks[..specifiers_end].iter().any(|t| t.is_any(CONST));
+    for declarator in &mut declarators {
+        declarator.is_const = object_is_const(toks, declarator, const_type);
+    }
     Declaration {
         specifiers_end,
         is_typedef,
@@ -190,9 +196,26 @@ fn push_declarator(
         name,
         is_function: after.is_some_and(|t| t.is("(")),
         is_array: after.is_some_and(|t| t.is("[")),
+        is_const: false,
         assign,
         initializer: assign.map_or(end..end, |a| a + 1..end),
     });
+}
+
+/// The spellings of `const`.
+const CONST: &[&str] = &["const", "__const", "__const__"];
+
+/// Whether the object a declarator declares is const: the qualifiers after
+/// its last pointer `*` say so, or without a pointer the specifiers do.
+fn object_is_const(toks: &[Token], declarator: &Declarator, const_type: bool) -> bool {
+    let Some(name) = declarator.name else {
+        return false;
+    };
+    let before_name = toks.get(declarator.tokens.start..name).unwrap_or(&[]);
+    match before_name.iter().rposition(|t| t.is("*")) {
+        Some(star) => before_name[star..].iter().any(|t| t.is_any(CONST)),
+        None => const_type,
+    }
 }
 
 /// The first identifier in `start..end` outside attribute groups: the declared name.
