@@ -125,14 +125,7 @@ fn names_a_type(next: Option<&Token>) -> bool {
 
 /// Reads `struct TAG { ... }` from the keyword at `i`; returns it and the index after it.
 pub(crate) fn read_tag(toks: &[Token], i: usize) -> (TagSpecifier, usize) {
-    let mut j = skip_attributes(toks, i + 1);
-    let tag = toks.get(j).filter(|t| is_identifier(t)).map(|_| j);
-    if tag.is_some() {
-        j = skip_attributes(toks, j + 1);
-    }
-    if toks[i].is("enum") && toks.get(j).is_some_and(|t| t.is(":")) {
-        j = skip_fixed_underlying_type(toks, j + 1);
-    }
+    let (tag, mut j) = read_tag_head(toks, i);
     let mut body = None;
     if toks.get(j).is_some_and(|t| t.is("{")) {
         let close = matching_close(toks, j).unwrap_or(toks.len());
@@ -145,6 +138,20 @@ pub(crate) fn read_tag(toks: &[Token], i: usize) -> (TagSpecifier, usize) {
         body,
     };
     (specifier, j.min(toks.len()))
+}
+
+/// Reads `struct TAG` (attributes and an enum's fixed type included) from
+/// the keyword at `i`; returns the tag and the index after the head.
+fn read_tag_head(toks: &[Token], i: usize) -> (Option<usize>, usize) {
+    let mut j = skip_attributes(toks, i + 1);
+    let tag = toks.get(j).filter(|t| is_identifier(t)).map(|_| j);
+    if tag.is_some() {
+        j = skip_attributes(toks, j + 1);
+    }
+    if toks[i].is("enum") && toks.get(j).is_some_and(|t| t.is(":")) {
+        j = skip_fixed_underlying_type(toks, j + 1);
+    }
+    (tag, j)
 }
 
 /// Skips the type after `enum E :` (C23).
@@ -279,13 +286,19 @@ fn body_names(
     if toks[keyword].is("enum") {
         enumerators(out, toks, body.clone());
     }
+    // One pass over the body: each nested definition is found by its head
+    // alone, so deeply nested bodies are not re-read at every level.
     for k in body.filter(|&k| toks.get(k).is_some_and(|t| t.is_any(TAG_KEYWORDS))) {
-        let (nested, _) = read_tag(toks, k);
-        if let Some(nested_body) = &nested.body {
-            push_tag(out, toks, &nested);
-            if toks[k].is("enum") {
-                enumerators(out, toks, nested_body.clone());
-            }
+        let (tag, brace) = read_tag_head(toks, k);
+        if !toks.get(brace).is_some_and(|t| t.is("{")) {
+            continue;
+        }
+        if let Some(tag) = tag {
+            out.push((toks[tag].text.to_string(), NameKind::Unknown));
+        }
+        if toks[k].is("enum") {
+            let close = matching_close(toks, brace).unwrap_or(toks.len());
+            enumerators(out, toks, brace + 1..close);
         }
     }
 }
