@@ -129,6 +129,9 @@ struct ItemScan {
     last_do_tail: Option<usize>,
     /// A `=` appeared at depth 0.
     assigned: bool,
+    /// A closing bracket did not match: later braces are not told apart any
+    /// more (which also keeps the backward bracket matching linear).
+    broken: bool,
 }
 
 impl ItemScan {
@@ -143,14 +146,20 @@ impl ItemScan {
             }
         }
         if let Some(open) = opener(token) {
-            let role = match (open, self.stack.is_empty()) {
-                (b'{', true) => brace_role(toks, self.start, i, self.declaration, self.assigned),
+            let role = match (open, self.stack.is_empty(), self.broken) {
+                (b'{', true, false) => {
+                    brace_role(toks, self.start, i, self.declaration, self.assigned)
+                }
                 _ => BraceRole::Nested,
             };
             self.stack.push((open, role));
             return None;
         }
-        let role = closed_opener(token).and_then(|open| self.pop(open))?;
+        let open = closed_opener(token)?;
+        let Some(role) = self.pop(open) else {
+            self.broken = true;
+            return None;
+        };
         let ending = match role {
             BraceRole::Block => Ending::Block,
             BraceRole::FunctionBody => Ending::FunctionBody,
@@ -177,12 +186,16 @@ impl ItemScan {
         }
     }
 
-    /// Pops to the bracket that `open` closes; `None` if no such bracket is open.
+    /// Pops the innermost bracket if `open` is its kind; a closer that does
+    /// not match is ignored (clang reports it).
     fn pop(&mut self, open: u8) -> Option<BraceRole> {
-        let at = self.stack.iter().rposition(|&(b, _)| b == open)?;
-        let (_, role) = self.stack[at];
-        self.stack.truncate(at);
-        Some(role)
+        match self.stack.last() {
+            Some(&(b, role)) if b == open => {
+                self.stack.pop();
+                Some(role)
+            }
+            _ => None,
+        }
     }
 
     fn end_unless_continued(&self, toks: &[Token], i: usize, ending: Ending) -> Option<Ending> {
@@ -211,6 +224,7 @@ pub(crate) fn next_span(toks: &[Token], start: usize, scope: &Scope) -> Span {
         pending_do: 0,
         last_do_tail: None,
         assigned: false,
+        broken: false,
     };
     if toks[start].kind == TokenKind::Directive {
         return scan.span(start + 1, Ending::Directive);
