@@ -32,3 +32,7 @@ pub use lexer::{is_keyword, tokens, Token, TokenKind};
 pub use names::{NameKind, Names, NoNames, STANDARD_TYPEDEFS};
 pub use split::{split, DeclKind, Item, ItemKind};
 pub use transform::{carry, split_initializers, strip_internal_linkage, Initializer};
+#[cfg(test)]
+mod clang_oracle;
+#[cfg(test)]
+mod fuzz;

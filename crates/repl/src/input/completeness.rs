@@ -156,3 +156,213 @@ fn after_parenthesis(code: &[Token], item: &Analysed, close: usize) -> Option<&'
     let header = span.declaration && named && !has_depth0_assignment(&code[span.start..close]);
     header.then_some("a function body should follow")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::Completeness::{Complete, Incomplete};
+    use super::*;
+    use crate::input::names::{NameKind, NoNames};
+
+    fn check(text: &str) -> Completeness {
+        completeness(text, &NoNames)
+    }
+
+    fn assert_complete(texts: &[&str]) {
+        for text in texts {
+            assert_eq!(check(text), Complete, "{text:?}");
+        }
+    }
+
+    fn assert_incomplete(texts: &[&str]) {
+        for text in texts {
+            assert!(
+                matches!(check(text), Incomplete(_)),
+                "{text:?} gave {:?}",
+                check(text)
+            );
+        }
+    }
+
+    #[test]
+    fn whole_inputs_are_complete() {
+        assert_complete(&[
+            "int x = 2; x *= 3; x + 1",
+            "x",
+            "int f(int x) { return x; }",
+            "for (int i = 0; i < 3; i++) { s += i; }",
+            "do { x++; } while (x < 3)",
+            "do { x++; } while (x < 3);",
+            "x++",
+            "x--",
+            "f(3)",
+            "int x = f(3)",
+            "int (*fp)(int)",
+            "(int)x",
+            "sizeof(int)",
+            "if (x) y = f(3)",
+            "struct point p",
+            "struct point { int x; }",
+            "return",
+        ]);
+    }
+
+    #[test]
+    fn empty_whitespace_and_comment_only_text_is_complete() {
+        assert_complete(&["", "  \n\t", "// just a note", "/* a */ /* b */"]);
+    }
+
+    #[test]
+    fn unclosed_brackets_say_which() {
+        assert_eq!(
+            check("int f(void) {\n  return 1;"),
+            Incomplete("unclosed {")
+        );
+        assert_eq!(check("printf(\"%d\",\n  x"), Incomplete("unclosed ("));
+        assert_eq!(check("int a[3] = { [1"), Incomplete("unclosed ["));
+    }
+
+    #[test]
+    fn brackets_in_literals_and_comments_do_not_count() {
+        assert_complete(&[
+            "puts(\"{ ( [\")",
+            "char c = '{'",
+            "char q = '\\''",
+            "x /* { */",
+            "x // (",
+            "s = \"\\\" {\"",
+        ]);
+    }
+
+    #[test]
+    fn extra_or_mismatched_closers_are_complete_for_clang_to_report() {
+        assert_complete(&["}", "x)", "f(1]", "{ ( }", "} {"]);
+    }
+
+    #[test]
+    fn unterminated_comment_and_literals_at_the_end() {
+        assert_eq!(check("x /* still"), Incomplete("unterminated /* comment"));
+        assert_eq!(check("/* a\n b"), Incomplete("unterminated /* comment"));
+        assert_eq!(
+            check("puts(\"abc"),
+            Incomplete("unterminated string literal")
+        );
+        assert_eq!(
+            check("c = 'a"),
+            Incomplete("unterminated character literal")
+        );
+        assert_eq!(
+            check("#define X /* open"),
+            Incomplete("unterminated /* comment")
+        );
+    }
+
+    #[test]
+    fn a_literal_cut_by_a_newline_is_an_error_not_a_continuation() {
+        assert_complete(&["puts(\"abc\ndef\");", "c = 'a\n';"]);
+    }
+
+    #[test]
+    fn trailing_backslash_continues_the_line() {
+        assert_incomplete(&[
+            "x = 1 + \\",
+            "x = 1 + \\\n",
+            "x = 1 + \\  ",
+            "#define A \\",
+            "#define A \\\n",
+            "// note \\",
+        ]);
+        assert_complete(&["x = 1 \\\n\n", "#define A \\\n  1"]);
+    }
+
+    #[test]
+    fn directive_lines_are_complete_at_end_of_line() {
+        assert_complete(&[
+            "#include <stdio.h>",
+            "#define LP (",
+            "#if X\n",
+            "#error don't",
+        ]);
+    }
+
+    #[test]
+    fn a_trailing_operator_waits_for_its_operand() {
+        assert_incomplete(&[
+            "x +",
+            "x =",
+            "int a[] =",
+            "f(a),",
+            "a &&",
+            "a ? b :",
+            "p->",
+            "s.",
+            "x <<=",
+            "!",
+            "~",
+            "n = sizeof",
+            "int *",
+        ]);
+    }
+
+    #[test]
+    fn a_function_header_waits_for_its_body() {
+        assert_eq!(
+            check("int f(int x)"),
+            Incomplete("a function body should follow")
+        );
+        assert_incomplete(&[
+            "static inline int\nsq(int v)",
+            "T f(T a)",
+            "struct p make(void)",
+            "int a = 1; void g(void)",
+        ]);
+    }
+
+    #[test]
+    fn a_known_typedef_makes_a_header_even_with_a_pointer() {
+        let names: HashMap<String, NameKind> = [("T".to_string(), NameKind::Typedef)].into();
+        assert!(matches!(
+            completeness("T *get(void)", &names),
+            Incomplete(_)
+        ));
+        let variables: HashMap<String, NameKind> = [("T".to_string(), NameKind::Variable)].into();
+        assert_eq!(completeness("T *get(v)", &variables), Complete);
+    }
+
+    #[test]
+    fn a_control_header_waits_for_its_statement() {
+        assert_eq!(
+            check("for (int i = 0; i < 3; i++)"),
+            Incomplete("a statement should follow the condition")
+        );
+        assert_incomplete(&[
+            "if (x)",
+            "while (n--)",
+            "switch (k)",
+            "if (a) x = 1; else",
+            "if (a) {} else if (b)",
+            "do",
+        ]);
+    }
+
+    #[test]
+    fn a_do_body_waits_for_its_while() {
+        assert_eq!(
+            check("do { x++; }"),
+            Incomplete("`while (...);` should follow the `do` body")
+        );
+        assert_incomplete(&["do x++;"]);
+    }
+
+    #[test]
+    fn an_unfinished_declaration_head_waits() {
+        assert_incomplete(&[
+            "static int",
+            "struct point",
+            "typedef struct node",
+            "enum color",
+            "unsigned long",
+        ]);
+    }
+}

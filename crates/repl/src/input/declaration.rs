@@ -35,6 +35,8 @@ pub(crate) struct Declarator {
     pub is_function: bool,
     /// The name is followed by `[`: an array is declared.
     pub is_array: bool,
+    /// The declared object itself is `const` (`const int k`, `char *const p`; not `const char *s`).
+    pub is_const: bool,
     /// Index of the `=` of the initializer.
     pub assign: Option<usize>,
     /// Tokens of the initializer (empty without one).
@@ -59,7 +61,11 @@ pub(crate) struct Declaration {
 pub(crate) fn read(toks: &[Token]) -> Declaration {
     let mut tags = Vec::new();
     let (specifiers_end, is_typedef) = read_specifiers(toks, &mut tags);
-    let (declarators, body) = read_declarators(toks, specifiers_end);
+    let (mut declarators, body) = read_declarators(toks, specifiers_end);
+    let const_type = toks[..specifiers_end].iter().any(|t| t.is_any(CONST));
+    for declarator in &mut declarators {
+        declarator.is_const = object_is_const(toks, declarator, const_type);
+    }
     Declaration {
         specifiers_end,
         is_typedef,
@@ -119,14 +125,7 @@ fn names_a_type(next: Option<&Token>) -> bool {
 
 /// Reads `struct TAG { ... }` from the keyword at `i`; returns it and the index after it.
 pub(crate) fn read_tag(toks: &[Token], i: usize) -> (TagSpecifier, usize) {
-    let mut j = skip_attributes(toks, i + 1);
-    let tag = toks.get(j).filter(|t| is_identifier(t)).map(|_| j);
-    if tag.is_some() {
-        j = skip_attributes(toks, j + 1);
-    }
-    if toks[i].is("enum") && toks.get(j).is_some_and(|t| t.is(":")) {
-        j = skip_fixed_underlying_type(toks, j + 1);
-    }
+    let (tag, mut j) = read_tag_head(toks, i);
     let mut body = None;
     if toks.get(j).is_some_and(|t| t.is("{")) {
         let close = matching_close(toks, j).unwrap_or(toks.len());
@@ -139,6 +138,20 @@ pub(crate) fn read_tag(toks: &[Token], i: usize) -> (TagSpecifier, usize) {
         body,
     };
     (specifier, j.min(toks.len()))
+}
+
+/// Reads `struct TAG` (attributes and an enum's fixed type included) from
+/// the keyword at `i`; returns the tag and the index after the head.
+fn read_tag_head(toks: &[Token], i: usize) -> (Option<usize>, usize) {
+    let mut j = skip_attributes(toks, i + 1);
+    let tag = toks.get(j).filter(|t| is_identifier(t)).map(|_| j);
+    if tag.is_some() {
+        j = skip_attributes(toks, j + 1);
+    }
+    if toks[i].is("enum") && toks.get(j).is_some_and(|t| t.is(":")) {
+        j = skip_fixed_underlying_type(toks, j + 1);
+    }
+    (tag, j)
 }
 
 /// Skips the type after `enum E :` (C23).
@@ -190,9 +203,26 @@ fn push_declarator(
         name,
         is_function: after.is_some_and(|t| t.is("(")),
         is_array: after.is_some_and(|t| t.is("[")),
+        is_const: false,
         assign,
         initializer: assign.map_or(end..end, |a| a + 1..end),
     });
+}
+
+/// The spellings of `const`.
+const CONST: &[&str] = &["const", "__const", "__const__"];
+
+/// Whether the object a declarator declares is const: the qualifiers after
+/// its last pointer `*` say so, or without a pointer the specifiers do.
+fn object_is_const(toks: &[Token], declarator: &Declarator, const_type: bool) -> bool {
+    let Some(name) = declarator.name else {
+        return false;
+    };
+    let before_name = toks.get(declarator.tokens.start..name).unwrap_or(&[]);
+    match before_name.iter().rposition(|t| t.is("*")) {
+        Some(star) => before_name[star..].iter().any(|t| t.is_any(CONST)),
+        None => const_type,
+    }
 }
 
 /// The first identifier in `start..end` outside attribute groups: the declared name.
@@ -256,13 +286,19 @@ fn body_names(
     if toks[keyword].is("enum") {
         enumerators(out, toks, body.clone());
     }
+    // One pass over the body: each nested definition is found by its head
+    // alone, so deeply nested bodies are not re-read at every level.
     for k in body.filter(|&k| toks.get(k).is_some_and(|t| t.is_any(TAG_KEYWORDS))) {
-        let (nested, _) = read_tag(toks, k);
-        if let Some(nested_body) = &nested.body {
-            push_tag(out, toks, &nested);
-            if toks[k].is("enum") {
-                enumerators(out, toks, nested_body.clone());
-            }
+        let (tag, brace) = read_tag_head(toks, k);
+        if !toks.get(brace).is_some_and(|t| t.is("{")) {
+            continue;
+        }
+        if let Some(tag) = tag {
+            out.push((toks[tag].text.to_string(), NameKind::Unknown));
+        }
+        if toks[k].is("enum") {
+            let close = matching_close(toks, brace).unwrap_or(toks.len());
+            enumerators(out, toks, brace + 1..close);
         }
     }
 }

@@ -8,7 +8,7 @@
 use super::lexer::{Token, TokenKind};
 use super::names::{NameKind, Scope};
 use super::syntax::{
-    closed_opener, has_depth0_assignment, is_condition, is_identifier, matching_open, opener,
+    closed_opener, is_condition, is_identifier, matching_open, opener,
     previous_skipping_attributes, starts_declaration_keyword, CONTROL_KEYWORDS, QUALIFIERS,
 };
 
@@ -82,8 +82,15 @@ enum BraceRole {
     Nested,
 }
 
-/// The role of the `{` at `i` in the item starting at `start`.
-fn brace_role(toks: &[Token], start: usize, i: usize, declaration: bool) -> BraceRole {
+/// The role of the `{` at `i` in the item starting at `start`; `assigned`
+/// says whether a depth-0 `=` came before it.
+fn brace_role(
+    toks: &[Token],
+    start: usize,
+    i: usize,
+    declaration: bool,
+    assigned: bool,
+) -> BraceRole {
     if i == start {
         return BraceRole::Block;
     }
@@ -98,7 +105,7 @@ fn brace_role(toks: &[Token], start: usize, i: usize, declaration: bool) -> Brac
             BraceRole::Nested
         };
     }
-    if declaration && prev.is(")") && !has_depth0_assignment(&toks[start..i]) {
+    if declaration && prev.is(")") && !assigned {
         return BraceRole::FunctionBody;
     }
     BraceRole::Nested
@@ -120,6 +127,11 @@ struct ItemScan {
     stack: Vec<(u8, BraceRole)>,
     pending_do: usize,
     last_do_tail: Option<usize>,
+    /// A `=` appeared at depth 0.
+    assigned: bool,
+    /// A closing bracket did not match: later braces are not told apart any
+    /// more (which also keeps the backward bracket matching linear).
+    broken: bool,
 }
 
 impl ItemScan {
@@ -128,19 +140,26 @@ impl ItemScan {
         let token = &toks[i];
         if self.stack.is_empty() {
             self.track_do(toks, i);
+            self.assigned |= token.is("=");
             if token.is(";") {
                 return self.end_unless_continued(toks, i, Ending::Semicolon);
             }
         }
         if let Some(open) = opener(token) {
-            let role = match (open, self.stack.is_empty()) {
-                (b'{', true) => brace_role(toks, self.start, i, self.declaration),
+            let role = match (open, self.stack.is_empty(), self.broken) {
+                (b'{', true, false) => {
+                    brace_role(toks, self.start, i, self.declaration, self.assigned)
+                }
                 _ => BraceRole::Nested,
             };
             self.stack.push((open, role));
             return None;
         }
-        let role = closed_opener(token).and_then(|open| self.pop(open))?;
+        let open = closed_opener(token)?;
+        let Some(role) = self.pop(open) else {
+            self.broken = true;
+            return None;
+        };
         let ending = match role {
             BraceRole::Block => Ending::Block,
             BraceRole::FunctionBody => Ending::FunctionBody,
@@ -167,12 +186,16 @@ impl ItemScan {
         }
     }
 
-    /// Pops to the bracket that `open` closes; `None` if no such bracket is open.
+    /// Pops the innermost bracket if `open` is its kind; a closer that does
+    /// not match is ignored (clang reports it).
     fn pop(&mut self, open: u8) -> Option<BraceRole> {
-        let at = self.stack.iter().rposition(|&(b, _)| b == open)?;
-        let (_, role) = self.stack[at];
-        self.stack.truncate(at);
-        Some(role)
+        match self.stack.last() {
+            Some(&(b, role)) if b == open => {
+                self.stack.pop();
+                Some(role)
+            }
+            _ => None,
+        }
     }
 
     fn end_unless_continued(&self, toks: &[Token], i: usize, ending: Ending) -> Option<Ending> {
@@ -200,6 +223,8 @@ pub(crate) fn next_span(toks: &[Token], start: usize, scope: &Scope) -> Span {
         stack: Vec::new(),
         pending_do: 0,
         last_do_tail: None,
+        assigned: false,
+        broken: false,
     };
     if toks[start].kind == TokenKind::Directive {
         return scan.span(start + 1, Ending::Directive);

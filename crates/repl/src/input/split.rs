@@ -603,5 +603,10 @@ mod tests {
         );
         assert_eq!(items("x = (1;"), own(&[(Expression, "x = (1;")]));
         assert_eq!(items("} x;"), own(&[(Statement, "} x;")]));
+        // A closer that does not match is ignored: the rest stays in one item.
+        assert_eq!(
+            items("int f(void) { g( } x; } y;"),
+            own(&[(Declaration(FunctionDef), "int f(void) { g( } x; } y;")])
+        );
     }
 }

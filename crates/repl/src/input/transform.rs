@@ -64,7 +64,8 @@ pub fn carry(item: &Item) -> String {
 /// constants: the declaration without them (`static`/`inline` removed, as in
 /// [`strip_internal_linkage`]), and each initializer with the variable it
 /// belongs to, for the caller to assign in a function body. Brace initializers
-/// and array initializers stay in place (arrays cannot be assigned). Items
+/// and the initializers of arrays and of const objects stay in place (those
+/// cannot be assigned; clang reports them if they are not constant). Items
 /// other than variable declarations come back as they are, with no initializers.
 pub fn split_initializers(item: &Item) -> (String, Vec<Initializer>) {
     let is_variable = |kind| kind == ItemKind::Declaration(DeclKind::Variable);
@@ -117,7 +118,8 @@ fn assignable<'t, 'a>(
 ) -> Option<(usize, usize, &'t [Token<'a>])> {
     let (name, assign) = (declarator.name?, declarator.assign?);
     let init = toks.get(declarator.initializer.clone())?;
-    let assignable = !init.is_empty() && !init[0].is("{") && !declarator.is_array;
+    let assignable =
+        !init.is_empty() && !init[0].is("{") && !declarator.is_array && !declarator.is_const;
     assignable.then_some((name, assign, init))
 }
 
@@ -254,4 +256,262 @@ fn apply(text: &str, mut edits: Vec<Edit>) -> String {
     }
     out.push_str(text.get(at..).unwrap_or(""));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::names::NoNames;
+    use crate::input::split::split;
+
+    fn item(text: &str) -> Item {
+        let mut items = split(text, &NoNames);
+        assert_eq!(items.len(), 1, "{text:?} gave {items:#?}");
+        items.remove(0)
+    }
+
+    /// `text` with the last occurrence of `part` replaced by as many spaces.
+    fn blank_last(text: &str, part: &str) -> String {
+        let at = text.rfind(part).expect("part of the text");
+        format!(
+            "{}{}{}",
+            &text[..at],
+            " ".repeat(part.len()),
+            &text[at + part.len()..]
+        )
+    }
+
+    fn last_item(text: &str) -> Item {
+        split(text, &NoNames).pop().expect("an item")
+    }
+
+    #[test]
+    fn strip_blanks_static_and_inline_keeping_positions() {
+        assert_eq!(
+            strip_internal_linkage(&item("static inline int sq(int v) { return v * v; }")),
+            "              int sq(int v) { return v * v; }"
+        );
+        assert_eq!(
+            strip_internal_linkage(&item("static int n = 3;")),
+            "       int n = 3;"
+        );
+        assert_eq!(
+            strip_internal_linkage(&item("int static n;")),
+            "int        n;"
+        );
+        assert_eq!(
+            strip_internal_linkage(&item("__inline__ static\nvoid f(void) {}")),
+            "                 \nvoid f(void) {}"
+        );
+    }
+
+    #[test]
+    fn strip_keeps_static_inside_function_bodies_and_parameters() {
+        let text = "static int count(int a[static 3]) { static int calls; return ++calls; }";
+        assert_eq!(
+            strip_internal_linkage(&item(text)),
+            "       int count(int a[static 3]) { static int calls; return ++calls; }"
+        );
+    }
+
+    #[test]
+    fn strip_leaves_statements_and_expressions_alone_and_terminates_declarations() {
+        assert_eq!(
+            strip_internal_linkage(&item("static_x = 1;")),
+            "static_x = 1;"
+        );
+        assert_eq!(
+            strip_internal_linkage(&last_item("x; inline_count")),
+            "inline_count"
+        );
+        assert_eq!(
+            strip_internal_linkage(&item("static int n")),
+            "       int n;"
+        );
+    }
+
+    #[test]
+    fn carry_gives_a_prototype_for_a_function_definition() {
+        assert_eq!(carry(&item("int f(int x) { return x; }")), "int f(int x);");
+        assert_eq!(
+            carry(&item(
+                "static inline int\nsq(int v) // squares\n{\n  return v * v;\n}"
+            )),
+            "              int\nsq(int v);"
+        );
+        assert_eq!(
+            carry(&item("int g(void) __attribute__((noinline)) { return 2; }")),
+            "int g(void) __attribute__((noinline));"
+        );
+        assert_eq!(
+            carry(&item(
+                "struct pair { int a, b; } mk(void) { struct pair p = {1, 2}; return p; }"
+            )),
+            "struct pair { int a, b; } mk(void);"
+        );
+    }
+
+    #[test]
+    fn carry_gives_an_extern_declaration_without_initializers_for_a_variable() {
+        assert_eq!(
+            carry(&item("static int a = 1, *b = &a;")),
+            "extern int a, *b;"
+        );
+        assert_eq!(carry(&item("int x = 2;")), "extern int x;");
+        assert_eq!(carry(&item("int n;")), "extern int n;");
+        assert_eq!(carry(&item("extern int e;")), "extern int e;");
+        assert_eq!(
+            carry(&item("const char *s = \"a, b; c\", t")),
+            "extern const char *s, t;"
+        );
+        assert_eq!(
+            carry(&item("int (*fp)(int) = f;")),
+            "extern int (*fp)(int);"
+        );
+        assert_eq!(
+            carry(&item("int m[2][2] = {{1, 2}, {3, 4}};")),
+            "extern int m[2][2];"
+        );
+        assert_eq!(
+            carry(&item(
+                "unsigned long total __attribute__((aligned(8))) = 0;"
+            )),
+            "extern unsigned long total __attribute__((aligned(8)));"
+        );
+    }
+
+    #[test]
+    fn carry_keeps_the_lines_of_a_multi_line_initializer() {
+        assert_eq!(
+            carry(&item("int a = f(1,\n  2),\n    b = 3;")),
+            "extern int a\n,\n    b;"
+        );
+    }
+
+    #[test]
+    fn carry_keeps_a_struct_defined_with_its_variables() {
+        assert_eq!(
+            carry(&item("struct point { int x, y; } p1 = {1, 2};")),
+            "extern struct point { int x, y; } p1;"
+        );
+        assert_eq!(
+            carry(&item("static struct { int k; } anon = { 3 };")),
+            "extern struct { int k; } anon;"
+        );
+    }
+
+    #[test]
+    fn carry_keeps_types_prototypes_asserts_and_directives_verbatim() {
+        for text in [
+            "typedef struct node { struct node *next; } node_t;",
+            "struct later;",
+            "enum color { RED, GREEN };",
+            "int f(int);",
+            "_Static_assert(sizeof(int) == 4, \"int\");",
+            "#define MAX 10",
+        ] {
+            assert_eq!(carry(&item(text)), text);
+        }
+        assert_eq!(
+            carry(&item("static int helper(void);")),
+            "       int helper(void);"
+        );
+        assert_eq!(carry(&item("typedef int T")), "typedef int T;");
+    }
+
+    #[test]
+    fn carry_of_statements_and_expressions_is_empty() {
+        assert_eq!(carry(&item("x = 1;")), "");
+        assert_eq!(carry(&item("for (;;) break;")), "");
+        assert_eq!(carry(&item("x + 1")), "");
+    }
+
+    #[test]
+    fn split_initializers_blanks_them_and_reports_where_they_were() {
+        let original = "int a = f(), *b = &a;";
+        let (declaration, inits) = split_initializers(&item(original));
+        assert_eq!(
+            declaration,
+            blank_last(&blank_last(original, "= &a"), "= f()")
+        );
+        assert_eq!(
+            inits,
+            [
+                Initializer {
+                    name: "a".into(),
+                    text: "f()".into(),
+                    line: 1,
+                    col: 9
+                },
+                Initializer {
+                    name: "b".into(),
+                    text: "&a".into(),
+                    line: 1,
+                    col: 19
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn split_initializer_positions_are_in_the_input_not_the_item() {
+        let items = split("x = 1;\n  static int n =\n     g(x) + 1, m = 2;", &NoNames);
+        let (declaration, inits) = split_initializers(&items[1]);
+        assert_eq!(declaration, "       int n  \n             , m    ;");
+        let at: Vec<_> = inits
+            .iter()
+            .map(|i| (i.name.as_str(), i.text.as_str(), i.line, i.col))
+            .collect();
+        assert_eq!(at, [("n", "g(x) + 1", 3, 6), ("m", "2", 3, 20)]);
+    }
+
+    #[test]
+    fn split_initializers_leaves_brace_and_array_initializers() {
+        let (declaration, inits) = split_initializers(&item("int a[] = {1, 2}, n = len(a);"));
+        assert_eq!(declaration, "int a[] = {1, 2}, n         ;");
+        assert_eq!(inits.len(), 1);
+        assert_eq!(inits[0].name, "n");
+        let (same, none) = split_initializers(&item("char s[] = \"x\", *t = s;"));
+        assert_eq!(same, "char s[] = \"x\", *t    ;");
+        assert_eq!(none[0].name, "t");
+        let (braced, nothing) = split_initializers(&item("struct p q = { f() };"));
+        assert_eq!(
+            (braced.as_str(), nothing.len()),
+            ("struct p q = { f() };", 0)
+        );
+    }
+
+    #[test]
+    fn split_initializers_leaves_const_objects_but_not_pointers_to_const() {
+        let original = "const char *s = f(), c = g(), *const p = s;";
+        let (declaration, inits) = split_initializers(&item(original));
+        assert_eq!(declaration, blank_last(original, "= f()"));
+        assert_eq!(inits.len(), 1);
+        assert_eq!(inits[0].name, "s");
+        let original = "int (*const fp)(int) = pick(), (*fq)(int) = pick();";
+        let (pointer, to_const) = split_initializers(&item(original));
+        assert_eq!(pointer, blank_last(original, "= pick()"));
+        assert_eq!(to_const[0].name, "fq");
+    }
+
+    #[test]
+    fn split_initializers_ignores_other_items() {
+        let function = item("int f(void) { int a = g(); return a; }");
+        assert_eq!(
+            split_initializers(&function),
+            (function.text.clone(), vec![])
+        );
+        let statement = item("a = g();");
+        assert_eq!(
+            split_initializers(&statement),
+            (statement.text.clone(), vec![])
+        );
+    }
+
+    #[test]
+    fn split_initializers_terminates_and_strips_linkage() {
+        let (declaration, inits) = split_initializers(&item("static long t = now()"));
+        assert_eq!(declaration, "       long t        ;");
+        assert_eq!(inits[0].text, "now()");
+    }
 }
