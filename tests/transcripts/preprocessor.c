@@ -21,18 +21,9 @@ strlen("four")
 MULTI(1, 2)
 //> (int) 3
 #ifdef LIMIT
-//! preprocessor.c:23:2: error: unterminated conditional directive
-//!    23 | #ifdef LIMIT
-//!       |  ^
 int limit_seen = 1;
 #else
-//! preprocessor.c:28:2: error: #else without #if
-//!    28 | #else
-//!       |  ^
 int limit_seen = 0;
 #endif
-//! preprocessor.c:33:2: error: #endif without #if
-//!    33 | #endif
-//!       |  ^
 limit_seen
-//> (int) 0
+//> (int) 1

@@ -44,6 +44,9 @@ pub fn completeness(text: &str, names: &dyn Names) -> Completeness {
         .into_iter()
         .filter(|t| t.kind != TokenKind::Comment)
         .collect();
+    if open_conditional(&code) {
+        return Completeness::Incomplete("an #if block is open until its #endif");
+    }
     if let Some(verdict) = bracket_balance(&code) {
         return verdict;
     }
@@ -58,6 +61,26 @@ pub fn completeness(text: &str, names: &dyn Names) -> Completeness {
         Some(reason) => Completeness::Incomplete(reason),
         None => Completeness::Complete,
     }
+}
+
+/// Whether an `#if`/`#ifdef`/`#ifndef` still lacks its `#endif`.
+fn open_conditional(code: &[Token]) -> bool {
+    let mut depth = 0i32;
+    for t in code.iter().filter(|t| t.kind == TokenKind::Directive) {
+        let word = t
+            .text
+            .trim_start_matches('#')
+            .trim_start()
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .next()
+            .unwrap_or("");
+        match word {
+            "if" | "ifdef" | "ifndef" => depth += 1,
+            "endif" => depth -= 1,
+            _ => {}
+        }
+    }
+    depth > 0
 }
 
 /// Whether the text ends with `\` (blanks and one final newline allowed after it).
@@ -155,6 +178,35 @@ fn after_parenthesis(code: &[Token], item: &Analysed, close: usize) -> Option<&'
     let named = open > span.start && is_identifier(&code[open - 1]);
     let header = span.declaration && named && !has_depth0_assignment(&code[span.start..close]);
     header.then_some("a function body should follow")
+}
+
+#[cfg(test)]
+mod conditional_tests {
+    use super::*;
+    use crate::input::NoNames;
+
+    #[test]
+    fn conditional_blocks_continue_until_endif() {
+        let open = "#ifdef LIMIT\nint seen = 1;\n#else\nint seen = 0;";
+        assert!(matches!(
+            completeness(open, &NoNames),
+            Completeness::Incomplete(_)
+        ));
+        let closed = format!("{open}\n#endif");
+        assert!(matches!(
+            completeness(&closed, &NoNames),
+            Completeness::Complete
+        ));
+        let nested = "#if A\n#if B\n#endif";
+        assert!(matches!(
+            completeness(nested, &NoNames),
+            Completeness::Incomplete(_)
+        ));
+        assert!(matches!(
+            completeness("#define X 1", &NoNames),
+            Completeness::Complete
+        ));
+    }
 }
 
 #[cfg(test)]
