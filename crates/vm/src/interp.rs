@@ -341,7 +341,7 @@ impl Vm {
 #[inline]
 fn code_index(addr: u64, len: usize) -> Option<usize> {
     let off = addr.wrapping_sub(RegionKind::Code.base());
-    if off % INSN_SIZE as u64 != 0 || off / INSN_SIZE as u64 >= len as u64 {
+    if !off.is_multiple_of(INSN_SIZE as u64) || off / INSN_SIZE as u64 >= len as u64 {
         return None;
     }
     Some((off / INSN_SIZE as u64) as usize)

@@ -257,10 +257,7 @@ impl Memory {
         let off = (addr & OFFSET_MASK) as usize;
         if let Some(r) = self.regions.get((addr >> REGION_SHIFT) as usize) {
             if r.data && off >= r.lo {
-                if let Some(s) = off
-                    .checked_add(len)
-                    .and_then(|end| r.bytes.get(off..end))
-                {
+                if let Some(s) = off.checked_add(len).and_then(|end| r.bytes.get(off..end)) {
                     return Ok(s);
                 }
             }
@@ -275,7 +272,9 @@ impl Memory {
         let idx = (addr >> REGION_SHIFT) as usize;
         let ok = match self.regions.get(idx) {
             Some(r) => {
-                r.writable && off >= r.lo && off.checked_add(len).is_some_and(|e| e <= r.bytes.len())
+                r.writable
+                    && off >= r.lo
+                    && off.checked_add(len).is_some_and(|e| e <= r.bytes.len())
             }
             None => false,
         };
@@ -350,7 +349,9 @@ impl Memory {
         let limit = tail.len().min(max.saturating_add(1));
         match tail[..limit].iter().position(|b| *b == 0) {
             Some(n) => Ok(&tail[..n]),
-            None if limit == tail.len() => Err(self.refuse(addr + tail.len() as u64, 1, Access::Read)),
+            None if limit == tail.len() => {
+                Err(self.refuse(addr + tail.len() as u64, 1, Access::Read))
+            }
             None => Err(MemError {
                 addr,
                 len: max,

@@ -374,7 +374,10 @@ mod tests {
     fn rejects_bad_registers_and_fp_writes() {
         assert_eq!(kind(&[mov64_imm(11, 0)]), InvalidKind::BadRegister(11));
         assert_eq!(kind(&[mov64_imm(10, 0)]), InvalidKind::WritesFramePointer);
-        assert_eq!(kind(&[ldx(SIZE_DW, 10, 1, 0)]), InvalidKind::WritesFramePointer);
+        assert_eq!(
+            kind(&[ldx(SIZE_DW, 10, 1, 0)]),
+            InvalidKind::WritesFramePointer
+        );
     }
 
     #[test]
