@@ -53,7 +53,11 @@ impl Vm {
         let set_low = |mem: &mut crate::memory::Memory, depth: usize| {
             mem.set_stack_low((stack_top - frame_size * (depth as u64 + 1)) as usize);
         };
-        r[10] = RegionKind::Stack.base() + stack_top;
+        // r10 of the frame at `depth` (0 = entry), recomputed on every call
+        // and return rather than adjusted, so it cannot drift.
+        let frame_pointer =
+            |depth: usize| RegionKind::Stack.base() + stack_top - frame_size * depth as u64;
+        r[10] = frame_pointer(0);
         if max_depth == 0 {
             return Err(Trap {
                 kind: TrapKind::CallDepthExceeded { limit: 0 },
@@ -276,7 +280,7 @@ impl Vm {
                         return_pc: next,
                         saved: [r[6], r[7], r[8], r[9]],
                     });
-                    r[10] -= frame_size;
+                    r[10] = frame_pointer(frames.len());
                     set_low(mem, frames.len());
                     next = target;
                 }
@@ -284,7 +288,7 @@ impl Vm {
                     None => return Ok(r[0]),
                     Some(f) => {
                         [r[6], r[7], r[8], r[9]] = f.saved;
-                        r[10] += frame_size;
+                        r[10] = frame_pointer(frames.len());
                         set_low(mem, frames.len());
                         next = f.return_pc;
                     }
@@ -292,7 +296,12 @@ impl Vm {
 
                 // ---- loads and stores ----
                 OP_LD_IMM64 => {
-                    let hi = code[pc + 1].imm as u32 as u64;
+                    // Validation keeps both slots together; only a later
+                    // `truncate_code` could cut them apart.
+                    let Some(second) = code.get(pc + 1) else {
+                        trap!(TrapKind::PcOutOfRange(pc as u64 + 1));
+                    };
+                    let hi = second.imm as u32 as u64;
                     r[d] = (imm32 as u64) | (hi << 32);
                     next = pc + 2;
                 }

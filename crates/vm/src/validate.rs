@@ -323,6 +323,10 @@ fn check_one(insn: Insn) -> Result<(), InvalidKind> {
             let size = op & 0x18;
             reg(insn.dst)?;
             reg(insn.src)?;
+            if mode == MODE_ATOMIC && insn.imm & ATOMIC_FETCH != 0 && insn.imm != ATOMIC_CMPXCHG {
+                // FETCH forms write the old value back into `src`.
+                writable(insn.src)?;
+            }
             match mode {
                 MODE_MEM => zero(insn.imm, "imm"),
                 MODE_ATOMIC if size == SIZE_W || size == SIZE_DW => match insn.imm {
