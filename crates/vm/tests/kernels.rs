@@ -29,7 +29,12 @@ fn fib(n: u64, reps: u64) -> u64 {
 
 /// Primes below min(n, 400) by trial division (not a sieve), times `reps`.
 fn sieve(n: u64, reps: u64) -> u64 {
-    let is_prime = |p: u64| p >= 2 && (2..p).take_while(|d| d * d <= p).all(|d| p % d != 0);
+    let is_prime = |p: u64| {
+        p >= 2
+            && (2..p)
+                .take_while(|d| d * d <= p)
+                .all(|d| !p.is_multiple_of(d))
+    };
     (0..n.min(400)).filter(|p| is_prime(*p)).count() as u64 * reps
 }
 
