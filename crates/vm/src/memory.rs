@@ -348,6 +348,43 @@ impl Memory {
         Ok(())
     }
 
+    /// Reads the `N` bytes at `addr`: the interpreter's fixed-size loads.
+    #[inline(always)]
+    pub(crate) fn read_array<const N: usize>(&self, addr: u64) -> Result<[u8; N], MemError> {
+        let off = (addr & OFFSET_MASK) as usize;
+        if let Some(r) = self.regions.get((addr >> REGION_SHIFT) as usize) {
+            if r.data && off >= r.lo {
+                if let Some(b) = r.bytes.get(off..).and_then(|t| t.first_chunk::<N>()) {
+                    return Ok(*b);
+                }
+            }
+        }
+        Err(self.refuse(addr, N, Access::Read))
+    }
+
+    /// Writes `N` bytes at `addr`: the interpreter's fixed-size stores.
+    #[inline(always)]
+    pub(crate) fn write_array<const N: usize>(
+        &mut self,
+        addr: u64,
+        value: [u8; N],
+    ) -> Result<(), MemError> {
+        let off = (addr & OFFSET_MASK) as usize;
+        if let Some(r) = self.regions.get_mut((addr >> REGION_SHIFT) as usize) {
+            if r.writable && off >= r.lo {
+                if let Some(b) = r
+                    .bytes
+                    .get_mut(off..)
+                    .and_then(|t| t.first_chunk_mut::<N>())
+                {
+                    *b = value;
+                    return Ok(());
+                }
+            }
+        }
+        Err(self.refuse(addr, N, Access::Write))
+    }
+
     /// Reads `len` bytes into a new vector.
     pub fn read_bytes(&self, addr: u64, len: usize) -> Result<Vec<u8>, MemError> {
         self.slice(addr, len).map(|s| s.to_vec())
