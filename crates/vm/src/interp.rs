@@ -38,8 +38,13 @@ struct CallStack {
 impl CallStack {
     /// r10 of the frame at `depth` (0 = entry). It is recomputed on every
     /// call and return rather than adjusted, so it cannot drift.
+    /// (Wrapping: an absurd configuration must not panic; its stack is
+    /// then simply not addressable.)
     fn frame_pointer(&self, depth: usize) -> u64 {
-        RegionKind::Stack.base() + self.stack_top - self.frame_size * depth as u64
+        RegionKind::Stack
+            .base()
+            .wrapping_add(self.stack_top)
+            .wrapping_sub(self.frame_size.wrapping_mul(depth as u64))
     }
 
     /// Points r10 at the frame of the current depth and makes it the lowest
@@ -47,7 +52,10 @@ impl CallStack {
     fn enter_current_frame(&self, r: &mut [u64; 16], mem: &mut Memory) {
         let depth = self.frames.len();
         r[10] = self.frame_pointer(depth);
-        mem.set_stack_low((self.stack_top - self.frame_size * (depth as u64 + 1)) as usize);
+        let low = self
+            .stack_top
+            .saturating_sub(self.frame_size.saturating_mul(depth as u64 + 1));
+        mem.set_stack_low(usize::try_from(low).unwrap_or(usize::MAX));
     }
 
     /// Enters a new frame for a call returning to `return_pc`.
@@ -93,7 +101,8 @@ struct Cpu {
     /// Where the inner loop stopped: the call, exit or trapping
     /// instruction, or the next one to run when its fuel ran out.
     pc: usize,
-    /// Instructions the inner loop may still run before it stops.
+    /// Instructions the inner loop may still run before it stops (at most
+    /// INTERRUPT_POLL).
     fuel: u64,
 }
 
@@ -103,6 +112,7 @@ enum Stop {
     Call,
     /// `exit` from the entry frame.
     Exit,
+    /// `Cpu::fuel` is spent; the instruction at `Cpu::pc` has not run.
     OutOfFuel,
     Trap(TrapKind),
 }
@@ -134,7 +144,7 @@ impl Vm {
             frames: Vec::new(),
             max_depth: config.max_call_depth,
             frame_size: config.frame_size as u64,
-            stack_top: config.frame_size as u64 * config.max_call_depth as u64,
+            stack_top: (config.frame_size as u64).saturating_mul(config.max_call_depth as u64),
         };
         // The budget is handed to the inner loop in chunks of at most
         // INTERRUPT_POLL instructions; `budget_left` is what remains after
@@ -221,35 +231,62 @@ impl Vm {
 /// their returns are handled here.
 #[inline(never)]
 fn run_until_stop(code: &[Insn], mem: &mut Memory, stack: &mut CallStack, cpu: &mut Cpu) -> Stop {
+    let len = code.len();
     let mut pc = cpu.pc;
-    let mut fuel = cpu.fuel;
+    // Fuel is kept as `end`, the pc at which it would run out if execution
+    // went straight on: each instruction costs one compare, and a control
+    // transfer moves `end` by the distance jumped. (Fuel is at most
+    // INTERRUPT_POLL, so `end` stays far from overflow for any real pc;
+    // for a wild target the wrapped `end` only ever leads to the
+    // PcOutOfRange trap.)
+    let mut end = pc.saturating_add(cpu.fuel as usize);
     let r = &mut cpu.r;
 
-    macro_rules! stop {
+    macro_rules! trap {
+        ($kind:expr) => {{
+            cpu.pc = pc;
+            cpu.fuel = 0;
+            return Stop::Trap($kind);
+        }};
+    }
+    // Stops after the instruction at `pc` has run.
+    macro_rules! stop_after {
         ($why:expr) => {{
             cpu.pc = pc;
-            cpu.fuel = fuel;
+            cpu.fuel = (end - pc - 1) as u64;
             return $why;
+        }};
+    }
+    // Continues at `target` after the instruction at `pc`.
+    macro_rules! transfer {
+        ($target:expr) => {{
+            let target: usize = $target;
+            end = end.wrapping_add(target).wrapping_sub(pc + 1);
+            pc = target;
+            continue;
         }};
     }
     macro_rules! mem_try {
         ($e:expr) => {
             match $e {
                 Ok(v) => v,
-                Err(e) => stop!(Stop::Trap(TrapKind::Memory(e))),
+                Err(e) => trap!(TrapKind::Memory(e)),
             }
         };
     }
 
     loop {
-        let Some(insn) = code.get(pc) else {
-            stop!(Stop::Trap(TrapKind::PcOutOfRange(pc as u64)));
-        };
-        if fuel == 0 {
-            stop!(Stop::OutOfFuel);
+        if pc >= end {
+            if pc >= len {
+                trap!(TrapKind::PcOutOfRange(pc as u64));
+            }
+            cpu.pc = pc;
+            cpu.fuel = 0;
+            return Stop::OutOfFuel;
         }
-        fuel -= 1;
-        let mut next = pc + 1;
+        let Some(insn) = code.get(pc) else {
+            trap!(TrapKind::PcOutOfRange(pc as u64));
+        };
 
         // Operands are decoded inside each arm, not before the dispatch: that
         // keeps the dispatch's live values (and register pressure) low.
@@ -281,16 +318,17 @@ fn run_until_stop(code: &[Insn], mem: &mut Memory, stack: &mut CallStack, cpu: &
 
         // A taken branch checks its target against the end of the code.
         // Besides trapping early, the check keeps LLVM from turning the
-        // jump into a conditional move of `next`, which would make every
-        // following fetch wait for the compared registers.
+        // jump into a conditional move of the next pc, which would make
+        // every following fetch wait for the compared registers.
         macro_rules! jmp {
             ($cond:expr) => {
                 if $cond {
-                    next = (next as i64 + insn.off as i64) as usize;
-                    if next >= code.len() {
-                        pc = next;
-                        stop!(Stop::Trap(TrapKind::PcOutOfRange(pc as u64)));
+                    let target = (pc as i64 + 1 + insn.off as i64) as usize;
+                    if target >= len {
+                        pc = target;
+                        trap!(TrapKind::PcOutOfRange(pc as u64));
                     }
+                    transfer!(target);
                 }
             };
         }
@@ -329,12 +367,13 @@ fn run_until_stop(code: &[Insn], mem: &mut Memory, stack: &mut CallStack, cpu: &
             0xa7 => r[d!()] ^= imm!(),
             0xaf => r[d!()] ^= r[s!()],
             0xb7 => r[d!()] = imm!(),
+            // mov, or movsx (off 8/16/32); plain mov tested first, it is common.
+            0xbf if insn.off == 0 => r[d!()] = r[s!()],
             0xbf => {
                 r[d!()] = match insn.off {
                     8 => r[s!()] as i8 as i64 as u64,
                     16 => r[s!()] as i16 as i64 as u64,
-                    32 => r[s!()] as i32 as i64 as u64,
-                    _ => r[s!()],
+                    _ => r[s!()] as i32 as i64 as u64,
                 }
             }
             0xc7 => r[d!()] = ((r[d!()] as i64) >> (imm!() & 63)) as u64,
@@ -364,11 +403,11 @@ fn run_until_stop(code: &[Insn], mem: &mut Memory, stack: &mut CallStack, cpu: &
             0xa4 => r[d!()] = (r[d!()] as u32 ^ imm32!()) as u64,
             0xac => r[d!()] = (r[d!()] as u32 ^ r[s!()] as u32) as u64,
             0xb4 => r[d!()] = imm32!() as u64,
+            0xbc if insn.off == 0 => r[d!()] = r[s!()] as u32 as u64,
             0xbc => {
                 r[d!()] = match insn.off {
                     8 => r[s!()] as i8 as i32 as u32 as u64,
-                    16 => r[s!()] as i16 as i32 as u32 as u64,
-                    _ => r[s!()] as u32 as u64,
+                    _ => r[s!()] as i16 as i32 as u32 as u64,
                 }
             }
             0xc4 => r[d!()] = ((r[d!()] as i32) >> (imm32!() & 31)) as u32 as u64,
@@ -404,7 +443,7 @@ fn run_until_stop(code: &[Insn], mem: &mut Memory, stack: &mut CallStack, cpu: &
             0xdd => jmp!((r[d!()] as i64) <= r[s!()] as i64),
 
             // ---- JMP32 (32-bit compares) ----
-            0x06 => next = (next as i64 + insn.imm as i64) as usize,
+            0x06 => transfer!((pc as i64 + 1 + insn.imm as i64) as usize),
             0x16 => jmp!(r[d!()] as u32 == imm32!()),
             0x1e => jmp!(r[d!()] as u32 == r[s!()] as u32),
             0x26 => jmp!(r[d!()] as u32 > imm32!()),
@@ -430,15 +469,15 @@ fn run_until_stop(code: &[Insn], mem: &mut Memory, stack: &mut CallStack, cpu: &
 
             // ---- calls and exit (helpers and callx: in `run_loop`) ----
             OP_CALL if insn.src == CALL_LOCAL => {
-                if let Err(kind) = stack.push(next, r, mem) {
-                    stop!(Stop::Trap(kind));
+                if let Err(kind) = stack.push(pc + 1, r, mem) {
+                    trap!(kind);
                 }
-                next = (next as i64 + insn.imm as i64) as usize;
+                transfer!((pc as i64 + 1 + insn.imm as i64) as usize);
             }
-            OP_CALL | OP_CALLX => stop!(Stop::Call),
+            OP_CALL | OP_CALLX => stop_after!(Stop::Call),
             OP_EXIT => match stack.pop(r, mem) {
-                Some(return_pc) => next = return_pc,
-                None => stop!(Stop::Exit),
+                Some(return_pc) => transfer!(return_pc),
+                None => stop_after!(Stop::Exit),
             },
 
             // ---- loads and stores ----
@@ -446,11 +485,12 @@ fn run_until_stop(code: &[Insn], mem: &mut Memory, stack: &mut CallStack, cpu: &
                 // Validation keeps both slots together; only a later
                 // `truncate_code` could cut them apart.
                 let Some(second) = code.get(pc + 1) else {
-                    stop!(Stop::Trap(TrapKind::PcOutOfRange(pc as u64 + 1)));
+                    trap!(TrapKind::PcOutOfRange(pc as u64 + 1));
                 };
                 let hi = second.imm as u32 as u64;
                 r[d!()] = (imm32!() as u64) | (hi << 32);
-                next = pc + 2;
+                // Two slots, one instruction.
+                transfer!(pc + 2);
             }
             0x61 => r[d!()] = load!(u32) as u64,
             0x69 => r[d!()] = load!(u16) as u64,
@@ -490,10 +530,10 @@ fn run_until_stop(code: &[Insn], mem: &mut Memory, stack: &mut CallStack, cpu: &
             }
             _ => {
                 // Validation makes this unreachable; stay safe if it is not.
-                stop!(Stop::Trap(TrapKind::PcOutOfRange(pc as u64)));
+                trap!(TrapKind::PcOutOfRange(pc as u64));
             }
         }
-        pc = next;
+        pc += 1;
     }
 }
 
