@@ -240,6 +240,9 @@ fn run_until_stop(code: &[Insn], mem: &mut Memory, stack: &mut CallStack, cpu: &
     // for a wild target the wrapped `end` only ever leads to the
     // PcOutOfRange trap.)
     let mut end = pc.saturating_add(cpu.fuel as usize);
+    // The code this run may execute: up to the end of the fuel or of the
+    // code, whichever is first. One bounds check per instruction covers both.
+    let mut window = code.get(..end.min(len)).unwrap_or(code);
     let r = &mut cpu.r;
 
     macro_rules! trap {
@@ -262,6 +265,7 @@ fn run_until_stop(code: &[Insn], mem: &mut Memory, stack: &mut CallStack, cpu: &
         ($target:expr) => {{
             let target: usize = $target;
             end = end.wrapping_add(target).wrapping_sub(pc + 1);
+            window = code.get(..end.min(len)).unwrap_or(code);
             pc = target;
             continue;
         }};
@@ -276,16 +280,13 @@ fn run_until_stop(code: &[Insn], mem: &mut Memory, stack: &mut CallStack, cpu: &
     }
 
     loop {
-        if pc >= end {
+        let Some(insn) = window.get(pc) else {
             if pc >= len {
                 trap!(TrapKind::PcOutOfRange(pc as u64));
             }
             cpu.pc = pc;
             cpu.fuel = 0;
             return Stop::OutOfFuel;
-        }
-        let Some(insn) = code.get(pc) else {
-            trap!(TrapKind::PcOutOfRange(pc as u64));
         };
 
         // Operands are decoded inside each arm, not before the dispatch: that
