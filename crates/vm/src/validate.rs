@@ -127,6 +127,17 @@ pub fn validate(code: &[Insn], calls_stay_inside: bool) -> Result<(), InvalidIns
     Ok(())
 }
 
+/// Field-level checks of one single-slot instruction, without looking at
+/// where its jump or call goes (for replacing a slot in loaded code, whose
+/// targets are checked against the whole code). `ld_imm64` is refused: it
+/// takes two slots.
+pub fn validate_slot(insn: Insn) -> Result<(), InvalidKind> {
+    if insn.is_ld_imm64() {
+        return Err(InvalidKind::TruncatedLdImm64);
+    }
+    check_one(insn)
+}
+
 /// Where control may go from slot `pc`, relative to the chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JumpTarget {
@@ -421,6 +432,20 @@ mod tests {
             InvalidKind::JumpOutOfRange(6)
         );
         validate(&[call_local(5), exit()], false).unwrap();
+    }
+
+    #[test]
+    fn validate_slot_ignores_jump_targets() {
+        validate_slot(ja(1000)).unwrap();
+        validate_slot(call_local(-1000)).unwrap();
+        assert_eq!(
+            validate_slot(ld_imm64(1, 2)[0]),
+            Err(InvalidKind::TruncatedLdImm64)
+        );
+        assert_eq!(
+            validate_slot(mov64_imm(11, 0)),
+            Err(InvalidKind::BadRegister(11))
+        );
     }
 
     #[test]
