@@ -114,7 +114,7 @@ impl fmt::Display for MemError {
             MemReason::OutOfBounds(k) => write!(f, "past the end of the {} region", k.name()),
             MemReason::ReadOnly(k) => write!(f, "{} memory is read-only", k.name()),
             MemReason::NotData => write!(f, "code addresses cannot be read or written"),
-            MemReason::TooLarge if self.len <= 8 => {
+            MemReason::TooLarge if self.len < 8 && !matches!(self.len, 1 | 2 | 4) => {
                 write!(f, "a scalar access must be 1, 2, 4 or 8 bytes")
             }
             MemReason::TooLarge => write!(f, "range too large"),
