@@ -115,7 +115,10 @@ fn replay_vs_clang_repl() {
             .stdin(Stdio::from(std::fs::File::open(&path).unwrap()))
             .output()
             .expect("run");
-        (start.elapsed(), String::from_utf8_lossy(&out.stdout).into_owned())
+        (
+            start.elapsed(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     };
     let (t_ours, out_ours) = run(&mut Command::new(ours));
     match which::which("clang-repl-19") {

@@ -261,11 +261,9 @@ impl Repl {
         let has_run = plan_has_run(&plan);
         let memory_before = self.session.vm().mem.clone();
         let runtime_before = self.runtime.save();
-        let linked = self
-            .session
+        self.session
             .add_object(&origin.name, &compiled.object)
             .map_err(|e| EvalError::Link(link_message(&e)))?;
-        let _ = linked;
         times.link = t.elapsed();
 
         // Run.
@@ -494,7 +492,7 @@ impl Repl {
                 let ty = debug.variable_type(&name)?;
                 let sym = self.session.lookup(&name)?;
                 let bytes = mem.read_bytes(sym.addr, ty.size() as usize).ok()?;
-                Some(value::format_value(&ty, &bytes, mem, &symbolize))
+                Some(value::format_value(ty, &bytes, mem, &symbolize))
             }
             ValueForm::Reference => {
                 let name = format!("__repl_ref_{n}");

@@ -82,7 +82,8 @@ pub enum MemReason {
     ReadOnly(RegionKind),
     /// A data access to code addresses.
     NotData,
-    /// The access size or range is too large to be real.
+    /// The access size or range is too large to be real (or, for a scalar
+    /// load or store, not one of 1, 2, 4 and 8 bytes).
     TooLarge,
 }
 
@@ -114,6 +115,9 @@ impl fmt::Display for MemError {
             MemReason::OutOfBounds(k) => write!(f, "past the end of the {} region", k.name()),
             MemReason::ReadOnly(k) => write!(f, "{} memory is read-only", k.name()),
             MemReason::NotData => write!(f, "code addresses cannot be read or written"),
+            MemReason::TooLarge if self.len < 8 && !matches!(self.len, 1 | 2 | 4) => {
+                write!(f, "a scalar access must be 1, 2, 4 or 8 bytes")
+            }
             MemReason::TooLarge => write!(f, "range too large"),
         }
     }
@@ -129,6 +133,17 @@ struct Region {
     lo: usize,
     writable: bool,
     data: bool,
+}
+
+/// The error for a scalar access whose size is not 1, 2, 4 or 8.
+#[cold]
+fn bad_size(addr: u64, len: usize, access: Access) -> MemError {
+    MemError {
+        addr,
+        len,
+        access,
+        reason: MemReason::TooLarge,
+    }
 }
 
 /// A position in every region, to roll allocations back to (see [`Memory::release_to`]).
@@ -315,23 +330,69 @@ impl Memory {
     }
 
     /// Loads a little-endian unsigned value of `size` bytes (1, 2, 4 or 8).
+    /// Any other size is refused with [`MemReason::TooLarge`].
     #[inline]
     pub fn load(&self, addr: u64, size: usize) -> Result<u64, MemError> {
+        if !matches!(size, 1 | 2 | 4 | 8) {
+            return Err(bad_size(addr, size, Access::Read));
+        }
         let s = self.slice(addr, size)?;
-        Ok(match size {
-            1 => s[0] as u64,
-            2 => u16::from_le_bytes([s[0], s[1]]) as u64,
-            4 => u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as u64,
-            _ => u64::from_le_bytes(s.try_into().expect("8-byte slice")),
+        Ok(match *s {
+            [a] => a as u64,
+            [a, b] => u16::from_le_bytes([a, b]) as u64,
+            [a, b, c, d] => u32::from_le_bytes([a, b, c, d]) as u64,
+            [a, b, c, d, e, f, g, h] => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+            _ => return Err(bad_size(addr, size, Access::Read)),
         })
     }
 
     /// Stores the low `size` bytes (1, 2, 4 or 8) of `value`, little-endian.
+    /// Any other size is refused with [`MemReason::TooLarge`].
     #[inline]
     pub fn store(&mut self, addr: u64, size: usize, value: u64) -> Result<(), MemError> {
+        if !matches!(size, 1 | 2 | 4 | 8) {
+            return Err(bad_size(addr, size, Access::Write));
+        }
         let d = self.slice_mut(addr, size)?;
         d.copy_from_slice(&value.to_le_bytes()[..size]);
         Ok(())
+    }
+
+    /// Reads the `N` bytes at `addr`: the interpreter's fixed-size loads.
+    #[inline(always)]
+    pub(crate) fn read_array<const N: usize>(&self, addr: u64) -> Result<[u8; N], MemError> {
+        let off = (addr & OFFSET_MASK) as usize;
+        if let Some(r) = self.regions.get((addr >> REGION_SHIFT) as usize) {
+            if r.data && off >= r.lo {
+                if let Some(b) = r.bytes.get(off..).and_then(|t| t.first_chunk::<N>()) {
+                    return Ok(*b);
+                }
+            }
+        }
+        Err(self.refuse(addr, N, Access::Read))
+    }
+
+    /// Writes `N` bytes at `addr`: the interpreter's fixed-size stores.
+    #[inline(always)]
+    pub(crate) fn write_array<const N: usize>(
+        &mut self,
+        addr: u64,
+        value: [u8; N],
+    ) -> Result<(), MemError> {
+        let off = (addr & OFFSET_MASK) as usize;
+        if let Some(r) = self.regions.get_mut((addr >> REGION_SHIFT) as usize) {
+            if r.writable && off >= r.lo {
+                if let Some(b) = r
+                    .bytes
+                    .get_mut(off..)
+                    .and_then(|t| t.first_chunk_mut::<N>())
+                {
+                    *b = value;
+                    return Ok(());
+                }
+            }
+        }
+        Err(self.refuse(addr, N, Access::Write))
     }
 
     /// Reads `len` bytes into a new vector.

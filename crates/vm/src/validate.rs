@@ -127,6 +127,17 @@ pub fn validate(code: &[Insn], calls_stay_inside: bool) -> Result<(), InvalidIns
     Ok(())
 }
 
+/// Field-level checks of one single-slot instruction, without looking at
+/// where its jump or call goes (for replacing a slot in loaded code, whose
+/// targets are checked against the whole code). `ld_imm64` is refused: it
+/// takes two slots.
+pub fn validate_slot(insn: Insn) -> Result<(), InvalidKind> {
+    if insn.is_ld_imm64() {
+        return Err(InvalidKind::TruncatedLdImm64);
+    }
+    check_one(insn)
+}
+
 /// Where control may go from slot `pc`, relative to the chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JumpTarget {
@@ -179,12 +190,7 @@ fn zero<T: Default + PartialEq>(v: T, field: &'static str) -> Result<(), Invalid
     }
 }
 
-/// Field-level checks for one slot (not the second half of `ld_imm64`):
-/// everything [`validate`] checks except where jumps land.
-pub fn check_insn(insn: Insn) -> Result<(), InvalidKind> {
-    check_one(insn)
-}
-
+/// Field-level checks for one slot (not the second half of `ld_imm64`).
 fn check_one(insn: Insn) -> Result<(), InvalidKind> {
     let op = insn.op;
     let unknown = Err(InvalidKind::UnknownOpcode(op));
@@ -328,6 +334,10 @@ fn check_one(insn: Insn) -> Result<(), InvalidKind> {
             let size = op & 0x18;
             reg(insn.dst)?;
             reg(insn.src)?;
+            if mode == MODE_ATOMIC && insn.imm & ATOMIC_FETCH != 0 && insn.imm != ATOMIC_CMPXCHG {
+                // FETCH forms write the old value back into `src`.
+                writable(insn.src)?;
+            }
             match mode {
                 MODE_MEM => zero(insn.imm, "imm"),
                 MODE_ATOMIC if size == SIZE_W || size == SIZE_DW => match insn.imm {
@@ -422,6 +432,20 @@ mod tests {
             InvalidKind::JumpOutOfRange(6)
         );
         validate(&[call_local(5), exit()], false).unwrap();
+    }
+
+    #[test]
+    fn validate_slot_ignores_jump_targets() {
+        validate_slot(ja(1000)).unwrap();
+        validate_slot(call_local(-1000)).unwrap();
+        assert_eq!(
+            validate_slot(ld_imm64(1, 2)[0]),
+            Err(InvalidKind::TruncatedLdImm64)
+        );
+        assert_eq!(
+            validate_slot(mov64_imm(11, 0)),
+            Err(InvalidKind::BadRegister(11))
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::isa::{Insn, INSN_SIZE};
 use crate::memory::{Memory, RegionKind};
 use crate::trap::HelperError;
-use crate::validate::{check_insn, jump_target, validate, InvalidInsn, InvalidKind, JumpTarget};
+use crate::validate::{jump_target, validate, validate_slot, InvalidInsn, InvalidKind, JumpTarget};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -171,13 +171,18 @@ impl Vm {
             skip = insn.is_ld_imm64();
             if let Some(JumpTarget::Call(rel)) = jump_target(*insn, i) {
                 let abs = start as i64 + rel;
-                if abs < 0 || abs >= total || self.is_second_half(chunk, start, abs as usize) {
-                    return Err(InvalidInsn {
-                        index: i,
-                        opcode: insn.op,
-                        kind: InvalidKind::JumpOutOfRange(abs - start as i64),
-                    });
-                }
+                let kind = if abs < 0 || abs >= total {
+                    InvalidKind::JumpOutOfRange(abs - start as i64)
+                } else if self.is_second_half(chunk, start, abs as usize) {
+                    InvalidKind::JumpIntoLdImm64((abs - start as i64) as usize)
+                } else {
+                    continue;
+                };
+                return Err(InvalidInsn {
+                    index: i,
+                    opcode: insn.op,
+                    kind,
+                });
             }
         }
         self.code.extend_from_slice(chunk);
@@ -216,7 +221,7 @@ impl Vm {
         {
             return Err(fail(InvalidKind::TruncatedLdImm64));
         }
-        check_insn(insn).map_err(fail)?;
+        validate_slot(insn).map_err(fail)?;
         if let Some(JumpTarget::Jump(t) | JumpTarget::Call(t)) = jump_target(insn, index) {
             if t < 0 || t >= self.code.len() as i64 {
                 return Err(fail(InvalidKind::JumpOutOfRange(t)));
