@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 /// The oldest clang whose BPF backend has `-mcpu=v4`.
@@ -120,6 +121,8 @@ pub struct Compiler {
     dir: tempfile::TempDir,
     flags: Vec<String>,
     color: bool,
+    /// A clang that has done its start-up once (None: start clang per compile).
+    server: Option<crate::forkserver::ForkServer>,
 }
 
 /// A successful compile: the object and any warnings.
@@ -148,11 +151,14 @@ impl Compiler {
     pub fn new(clang: PathBuf, extra: &[String]) -> std::io::Result<Compiler> {
         let mut flags = base_flags();
         flags.extend(extra.iter().cloned());
+        let dir = tempfile::Builder::new().prefix("bpf-repl-").tempdir()?;
+        let server = crate::forkserver::ForkServer::start(&clang, dir.path());
         Ok(Compiler {
             clang,
-            dir: tempfile::Builder::new().prefix("bpf-repl-").tempdir()?,
+            dir,
             flags,
             color: false,
+            server,
         })
     }
 
@@ -177,36 +183,61 @@ impl Compiler {
         self.color = color;
     }
 
+    /// Whether compiles go through the fork server.
+    pub fn uses_fork_server(&self) -> bool {
+        self.server.is_some()
+    }
+
     /// Compiles one translation unit to a BPF object.
-    pub fn compile(&self, source: &str) -> Result<Compiled, CompileError> {
+    pub fn compile(&mut self, source: &str) -> Result<Compiled, CompileError> {
         let src = self.dir.path().join("input.c");
         let obj = self.dir.path().join("input.o");
+        let log = self.dir.path().join("clang.log");
         let io_err = |e: std::io::Error| CompileError {
             diagnostics: format!("error: cannot run {}: {e}", self.clang.display()),
             raw: String::new(),
         };
         std::fs::write(&src, source).map_err(io_err)?;
-        let out = Command::new(&self.clang)
-            .args(&self.flags)
-            .arg(if self.color {
+        let _ = std::fs::remove_file(&obj);
+        let mut args: Vec<String> = vec![self.clang.display().to_string()];
+        args.extend(self.flags.iter().cloned());
+        args.push(
+            if self.color {
                 "-fcolor-diagnostics"
             } else {
                 "-fno-color-diagnostics"
-            })
-            .arg("-c")
-            .arg(&src)
-            .arg("-o")
-            .arg(&obj)
-            .output()
-            .map_err(io_err)?;
-        let raw = String::from_utf8_lossy(&out.stderr).into_owned();
+            }
+            .to_string(),
+        );
+        args.extend(["-c".to_string(), src.display().to_string()]);
+        args.extend(["-o".to_string(), obj.display().to_string()]);
+        let served = self.server.as_mut().map(|s| s.run(&args, &log));
+        let (success, stderr) = match served {
+            Some(Ok(status)) => (
+                status == 0,
+                std::fs::read(&log).unwrap_or_default(),
+            ),
+            other => {
+                if other.is_some() {
+                    self.server = None; // broken: from now on, one clang per compile
+                }
+                let out = Command::new(&self.clang)
+                    .args(&args[1..])
+                    .stdin(std::process::Stdio::null())
+                    .process_group(0)
+                    .output()
+                    .map_err(io_err)?;
+                (out.status.success(), out.stderr)
+            }
+        };
+        let raw = String::from_utf8_lossy(&stderr).into_owned();
         let stderr = clean_diagnostics(&raw);
-        if !out.status.success() {
+        if !success {
             return Err(CompileError {
                 diagnostics: if stderr.trim().is_empty() {
                     // Only generated code was blamed: show it all rather than nothing.
                     if raw.trim().is_empty() {
-                        format!("error: clang exited with {}", out.status)
+                        "error: clang failed without a message".to_string()
                     } else {
                         raw.clone()
                     }

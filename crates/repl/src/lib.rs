@@ -11,6 +11,7 @@ pub mod cli;
 pub mod ctype;
 pub mod dwarf;
 pub mod engine;
+mod forkserver;
 pub mod input;
 pub mod interactive;
 pub mod transcript;

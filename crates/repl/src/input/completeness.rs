@@ -333,7 +333,7 @@ mod tests {
         assert_complete(&[
             "#include <stdio.h>",
             "#define LP (",
-            "#if X\n",
+            "#if X\n#endif\n",
             "#error don't",
         ]);
     }
