@@ -2,8 +2,8 @@
 //! to a BPF object, and cleaning up its diagnostics.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The oldest clang whose BPF backend has `-mcpu=v4`.
@@ -213,10 +213,7 @@ impl Compiler {
         args.extend(["-o".to_string(), obj.display().to_string()]);
         let served = self.server.as_mut().map(|s| s.run(&args, &log));
         let (success, stderr) = match served {
-            Some(Ok(status)) => (
-                status == 0,
-                std::fs::read(&log).unwrap_or_default(),
-            ),
+            Some(Ok(status)) => (status == 0, std::fs::read(&log).unwrap_or_default()),
             other => {
                 if other.is_some() {
                     self.server = None; // broken: from now on, one clang per compile

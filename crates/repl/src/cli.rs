@@ -1,7 +1,7 @@
 //! The `bpf-repl` command line: interactive use, replaying files and
 //! standard input, and checking or blessing transcripts.
 
-use crate::engine::{Origin, Repl, ReplOptions};
+use crate::engine::{Repl, ReplOptions};
 use crate::transcript;
 use clap::Parser;
 use std::io::{IsTerminal, Read, Write};
@@ -127,15 +127,8 @@ fn replay_plain(repl: &mut Repl, text: &str, name: &str) -> bool {
     let mut failed = false;
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    transcript::for_each_input(repl, text, |repl, chunk| {
-        if chunk.text.is_empty() {
-            return;
-        }
-        let origin = Origin {
-            name: name.to_string(),
-            first_line: chunk.first_line,
-        };
-        let printed = transcript::run_input(repl, &chunk.text, origin);
+    let chunks = transcript::collect_inputs(repl, text);
+    transcript::replay_chunks(repl, &chunks, name, |_, printed| {
         failed |= printed.failed;
         let _ = stdout.lock().write_all(printed.stdout.as_bytes());
         let _ = stdout.lock().flush();

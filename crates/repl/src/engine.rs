@@ -136,6 +136,55 @@ enum ValueForm {
     Discard,
 }
 
+/// Inputs compiled together per clang run by [`Repl::eval_batch`].
+pub const MAX_BATCH: usize = 64;
+
+/// An input of a batch, split and numbered ahead of time.
+struct Prepared {
+    number: usize,
+    origin: Origin,
+    source: String,
+    items: Vec<Item>,
+    form: ValueForm,
+}
+
+impl Prepared {
+    fn plan(&self) -> Plan<'_> {
+        Plan {
+            number: self.number,
+            origin: &self.origin,
+            items: &self.items,
+            form: self.form,
+            runtime_init: false,
+        }
+    }
+}
+
+/// What a failed batch restores.
+struct BatchStart {
+    inputs: usize,
+    accepted: usize,
+    prelude: Vec<PreludeEntry>,
+    known: HashMap<String, NameKind>,
+    memory: Memory,
+    runtime: RuntimeSnapshot,
+}
+
+/// The index of the batch input whose origin a diagnostic line names.
+fn batch_position(batch: &[Option<Prepared>], line: &str) -> Option<usize> {
+    batch.iter().position(|p| {
+        let Some(p) = p else { return false };
+        let Some(rest) = line.strip_prefix(&format!("{}:", p.origin.name)) else {
+            return false;
+        };
+        let Some(n) = rest.split(':').next().and_then(|n| n.parse::<u32>().ok()) else {
+            return false;
+        };
+        let lines = p.source.lines().count().max(1) as u32;
+        n >= p.origin.first_line && n < p.origin.first_line + lines
+    })
+}
+
 /// The pieces of one translation unit, before rendering.
 struct Plan<'a> {
     number: usize,
@@ -298,11 +347,221 @@ impl Repl {
         Ok(evaluation)
     }
 
+    /// Evaluates inputs in order with the same results as calling
+    /// [`Repl::eval`] on each, but compiles runs of consecutive inputs as one
+    /// translation unit — one clang run for up to [`MAX_BATCH`] inputs —
+    /// when nothing in the run redefines a name. If a batch fails anywhere
+    /// (compile, link or run), the session goes back to where the batch
+    /// started and the inputs up to the failing one are evaluated one by
+    /// one, so errors, output and state are exactly as without batching.
+    /// `each` gets every input's index and result, in order.
+    pub fn eval_batch(
+        &mut self,
+        inputs: &[(String, Origin)],
+        mut each: impl FnMut(usize, Result<Evaluation, EvalError>),
+    ) {
+        let mut pos = 0;
+        while pos < inputs.len() {
+            let batch = self.speculate(&inputs[pos..]);
+            match self.run_batch(&batch) {
+                Ok(results) => {
+                    for (k, r) in results.into_iter().enumerate() {
+                        each(pos + k, Ok(r));
+                    }
+                    pos += batch.len();
+                }
+                Err(failed) => {
+                    for (k, (source, origin)) in inputs[pos..=pos + failed].iter().enumerate() {
+                        each(pos + k, self.eval(source, Some(origin.clone())));
+                    }
+                    pos += failed + 1;
+                }
+            }
+        }
+    }
+
+    /// Prepares the longest run of inputs (at most [`MAX_BATCH`]) that can
+    /// share one translation unit, assuming each is accepted. `None` marks
+    /// an empty input (comments only).
+    fn speculate(&self, inputs: &[(String, Origin)]) -> Vec<Option<Prepared>> {
+        let mut known = self.known.clone();
+        let mut number = self.inputs;
+        let mut declared: Vec<String> = Vec::new();
+        let mut out = Vec::new();
+        for (source, origin) in inputs.iter().take(MAX_BATCH) {
+            let items = input::split(source, &known);
+            if items.is_empty() {
+                out.push(None);
+                continue;
+            }
+            let names: Vec<String> = declared_names(&items)
+                .into_iter()
+                .cloned()
+                .chain(
+                    items
+                        .iter()
+                        .filter(|i| i.kind == ItemKind::Directive)
+                        .flat_map(|i| directive_names(&i.text)),
+                )
+                .collect();
+            let clashes = names.iter().any(|n| {
+                declared.contains(n)
+                    || known.contains_key(n)
+                    || self.prelude.iter().any(|e| e.names.contains(n))
+            });
+            if clashes && !out.is_empty() {
+                break; // a redefinition starts the next batch
+            }
+            for (name, kind) in known_updates(&items) {
+                known.insert(name, kind);
+            }
+            declared.extend(names);
+            number += 1;
+            out.push(Some(Prepared {
+                number,
+                origin: origin.clone(),
+                source: source.clone(),
+                form: initial_form(&items),
+                items,
+            }));
+        }
+        if out.is_empty() {
+            // The first input alone (it may redefine what the prelude declares).
+            out.push(None);
+        }
+        out
+    }
+
+    /// Compiles, links and runs a prepared batch. `Err(k)`: evaluate the
+    /// batch's inputs `0..=k` one by one (the session is as before the batch).
+    fn run_batch(&mut self, batch: &[Option<Prepared>]) -> Result<Vec<Evaluation>, usize> {
+        let real: Vec<&Prepared> = batch.iter().flatten().collect();
+        let last = batch.len() - 1;
+        if real.len() < 2 {
+            return Err(last);
+        }
+        let plans: Vec<Plan> = real.iter().map(|p| p.plan()).collect();
+        let mut tu = self.render_prelude(&declared_names(&real[0].items));
+        for plan in &plans {
+            self.render_input(&mut tu, plan);
+        }
+        let t = Instant::now();
+        let compiled = match self.compiler.compile(&tu) {
+            Ok(c) => c,
+            Err(e) => return Err(self.batch_index_of(batch, &e.raw).unwrap_or(0)),
+        };
+        let compile_time = t.elapsed() / real.len() as u32;
+
+        let before = BatchStart {
+            inputs: self.inputs,
+            accepted: self.accepted.len(),
+            prelude: self.prelude.clone(),
+            known: self.known.clone(),
+            memory: self.session.vm().mem.clone(),
+            runtime: self.runtime.save(),
+        };
+        let name = format!("inputs {}-{}", real[0].number, real[real.len() - 1].number);
+        let t = Instant::now();
+        if self.session.add_object(&name, &compiled.object).is_err() {
+            return Err(last);
+        }
+        let link_time = t.elapsed() / real.len() as u32;
+        let warnings = self.split_warnings(batch, &compiled.warnings);
+
+        let mut results = Vec::new();
+        let mut first = true;
+        for (k, p) in batch.iter().enumerate() {
+            let Some(p) = p else {
+                results.push(Evaluation::default());
+                continue;
+            };
+            let plan = p.plan();
+            let memory_before = self.session.vm().mem.clone();
+            let runtime_before = self.runtime.save();
+            self.inputs = p.number;
+            let t = Instant::now();
+            let mut evaluation = Evaluation {
+                warnings: warnings[k].clone(),
+                ..Evaluation::default()
+            };
+            if plan_has_run(&plan) {
+                let result = self.session.call(&format!("__repl_run_{}", p.number), &[]);
+                evaluation.output = self.stdout.take();
+                if result.is_err() {
+                    self.restore_batch_start(before);
+                    return Err(k);
+                }
+                evaluation.value = self.read_value(&plan);
+            }
+            evaluation.times = Times {
+                compile: compile_time,
+                link: link_time,
+                run: t.elapsed(),
+            };
+            self.accept_linked(p, memory_before, runtime_before, first);
+            first = false;
+            results.push(evaluation);
+        }
+        Ok(results)
+    }
+
+    fn restore_batch_start(&mut self, before: BatchStart) {
+        self.session.undo();
+        self.session.vm_mut().mem = before.memory;
+        self.runtime.restore(before.runtime);
+        self.inputs = before.inputs;
+        self.accepted.truncate(before.accepted);
+        self.prelude = before.prelude;
+        self.known = before.known;
+        let _ = self.stdout.take();
+    }
+
+    /// The batch index of the input a diagnostic (`name:line:col: ...`) points at.
+    fn batch_index_of(&self, batch: &[Option<Prepared>], diagnostics: &str) -> Option<usize> {
+        let line = diagnostics.lines().find(|l| l.contains(": error:"))?;
+        batch_position(batch, line)
+    }
+
+    /// Warnings of a batch compile, given to the input each one points at.
+    fn split_warnings(&self, batch: &[Option<Prepared>], warnings: &str) -> Vec<String> {
+        let mut out = vec![String::new(); batch.len()];
+        let mut current = batch.iter().position(|p| p.is_some()).unwrap_or(0);
+        for line in warnings.lines() {
+            if let Some(k) = batch_position(batch, line) {
+                current = k;
+            }
+            out[current].push_str(line);
+            out[current].push('\n');
+        }
+        out
+    }
+
     /// Undoes a failed run: memory, runtime state and the link unit.
     fn rollback(&mut self, memory: Memory, runtime: RuntimeSnapshot) {
         self.session.undo();
         self.session.vm_mut().mem = memory;
         self.runtime.restore(runtime);
+    }
+
+    /// Records a batch input as accepted (`linked`: it is the one whose undo removes the batch's link unit).
+    fn accept_linked(
+        &mut self,
+        p: &Prepared,
+        memory_before: Memory,
+        runtime_before: RuntimeSnapshot,
+        linked: bool,
+    ) {
+        self.accept(
+            p.number,
+            &p.source,
+            p.origin.clone(),
+            &p.items,
+            memory_before,
+            runtime_before,
+        );
+        if let Some(a) = self.accepted.last_mut() {
+            a.linked = linked;
+        }
     }
 
     /// Records an accepted input: its directives and declarations join the prelude.
@@ -317,43 +576,24 @@ impl Repl {
     ) {
         let prelude_before = self.prelude.clone();
         let known_before = self.known.clone();
-        let declared: Vec<&String> = items
-            .iter()
-            .filter(|i| matches!(i.kind, ItemKind::Declaration(_)))
-            .flat_map(|i| i.names.iter())
-            .collect();
+        let declared = declared_names(items);
         self.prelude
             .retain(|e| !e.names.iter().any(|n| declared.contains(&n)));
         for item in items {
             match item.kind {
-                ItemKind::Directive => {
-                    self.prelude.push(PreludeEntry {
-                        names: directive_names(&item.text),
-                        text: item.text.clone(),
-                    });
-                    for n in directive_names(&item.text) {
-                        self.known.insert(n, NameKind::Variable);
-                    }
-                }
-                ItemKind::Declaration(kind) => {
-                    self.prelude.push(PreludeEntry {
-                        names: item.names.clone(),
-                        text: input::carry(item),
-                    });
-                    let name_kind = match kind {
-                        DeclKind::FunctionDef | DeclKind::Prototype => NameKind::Function,
-                        DeclKind::Type if item.text.trim_start().starts_with("typedef") => {
-                            NameKind::Typedef
-                        }
-                        DeclKind::Type | DeclKind::StaticAssert => NameKind::Unknown,
-                        DeclKind::Variable => NameKind::Variable,
-                    };
-                    for n in &item.names {
-                        self.known.insert(n.clone(), name_kind);
-                    }
-                }
+                ItemKind::Directive => self.prelude.push(PreludeEntry {
+                    names: directive_names(&item.text),
+                    text: item.text.clone(),
+                }),
+                ItemKind::Declaration(_) => self.prelude.push(PreludeEntry {
+                    names: item.names.clone(),
+                    text: input::carry(item),
+                }),
                 ItemKind::Statement | ItemKind::Expression => {}
             }
+        }
+        for (n, k) in known_updates(items) {
+            self.known.insert(n, k);
         }
         let linked = true;
         self.accepted.push(Accepted {
@@ -396,26 +636,32 @@ impl Repl {
 
     /// Renders the translation unit for a plan.
     fn render(&self, plan: &Plan) -> String {
+        let mut tu = self.render_prelude(&declared_names(plan.items));
+        self.render_input(&mut tu, plan);
+        tu
+    }
+
+    /// The prelude, leaving out what `redeclared` names declare anew.
+    fn render_prelude(&self, redeclared: &[&String]) -> String {
         let mut tu = String::new();
-        let declared: Vec<&String> = plan
-            .items
-            .iter()
-            .filter(|i| matches!(i.kind, ItemKind::Declaration(_)))
-            .flat_map(|i| i.names.iter())
-            .collect();
         let _ = writeln!(tu, "#line 1 \"<repl>\"");
         for entry in &self.prelude {
-            if entry.names.iter().any(|n| declared.contains(&n)) {
+            if entry.names.iter().any(|n| redeclared.contains(&n)) {
                 continue; // this input redefines it
             }
             tu.push_str(&entry.text);
             tu.push('\n');
         }
+        tu
+    }
+
+    /// Appends one input's declarations, value variable and run function.
+    fn render_input(&self, tu: &mut String, plan: &Plan) {
         let n = plan.number;
         let mut run_body = String::new();
         for item in plan.items {
             match item.kind {
-                ItemKind::Directive => place(&mut tu, plan.origin, item, &item.text),
+                ItemKind::Directive => place(tu, plan.origin, item, &item.text),
                 ItemKind::Declaration(DeclKind::Variable) if plan.runtime_init => {
                     let (decl, inits) = input::split_initializers(item);
                     let stripped = Item {
@@ -423,7 +669,7 @@ impl Repl {
                         ..item.clone()
                     };
                     place(
-                        &mut tu,
+                        tu,
                         plan.origin,
                         item,
                         &input::strip_internal_linkage(&stripped),
@@ -439,17 +685,14 @@ impl Repl {
                         let _ = writeln!(run_body, "#line 1 \"<repl>\"\n);");
                     }
                 }
-                ItemKind::Declaration(_) => place(
-                    &mut tu,
-                    plan.origin,
-                    item,
-                    &input::strip_internal_linkage(item),
-                ),
+                ItemKind::Declaration(_) => {
+                    place(tu, plan.origin, item, &input::strip_internal_linkage(item))
+                }
                 ItemKind::Statement => place(&mut run_body, plan.origin, item, &item.text),
                 ItemKind::Expression => match plan.form {
                     ValueForm::Copy => {
                         let _ = writeln!(tu, "#line 1 \"<repl>\"\n__typeof__((");
-                        place(&mut tu, plan.origin, item, &item.text);
+                        place(tu, plan.origin, item, &item.text);
                         let _ = writeln!(tu, "#line 1 \"<repl>\"\n)) __repl_val_{n};");
                         let _ = writeln!(run_body, "#line 1 \"<repl>\"\n__repl_val_{n} = (");
                         place(&mut run_body, plan.origin, item, &item.text);
@@ -457,7 +700,7 @@ impl Repl {
                     }
                     ValueForm::Reference => {
                         let _ = writeln!(tu, "#line 1 \"<repl>\"\n__typeof__((");
-                        place(&mut tu, plan.origin, item, &item.text);
+                        place(tu, plan.origin, item, &item.text);
                         let _ = writeln!(tu, "#line 1 \"<repl>\"\n)) *__repl_ref_{n};");
                         let _ = writeln!(run_body, "#line 1 \"<repl>\"\n__repl_ref_{n} = &(");
                         place(&mut run_body, plan.origin, item, &item.text);
@@ -476,7 +719,6 @@ impl Repl {
             tu.push_str(&run_body);
             let _ = writeln!(tu, "#line 1 \"<repl>\"\n}}");
         }
-        tu
     }
 
     /// Reads the final expression's value and formats it with its C type.
@@ -600,6 +842,51 @@ fn directive_names(text: &str) -> Vec<String> {
             .unwrap_or_default(),
         None => Vec::new(),
     }
+}
+
+/// Adds what `source` would declare (if accepted) to `names`: how a
+/// replay decides where later inputs end before running them.
+pub fn learn_names(names: &mut HashMap<String, NameKind>, source: &str) {
+    let items = input::split(source, &*names);
+    for (n, k) in known_updates(&items) {
+        names.insert(n, k);
+    }
+}
+
+/// Names the declarations of an input declare.
+fn declared_names(items: &[Item]) -> Vec<&String> {
+    items
+        .iter()
+        .filter(|i| matches!(i.kind, ItemKind::Declaration(_)))
+        .flat_map(|i| i.names.iter())
+        .collect()
+}
+
+/// What the names an input declares become for later inputs.
+fn known_updates(items: &[Item]) -> Vec<(String, NameKind)> {
+    let mut out = Vec::new();
+    for item in items {
+        match item.kind {
+            ItemKind::Directive => out.extend(
+                directive_names(&item.text)
+                    .into_iter()
+                    .map(|n| (n, NameKind::Variable)),
+            ),
+            ItemKind::Declaration(kind) => {
+                let name_kind = match kind {
+                    DeclKind::FunctionDef | DeclKind::Prototype => NameKind::Function,
+                    DeclKind::Type if item.text.trim_start().starts_with("typedef") => {
+                        NameKind::Typedef
+                    }
+                    DeclKind::Type | DeclKind::StaticAssert => NameKind::Unknown,
+                    DeclKind::Variable => NameKind::Variable,
+                };
+                out.extend(item.names.iter().map(|n| (n.clone(), name_kind)));
+            }
+            ItemKind::Statement | ItemKind::Expression => {}
+        }
+    }
+    out
 }
 
 fn initial_form(items: &[Item]) -> ValueForm {

@@ -24,7 +24,8 @@ impl ForkServer {
     /// `None` when the library is unavailable, disabled with
     /// `BPF_REPL_NO_FORKSERVER=1`, or the process cannot start.
     pub fn start(clang: &Path, dir: &Path) -> Option<ForkServer> {
-        if LIBRARY.is_empty() || std::env::var_os("BPF_REPL_NO_FORKSERVER").is_some_and(|v| v == "1")
+        if LIBRARY.is_empty()
+            || std::env::var_os("BPF_REPL_NO_FORKSERVER").is_some_and(|v| v == "1")
         {
             return None;
         }

@@ -18,7 +18,7 @@
 //! it is, and writes the actual output under each input: checking compares
 //! that with the file, blessing writes it back.
 
-use crate::engine::{EvalError, Origin, Repl};
+use crate::engine::{EvalError, Evaluation, Origin, Repl};
 #[cfg(test)]
 use crate::input::NoNames;
 use crate::input::{completeness, Completeness, Names};
@@ -138,8 +138,13 @@ pub struct Printed {
 
 /// Evaluates one input and renders what the REPL prints for it.
 pub fn run_input(repl: &mut Repl, text: &str, origin: Origin) -> Printed {
+    printed(repl.eval(text, Some(origin)))
+}
+
+/// What the REPL prints for an input's result.
+pub fn printed(result: Result<Evaluation, EvalError>) -> Printed {
     let mut p = Printed::default();
-    match repl.eval(text, Some(origin)) {
+    match result {
         Ok(ev) => {
             p.stderr.push_str(&ev.warnings);
             p.stdout.push_str(&String::from_utf8_lossy(&ev.output));
@@ -163,29 +168,78 @@ pub fn run_input(repl: &mut Repl, text: &str, origin: Origin) -> Printed {
     p
 }
 
+/// Cuts a whole file into inputs the way replaying it would, learning
+/// the names each input declares as it goes.
+pub fn collect_inputs(repl: &Repl, file: &str) -> Vec<Chunk> {
+    let mut names = repl.names().clone();
+    let mut splitter = Splitter::default();
+    let mut chunks = Vec::new();
+    for (i, line) in file.lines().enumerate() {
+        if let Some(chunk) = splitter.push(i as u32 + 1, line, &names) {
+            crate::engine::learn_names(&mut names, &chunk.text);
+            chunks.push(chunk);
+        }
+    }
+    chunks.extend(splitter.finish());
+    chunks
+}
+
+/// True for a meta command input (`%help`, `%undo 2`, ...).
+pub fn is_meta(text: &str) -> bool {
+    text.trim_start().starts_with('%')
+}
+
+/// Evaluates every chunk of a file in order — runs of C inputs batched
+/// into few clang runs ([`Repl::eval_batch`]), meta commands one at a time —
+/// and calls `each` with each chunk's index and what it printed.
+pub fn replay_chunks(
+    repl: &mut Repl,
+    chunks: &[Chunk],
+    name: &str,
+    mut each: impl FnMut(usize, Printed),
+) {
+    let mut i = 0;
+    while i < chunks.len() {
+        if is_meta(&chunks[i].text) {
+            let origin = chunk_origin(&chunks[i], name);
+            each(i, run_input(repl, &chunks[i].text, origin));
+            i += 1;
+            continue;
+        }
+        let end = (i..chunks.len())
+            .find(|&j| is_meta(&chunks[j].text))
+            .unwrap_or(chunks.len());
+        let inputs: Vec<(String, Origin)> = chunks[i..end]
+            .iter()
+            .map(|c| (c.text.clone(), chunk_origin(c, name)))
+            .collect();
+        repl.eval_batch(&inputs, |k, result| each(i + k, printed(result)));
+        i = end;
+    }
+}
+
+fn chunk_origin(chunk: &Chunk, name: &str) -> Origin {
+    Origin {
+        name: name.to_string(),
+        first_line: chunk.first_line,
+    }
+}
+
 /// Replays a transcript and returns the transcript it should be (the
 /// same inputs with the actual output under each), and whether any input failed.
 pub fn replay(repl: &mut Repl, file: &str, name: &str) -> (String, bool) {
+    let chunks = collect_inputs(repl, file);
+    let mut printed: Vec<Printed> = vec![Printed::default(); chunks.len()];
+    replay_chunks(repl, &chunks, name, |i, p| printed[i] = p);
     let mut out = String::new();
     let mut any_failed = false;
-    for_each_input(repl, file, |repl, chunk| {
+    for (chunk, p) in chunks.iter().zip(&printed) {
         for l in &chunk.lines {
             out.push_str(l);
             out.push('\n');
         }
-        if chunk.text.is_empty() {
-            return;
-        }
-        let origin = Origin {
-            name: name.to_string(),
-            first_line: chunk.first_line,
-        };
-        let printed = run_input(repl, &chunk.text, origin);
-        any_failed |= printed.failed;
-        for (mark, text) in [
-            (STDOUT_MARK, &printed.stdout),
-            (STDERR_MARK, &printed.stderr),
-        ] {
+        any_failed |= p.failed;
+        for (mark, text) in [(STDOUT_MARK, &p.stdout), (STDERR_MARK, &p.stderr)] {
             for line in text.lines() {
                 out.push_str(mark);
                 if !line.is_empty() {
@@ -195,7 +249,7 @@ pub fn replay(repl: &mut Repl, file: &str, name: &str) -> (String, bool) {
                 out.push('\n');
             }
         }
-    });
+    }
     (out, any_failed)
 }
 
