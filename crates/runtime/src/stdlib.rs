@@ -123,9 +123,11 @@ pub(crate) fn assert_fail(_: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64,
 /// whose names start with `__` (generated wrappers) are not shown.
 pub fn assert_message(expr: &str, file: &str, line: i32, func: &str) -> String {
     let base = file.rsplit('/').next().unwrap_or(file);
+    // REPL inputs are named `input N` (the REPL's `#line` names) or `input_N.c`.
     let input = base
         .strip_prefix("input_")
         .and_then(|s| s.strip_suffix(".c"))
+        .or_else(|| base.strip_prefix("input "))
         .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
     let place = match input {
         Some(n) => format!("input {n}, line {line}"),
@@ -147,6 +149,10 @@ mod tests {
         assert_eq!(
             assert_message("x > 0", "input_3.c", 1, "__repl_input_3"),
             "Assertion failed: x > 0 (input 3, line 1)"
+        );
+        assert_eq!(
+            assert_message("x > 0", "input 7", 1, "__repl_run_7"),
+            "Assertion failed: x > 0 (input 7, line 1)"
         );
         assert_eq!(
             assert_message("x > 0", "/tmp/s/input_12.c", 2, "f"),
