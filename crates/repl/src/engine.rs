@@ -109,9 +109,14 @@ struct Accepted {
     linked: bool,
     prelude_before: Vec<PreludeEntry>,
     known_before: HashMap<String, NameKind>,
-    memory_before: Memory,
+    /// VM memory before the input; kept for the newest [`UNDO_MEMORY_DEPTH`] inputs.
+    memory_before: Option<Memory>,
     runtime_before: RuntimeSnapshot,
 }
+
+/// How many of the newest accepted inputs keep a copy of VM memory, so
+/// that undoing them also undoes what they wrote.
+pub const UNDO_MEMORY_DEPTH: usize = 64;
 
 /// A REPL session: compiler, linker session, runtime and prelude.
 pub struct Repl {
@@ -603,12 +608,18 @@ impl Repl {
             linked,
             prelude_before,
             known_before,
-            memory_before,
+            memory_before: Some(memory_before),
             runtime_before,
         });
+        let n = self.accepted.len();
+        if n > UNDO_MEMORY_DEPTH {
+            self.accepted[n - 1 - UNDO_MEMORY_DEPTH].memory_before = None;
+        }
     }
 
-    /// Removes the last `n` accepted inputs and everything they did.
+    /// Removes the last `n` accepted inputs and everything they did: their
+    /// code and symbols, their declarations, and (for the newest
+    /// [`UNDO_MEMORY_DEPTH`] inputs) what they wrote to memory.
     /// Returns how many were removed.
     pub fn undo(&mut self, n: usize) -> usize {
         let mut removed = 0;
@@ -619,7 +630,9 @@ impl Repl {
             }
             self.prelude = a.prelude_before;
             self.known = a.known_before;
-            self.session.vm_mut().mem = a.memory_before;
+            if let Some(memory) = a.memory_before {
+                self.session.vm_mut().mem = memory;
+            }
             self.runtime.restore(a.runtime_before);
             let _ = (a.number, a.origin);
             removed += 1;
