@@ -197,6 +197,29 @@ impl Session {
     }
 }
 
+impl BacktraceFrame {
+    /// One backtrace line naming the function `name` (the caller may
+    /// rename it): `poke at crash.c:1:55`, `poke+0x8 in crash.o` without
+    /// line info, `?? at instruction 12` with nothing known.
+    pub fn describe_as(&self, name: &str) -> String {
+        let mut s = name.to_string();
+        match (&self.location, self.offset) {
+            (Some(loc), _) => s.push_str(&format!(" at {loc}")),
+            (None, Some(off)) => {
+                s.push_str(&format!("+{off:#x}"));
+                if let Some(obj) = &self.object {
+                    s.push_str(&format!(" in {obj}"));
+                }
+            }
+            (None, None) => s.push_str(&format!(" at instruction {}", self.slot)),
+        }
+        if self.inlined {
+            s.push_str(" (inlined)");
+        }
+        s
+    }
+}
+
 /// Frames shown at the start and the end of a long backtrace.
 const BACKTRACE_HEAD: usize = 10;
 const BACKTRACE_TAIL: usize = 4;

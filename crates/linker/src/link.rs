@@ -69,6 +69,17 @@ struct Layout {
     code_len: usize,
 }
 
+impl Layout {
+    /// The stub slot allocated for a called-but-undefined function.
+    fn pending_slot(&self, name: &str) -> usize {
+        self.pending_stubs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| *s)
+            .expect("allocate made a stub for every pending name")
+    }
+}
+
 pub(crate) fn link_unit(session: &mut Session, inputs: &[(&str, &[u8])]) -> Result<(), LinkError> {
     let mut times = LinkTimes::default();
     let mut t = Instant::now();
@@ -419,15 +430,7 @@ fn binding_value(graphs: &[LinkGraph], layout: &Layout, name: &str, b: &Binding)
         Binding::NewCommon { .. } => Resolved::Address(layout.commons[name]),
         Binding::Existing(a) | Binding::Absolute(a) => Resolved::Address(*a),
         Binding::Helper(id) => Resolved::Helper(*id),
-        Binding::Pending => {
-            let slot = layout
-                .pending_stubs
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, s)| *s)
-                .expect("allocate made a stub for every pending name");
-            Resolved::Address(code_addr(slot))
-        }
+        Binding::Pending => Resolved::Address(code_addr(layout.pending_slot(name))),
     }
 }
 
@@ -706,12 +709,7 @@ fn publish(
             }
             Binding::Absolute(v) => (SymbolKind::Other, *v, 0, Some(first_object), false, false),
             Binding::Pending => {
-                let slot = layout
-                    .pending_stubs
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, s)| *s)
-                    .expect("allocated");
+                let slot = layout.pending_slot(name);
                 session.vm.mark_entry(slot);
                 // Weak: the first real definition replaces it and repoints the stub.
                 (SymbolKind::Function, code_addr(slot), 0, None, true, false)

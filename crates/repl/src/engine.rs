@@ -808,23 +808,7 @@ pub fn display_function(name: &str) -> String {
 /// One backtrace line: `poke at input 7:1:32`, or `poke+0x8 in input 7`
 /// when the object has no line info.
 pub fn describe_frame(f: &bpf_linker::BacktraceFrame) -> String {
-    let mut s = display_function(&f.function);
-    match (&f.location, f.offset) {
-        (Some(loc), _) => {
-            let _ = write!(s, " at {loc}");
-        }
-        (None, Some(off)) => {
-            let _ = write!(s, "+{off:#x}");
-            if let Some(obj) = &f.object {
-                let _ = write!(s, " in {obj}");
-            }
-        }
-        (None, None) => {}
-    }
-    if f.inlined {
-        s.push_str(" (inlined)");
-    }
-    s
+    f.describe_as(&display_function(&f.function))
 }
 
 /// Writes `text` so that it starts at the item's line and column of its origin.

@@ -256,25 +256,7 @@ fn print_sizes(session: &Session, out: &mut String) {
 
 /// `poke at crash.c:1:55`, or `poke+0x8 in crash.o` without line info.
 fn describe_frame(f: &bpf_linker::BacktraceFrame) -> String {
-    let mut s = f.function.clone();
-    match (&f.location, f.offset) {
-        (Some(loc), _) => {
-            let _ = write!(s, " at {loc}");
-        }
-        (None, Some(off)) => {
-            let _ = write!(s, "+{off:#x}");
-            if let Some(obj) = &f.object {
-                let _ = write!(s, " in {obj}");
-            }
-        }
-        (None, None) => {
-            let _ = write!(s, " at instruction {}", f.slot);
-        }
-    }
-    if f.inlined {
-        s.push_str(" (inlined)");
-    }
-    s
+    f.describe_as(&f.function)
 }
 
 fn print_disasm(session: &Session, out: &mut String) {
