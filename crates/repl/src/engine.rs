@@ -123,6 +123,8 @@ pub struct Repl {
     known: HashMap<String, NameKind>,
     inputs: usize,
     accepted: Vec<Accepted>,
+    /// What the meta commands set (`%time`, `%cflags`).
+    meta: crate::meta::Settings,
 }
 
 /// How a final expression's value is brought out of the VM.
@@ -188,6 +190,7 @@ impl Repl {
             known: HashMap::new(),
             inputs: 0,
             accepted: Vec::new(),
+            meta: crate::meta::Settings::default(),
         })
     }
 
@@ -209,6 +212,16 @@ impl Repl {
     /// Sources of the accepted inputs, oldest first.
     pub fn accepted_sources(&self) -> impl Iterator<Item = &str> {
         self.accepted.iter().map(|a| a.source.as_str())
+    }
+
+    /// The accepted inputs, oldest first: where each came from and its text.
+    pub fn accepted_inputs(&self) -> impl DoubleEndedIterator<Item = (&Origin, &str)> {
+        self.accepted.iter().map(|a| (&a.origin, a.source.as_str()))
+    }
+
+    /// Settings of the meta commands (`%time`, `%cflags`).
+    pub fn meta_settings(&mut self) -> &mut crate::meta::Settings {
+        &mut self.meta
     }
 
     /// Number of inputs evaluated so far (accepted or not).

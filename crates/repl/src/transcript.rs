@@ -72,6 +72,11 @@ impl Splitter {
         }
         if self.text.is_empty() {
             self.first_line = number;
+            if crate::meta::is_meta(line) {
+                // A meta command is one line; `%` would read as an operator.
+                self.text.push_str(line);
+                return Some(self.take());
+            }
         } else {
             self.text.push('\n');
         }
@@ -138,10 +143,16 @@ pub struct Printed {
 
 /// Evaluates one input and renders what the REPL prints for it.
 pub fn run_input(repl: &mut Repl, text: &str, origin: Origin) -> Printed {
+    if crate::meta::is_meta(text) {
+        return crate::meta::run_collected(repl, text);
+    }
     let mut p = Printed::default();
     match repl.eval(text, Some(origin)) {
         Ok(ev) => {
             p.stderr.push_str(&ev.warnings);
+            if repl.meta_settings().show_times {
+                p.stderr.push_str(&crate::meta::format_times(&ev.times));
+            }
             p.stdout.push_str(&String::from_utf8_lossy(&ev.output));
             if let Some(v) = ev.value {
                 if !p.stdout.is_empty() && !p.stdout.ends_with('\n') {
