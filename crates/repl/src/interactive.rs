@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 
 /// The prompt of an input's first line.
 pub const PROMPT: &str = "bpf> ";
@@ -153,9 +154,14 @@ pub fn run(mut repl: Repl) -> Result<ExitCode, String> {
     }
     // While a snippet runs the terminal is not in raw mode, so Ctrl-C is a
     // SIGINT: raise the VM's interrupt flag and let the VM stop the snippet.
+    // `%load` also stops before its next input.
     let interrupt = repl.session().vm().interrupt_handle();
-    ctrlc::set_handler(move || interrupt.store(true, std::sync::atomic::Ordering::Relaxed))
-        .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+    let cancel_load = repl.meta_settings().cancel.clone();
+    ctrlc::set_handler(move || {
+        interrupt.store(true, Ordering::Relaxed);
+        cancel_load.store(true, Ordering::Relaxed);
+    })
+    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
     println!(
         "bpf-repl {}: C on a BPF VM. %help for commands, Ctrl-D to quit.",
         env!("CARGO_PKG_VERSION")

@@ -8,6 +8,8 @@ use crate::transcript::{self, Printed};
 use bpf_linker::graph::SymbolKind;
 use bpf_linker::GlobalSymbol;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// One meta command: its name, its arguments and what it does.
 #[derive(Debug, Clone, Copy)]
@@ -92,6 +94,8 @@ pub struct Settings {
     startup_flags: Option<Vec<String>>,
     /// Flags set by `%cflags`, after the startup ones.
     pub cflags: Vec<String>,
+    /// Raised by the prompt's Ctrl-C handler: `%load` stops before its next input.
+    pub cancel: Arc<AtomicBool>,
 }
 
 /// Where a meta command was typed.
@@ -516,9 +520,22 @@ fn load(
             return Flow::Continue;
         }
     };
+    let cancel = repl.meta_settings().cancel.clone();
+    if depth == 0 {
+        cancel.store(false, Ordering::Relaxed);
+    }
     let mut flow = Flow::Continue;
+    let mut stopped = false;
     transcript::for_each_input(repl, &text, |repl, chunk| {
-        if chunk.text.is_empty() || flow == Flow::Quit {
+        if chunk.text.is_empty() || flow == Flow::Quit || stopped {
+            return;
+        }
+        if cancel.load(Ordering::Relaxed) {
+            stopped = true;
+            emit(&error(format!(
+                "%load: stopped by Ctrl-C before {path}:{}",
+                chunk.first_line
+            )));
             return;
         }
         if is_meta(&chunk.text) {

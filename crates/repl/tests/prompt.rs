@@ -130,6 +130,13 @@ fn a_multi_line_function_continues_until_its_brace_closes() {
     p.send_line("sq(2) + \\").unwrap();
     p.expect("...> ").expect("continuation prompt after `\\`");
     check(&mut p, "sq(3)", "(int) 13");
+    // Ctrl-D on a continuation line runs what there is; clang says what is missing.
+    p.send_line("int unclosed(void) {").unwrap();
+    p.expect("...> ").unwrap();
+    p.send(ControlCode::EndOfTransmission).unwrap();
+    let found = p.expect("bpf> ").expect("prompt after Ctrl-D");
+    let answer = strip_escapes(&String::from_utf8_lossy(found.before()));
+    assert!(answer.contains("error: expected '}'"), "{answer}");
     quit_with_ctrl_d(p);
 }
 
@@ -185,6 +192,33 @@ fn ctrl_c_stops_a_runaway_loop_and_the_session_goes_on() {
     // The session survives; the interrupted input's effects are rolled back.
     check(&mut p, "ticks", "(int) 7");
     check(&mut p, "ticks * 6", "(int) 42");
+    quit_with_ctrl_d(p);
+}
+
+#[test]
+fn ctrl_c_stops_a_load_before_its_next_input() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("spins.c");
+    std::fs::write(&file, "spin();\nticks = 99;\n").unwrap();
+    let mut p = start(home.path(), false, &["--budget", "1000000000000000"]);
+    quiet(&mut p, "int ticks = 7;");
+    quiet(&mut p, "void spin(void) { for (;;) ticks++; }");
+    p.send_line(format!("%load {}", file.display())).unwrap();
+    p.expect("\n").expect("line accepted");
+    // Whether it lands in clang or in the loop, Ctrl-C ends `spin();` and
+    // the load stops there.
+    std::thread::sleep(Duration::from_millis(300));
+    p.send(ControlCode::EndOfText).unwrap();
+    let stopped = p.expect("bpf> ").expect("prompt after the stopped load");
+    let stopped = strip_escapes(&String::from_utf8_lossy(stopped.before()));
+    assert!(
+        stopped.contains(&format!(
+            "%load: stopped by Ctrl-C before {}:2",
+            file.display()
+        )),
+        "{stopped}"
+    );
+    check(&mut p, "ticks", "(int) 7");
     quit_with_ctrl_d(p);
 }
 
