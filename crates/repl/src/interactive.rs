@@ -246,7 +246,11 @@ fn evaluate(repl: &mut Repl, input: &str) {
         name: format!("input {number}"),
         first_line: 1,
     };
-    print(&transcript::run_input(repl, input, origin));
+    let printed = transcript::run_input(repl, input, origin);
+    if repl.meta_settings().cancel.swap(false, Ordering::Relaxed) {
+        println!(); // end the line where the terminal echoed `^C`
+    }
+    print(&printed);
 }
 
 fn print(p: &Printed) {
