@@ -105,6 +105,8 @@ struct Accepted {
     number: usize,
     source: String,
     origin: Origin,
+    /// Names its declarations and directives define.
+    declares: Vec<String>,
     /// Whether it added a link unit to the session.
     linked: bool,
     prelude_before: Vec<PreludeEntry>,
@@ -128,6 +130,8 @@ pub struct Repl {
     known: HashMap<String, NameKind>,
     inputs: usize,
     accepted: Vec<Accepted>,
+    /// What the meta commands set (`%time`, `%cflags`).
+    meta: crate::meta::Settings,
 }
 
 /// How a final expression's value is brought out of the VM.
@@ -242,6 +246,7 @@ impl Repl {
             known: HashMap::new(),
             inputs: 0,
             accepted: Vec::new(),
+            meta: crate::meta::Settings::default(),
         })
     }
 
@@ -263,6 +268,31 @@ impl Repl {
     /// Sources of the accepted inputs, oldest first.
     pub fn accepted_sources(&self) -> impl Iterator<Item = &str> {
         self.accepted.iter().map(|a| a.source.as_str())
+    }
+
+    /// The accepted inputs, oldest first: where each came from and its text.
+    pub fn accepted_inputs(&self) -> impl DoubleEndedIterator<Item = (&Origin, &str)> {
+        self.accepted.iter().map(|a| (&a.origin, a.source.as_str()))
+    }
+
+    /// The accepted input that last declared `name`: `input 3`, or
+    /// `file.c:12` for an input replayed from a file.
+    pub fn defining_input(&self, name: &str) -> Option<String> {
+        let a = self
+            .accepted
+            .iter()
+            .rev()
+            .find(|a| a.declares.iter().any(|n| n == name))?;
+        Some(if a.origin.name.starts_with("input ") {
+            a.origin.name.clone()
+        } else {
+            format!("{}:{}", a.origin.name, a.origin.first_line)
+        })
+    }
+
+    /// Settings of the meta commands (`%time`, `%cflags`).
+    pub fn meta_settings(&mut self) -> &mut crate::meta::Settings {
+        &mut self.meta
     }
 
     /// Number of inputs evaluated so far (accepted or not).
@@ -465,7 +495,15 @@ impl Repl {
             memory: self.session.vm().mem.clone(),
             runtime: self.runtime.save(),
         };
-        let name = format!("inputs {}-{}", real[0].number, real[real.len() - 1].number);
+        let (first, final_input) = (real[0], real[real.len() - 1]);
+        let same_file = first.origin.name == final_input.origin.name
+            && !first.origin.name.starts_with("input ");
+        let name = if same_file {
+            let (from, to) = (first.origin.first_line, final_input.origin.first_line);
+            format!("{}:{from}-{to}", first.origin.name)
+        } else {
+            format!("inputs {}-{}", first.number, final_input.number)
+        };
         let t = Instant::now();
         if self.session.add_object(&name, &compiled.object).is_err() {
             return Err(last);
@@ -601,10 +639,12 @@ impl Repl {
             self.known.insert(n, k);
         }
         let linked = true;
+        let declares = known_updates(items).into_iter().map(|(n, _)| n).collect();
         self.accepted.push(Accepted {
             number,
             source: source.to_string(),
             origin,
+            declares,
             linked,
             prelude_before,
             known_before,
@@ -924,7 +964,8 @@ fn retry<'a>(plan: &Plan<'a>, e: &CompileError) -> Option<Plan<'a>> {
                 ..*plan
             });
         }
-        if d.contains("incomplete type 'void'") {
+        // clang 19 says `incomplete type 'typeof ((f()))' (aka 'void')`.
+        if d.contains("incomplete type 'void'") || d.contains("(aka 'void')") {
             return Some(Plan {
                 form: ValueForm::Discard,
                 ..*plan

@@ -2,17 +2,20 @@
 //! ([`clang`]), understanding the text of an input ([`input`]), turning
 //! inputs into translation units and running them ([`engine`]), printing
 //! values the way a C programmer reads them ([`ctype`], [`dwarf`],
-//! [`value`]), transcripts ([`transcript`]) and the prompt ([`cli`],
-//! [`interactive`]). Linking and execution belong to `bpf-linker` and
+//! [`value`]), transcripts ([`transcript`]), meta commands ([`meta`]) and the prompt
+//! ([`cli`], [`interactive`], [`complete`], [`highlight`]). Linking and execution belong to `bpf-linker` and
 //! `bpf-vm`; the C library to `bpf-runtime`.
 
 pub mod clang;
 pub mod cli;
+pub mod complete;
 pub mod ctype;
 pub mod dwarf;
 pub mod engine;
 mod forkserver;
+pub mod highlight;
 pub mod input;
 pub mod interactive;
+pub mod meta;
 pub mod transcript;
 pub mod value;

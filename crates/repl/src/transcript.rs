@@ -72,6 +72,11 @@ impl Splitter {
         }
         if self.text.is_empty() {
             self.first_line = number;
+            if crate::meta::is_meta(line) {
+                // A meta command is one line; `%` would read as an operator.
+                self.text.push_str(line);
+                return Some(self.take());
+            }
         } else {
             self.text.push('\n');
         }
@@ -138,15 +143,22 @@ pub struct Printed {
 
 /// Evaluates one input and renders what the REPL prints for it.
 pub fn run_input(repl: &mut Repl, text: &str, origin: Origin) -> Printed {
-    printed(repl.eval(text, Some(origin)))
+    if crate::meta::is_meta(text) {
+        return crate::meta::run_collected(repl, text);
+    }
+    let show_times = repl.meta_settings().show_times;
+    printed(repl.eval(text, Some(origin)), show_times)
 }
 
-/// What the REPL prints for an input's result.
-pub fn printed(result: Result<Evaluation, EvalError>) -> Printed {
+/// What the REPL prints for an input's result (with `%time on`, its times too).
+pub fn printed(result: Result<Evaluation, EvalError>, show_times: bool) -> Printed {
     let mut p = Printed::default();
     match result {
         Ok(ev) => {
             p.stderr.push_str(&ev.warnings);
+            if show_times {
+                p.stderr.push_str(&crate::meta::format_times(&ev.times));
+            }
             p.stdout.push_str(&String::from_utf8_lossy(&ev.output));
             if let Some(v) = ev.value {
                 if !p.stdout.is_empty() && !p.stdout.ends_with('\n') {
@@ -184,11 +196,6 @@ pub fn collect_inputs(repl: &Repl, file: &str) -> Vec<Chunk> {
     chunks
 }
 
-/// True for a meta command input (`%help`, `%undo 2`, ...).
-pub fn is_meta(text: &str) -> bool {
-    text.trim_start().starts_with('%')
-}
-
 /// Evaluates every chunk of a file in order — runs of C inputs batched
 /// into few clang runs ([`Repl::eval_batch`]), meta commands one at a time —
 /// and calls `each` with each chunk's index and what it printed.
@@ -200,20 +207,30 @@ pub fn replay_chunks(
 ) {
     let mut i = 0;
     while i < chunks.len() {
-        if is_meta(&chunks[i].text) {
+        if crate::meta::is_meta(&chunks[i].text) {
             let origin = chunk_origin(&chunks[i], name);
             each(i, run_input(repl, &chunks[i].text, origin));
             i += 1;
             continue;
         }
         let end = (i..chunks.len())
-            .find(|&j| is_meta(&chunks[j].text))
+            .find(|&j| crate::meta::is_meta(&chunks[j].text))
             .unwrap_or(chunks.len());
+        // The input just before a meta command is linked on its own, so
+        // `%graph` and friends see exactly what they would interactively.
+        let end = if end < chunks.len() && end > i + 1 {
+            end - 1
+        } else {
+            end
+        };
         let inputs: Vec<(String, Origin)> = chunks[i..end]
             .iter()
             .map(|c| (c.text.clone(), chunk_origin(c, name)))
             .collect();
-        repl.eval_batch(&inputs, |k, result| each(i + k, printed(result)));
+        let show_times = repl.meta_settings().show_times;
+        repl.eval_batch(&inputs, |k, result| {
+            each(i + k, printed(result, show_times))
+        });
         i = end;
     }
 }
