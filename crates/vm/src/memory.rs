@@ -133,6 +133,33 @@ struct Region {
     lo: usize,
     writable: bool,
     data: bool,
+    /// First readable offset: `lo`, or `usize::MAX` if the region is not data.
+    /// (Permission and low bound in one compare, for the interpreter.)
+    read_lo: usize,
+    /// First writable offset: `lo`, or `usize::MAX` if the region is read-only.
+    write_lo: usize,
+}
+
+impl Region {
+    fn new(kind: RegionKind, writable: bool, data: bool) -> Region {
+        let mut r = Region {
+            kind,
+            bytes: Vec::new(),
+            lo: 0,
+            writable,
+            data,
+            read_lo: 0,
+            write_lo: 0,
+        };
+        r.set_lo(0);
+        r
+    }
+
+    fn set_lo(&mut self, lo: usize) {
+        self.lo = lo;
+        self.read_lo = if self.data { lo } else { usize::MAX };
+        self.write_lo = if self.writable { lo } else { usize::MAX };
+    }
 }
 
 /// The error for a scalar access whose size is not 1, 2, 4 or 8.
@@ -168,13 +195,7 @@ impl Default for Memory {
 impl Memory {
     /// An empty address space: every region exists at its base and has size 0.
     pub fn new() -> Memory {
-        let region = |kind, writable, data| Region {
-            kind,
-            bytes: Vec::new(),
-            lo: 0,
-            writable,
-            data,
-        };
+        let region = Region::new;
         Memory {
             regions: [
                 // Slot 0 is never mapped; its kind is never shown.
@@ -243,13 +264,13 @@ impl Memory {
     pub fn set_stack_size(&mut self, size: usize) {
         let r = &mut self.regions[RegionKind::Stack as usize];
         r.bytes.resize(size, 0);
-        r.lo = 0;
+        r.set_lo(0);
     }
 
     /// Sets the lowest accessible stack offset (the bottom of the innermost live frame).
     #[inline]
     pub fn set_stack_low(&mut self, lo: usize) {
-        self.regions[RegionKind::Stack as usize].lo = lo;
+        self.regions[RegionKind::Stack as usize].set_lo(lo);
     }
 
     /// Explains why `addr..addr+len` is not accessible.
@@ -281,7 +302,7 @@ impl Memory {
     pub fn slice(&self, addr: u64, len: usize) -> Result<&[u8], MemError> {
         let off = (addr & OFFSET_MASK) as usize;
         if let Some(r) = self.regions.get((addr >> REGION_SHIFT) as usize) {
-            if r.data && off >= r.lo {
+            if off >= r.read_lo {
                 if let Some(s) = off.checked_add(len).and_then(|end| r.bytes.get(off..end)) {
                     return Ok(s);
                 }
@@ -297,9 +318,7 @@ impl Memory {
         let idx = (addr >> REGION_SHIFT) as usize;
         let ok = match self.regions.get(idx) {
             Some(r) => {
-                r.writable
-                    && off >= r.lo
-                    && off.checked_add(len).is_some_and(|e| e <= r.bytes.len())
+                off >= r.write_lo && off.checked_add(len).is_some_and(|e| e <= r.bytes.len())
             }
             None => false,
         };
@@ -363,7 +382,7 @@ impl Memory {
     pub(crate) fn read_array<const N: usize>(&self, addr: u64) -> Result<[u8; N], MemError> {
         let off = (addr & OFFSET_MASK) as usize;
         if let Some(r) = self.regions.get((addr >> REGION_SHIFT) as usize) {
-            if r.data && off >= r.lo {
+            if off >= r.read_lo {
                 if let Some(b) = r.bytes.get(off..).and_then(|t| t.first_chunk::<N>()) {
                     return Ok(*b);
                 }
@@ -381,7 +400,7 @@ impl Memory {
     ) -> Result<(), MemError> {
         let off = (addr & OFFSET_MASK) as usize;
         if let Some(r) = self.regions.get_mut((addr >> REGION_SHIFT) as usize) {
-            if r.writable && off >= r.lo {
+            if off >= r.write_lo {
                 if let Some(b) = r
                     .bytes
                     .get_mut(off..)
