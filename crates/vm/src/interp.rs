@@ -274,6 +274,17 @@ fn run_until_stop<const RESERVE: usize>(
     }
     let mut window = window!();
     let r = &mut cpu.r;
+    // Fetches the op at `pc` (every arm fetches its successor itself, so
+    // that each arm ends in its own dispatch).
+    macro_rules! fetch {
+        () => {
+            match window.get(pc) {
+                Some(op) => op,
+                None => return left_window(cpu, pc, len, end),
+            }
+        };
+    }
+    let mut op = fetch!();
 
     macro_rules! trap {
         ($kind:expr) => {{
@@ -301,6 +312,7 @@ fn run_until_stop<const RESERVE: usize>(
             end = end.wrapping_add(target).wrapping_sub($next);
             window = window!();
             pc = target;
+            op = fetch!();
             continue;
         }};
     }
@@ -314,10 +326,6 @@ fn run_until_stop<const RESERVE: usize>(
     }
 
     loop {
-        let Some(op) = window.get(pc) else {
-            return left_window(cpu, pc, len, end);
-        };
-
         macro_rules! d {
             () => {
                 op.dst as usize
@@ -328,41 +336,54 @@ fn run_until_stop<const RESERVE: usize>(
                 op.src as usize
             };
         }
-        // `r[dst] = f(r[src], imm | r[src2])`, then on past the slots the op
-        // covers: 2 for a move fused in. (The pc never waits for a load.)
+        // `r[dst] = f(r[src], imm | r[src2])`, then on to the next op. The
+        // fused `Mov..` kinds (`2;`) first do their move, and cover two
+        // slots. (The pc never waits for a load.)
         macro_rules! alu64 {
-            ($slots:literal; $a:ident, $b:ident => $e:expr) => {{
-                let $a = r[s!()];
-                let $b = op.imm;
-                r[d!()] = $e;
-                pc += $slots;
-                continue;
+            (2; $($t:tt)*) => {{
+                r[op.aux as u8 as usize] = r[(op.aux >> 8) as u8 as usize];
+                alu64!(@op 2; $($t)*)
             }};
-            ($slots:literal; reg $a:ident, $b:ident => $e:expr) => {{
+            (@op $slots:literal; reg $a:ident, $b:ident => $e:expr) => {{
                 let $a = r[s!()];
                 let $b = r[op.src2 as usize];
                 r[d!()] = $e;
                 pc += $slots;
+                op = fetch!();
                 continue;
             }};
-            ($($t:tt)*) => { alu64!(1; $($t)*) };
+            (@op $slots:literal; $a:ident, $b:ident => $e:expr) => {{
+                let $a = r[s!()];
+                let $b = op.imm;
+                r[d!()] = $e;
+                pc += $slots;
+                op = fetch!();
+                continue;
+            }};
+            ($($t:tt)*) => { alu64!(@op 1; $($t)*) };
         }
         macro_rules! alu32 {
-            ($slots:literal; $a:ident, $b:ident => $e:expr) => {{
-                let $a = r[s!()] as u32;
-                let $b = op.imm as u32;
-                r[d!()] = ($e) as u32 as u64;
-                pc += $slots;
-                continue;
+            (2; $($t:tt)*) => {{
+                r[op.aux as u8 as usize] = r[(op.aux >> 8) as u8 as usize] as u32 as u64;
+                alu32!(@op 2; $($t)*)
             }};
-            ($slots:literal; reg $a:ident, $b:ident => $e:expr) => {{
+            (@op $slots:literal; reg $a:ident, $b:ident => $e:expr) => {{
                 let $a = r[s!()] as u32;
                 let $b = r[op.src2 as usize] as u32;
                 r[d!()] = ($e) as u32 as u64;
                 pc += $slots;
+                op = fetch!();
                 continue;
             }};
-            ($($t:tt)*) => { alu32!(1; $($t)*) };
+            (@op $slots:literal; $a:ident, $b:ident => $e:expr) => {{
+                let $a = r[s!()] as u32;
+                let $b = op.imm as u32;
+                r[d!()] = ($e) as u32 as u64;
+                pc += $slots;
+                op = fetch!();
+                continue;
+            }};
+            ($($t:tt)*) => { alu32!(@op 1; $($t)*) };
         }
         // A taken branch continues at its target; one out of the code (left
         // by `truncate_code`) traps when it is fetched.
@@ -413,6 +434,7 @@ fn run_until_stop<const RESERVE: usize>(
                     transfer!(op.aux as usize, after = pc + 2);
                 }
                 pc += 2;
+                op = fetch!();
                 continue;
             }};
             (@reg $lhs:ident, $rhs:ident, $cond:expr) => {{
@@ -424,6 +446,7 @@ fn run_until_stop<const RESERVE: usize>(
                     transfer!(op.aux as usize, after = pc + 2);
                 }
                 pc += 2;
+                op = fetch!();
                 continue;
             }};
             (&) => { add_jmp64!(@go a, b, a & b != 0) };
@@ -432,6 +455,18 @@ fn run_until_stop<const RESERVE: usize>(
             (signed $cmp:tt) => { add_jmp64!(@go a, b, (a as i64) $cmp (b as i64)) };
             (reg $cmp:tt) => { add_jmp64!(@reg a, b, a $cmp b) };
             ($cmp:tt) => { add_jmp64!(@go a, b, a $cmp b) };
+        }
+        // The `exit` in the second slot of a fused op.
+        macro_rules! exit_after_move {
+            () => {
+                match stack.pop(r, mem) {
+                    Some(return_pc) => transfer!(return_pc, after = pc + 2),
+                    None => {
+                        pc += 1;
+                        stop_after!(Stop::Exit)
+                    }
+                }
+            };
         }
         macro_rules! load {
             ($t:ty) => {
@@ -566,6 +601,10 @@ fn run_until_stop<const RESERVE: usize>(
             Kind::MovXor32Reg => alu32!(2; reg a, b => a ^ b),
             Kind::MovArsh32Imm => alu32!(2; a, b => (a as i32).wrapping_shr(b)),
             Kind::MovArsh32Reg => alu32!(2; reg a, b => (a as i32).wrapping_shr(b)),
+            Kind::MovMov64Imm => alu64!(2; _a, b => b),
+            Kind::MovMov64Reg => alu64!(2; a, _b => a),
+            Kind::MovMov32Imm => alu32!(2; _a, b => b),
+            Kind::MovMov32Reg => alu32!(2; a, _b => a),
 
             // ---- jumps ----
             Kind::Ja => jump_if!(true),
@@ -650,6 +689,14 @@ fn run_until_stop<const RESERVE: usize>(
                 Some(return_pc) => transfer!(return_pc),
                 None => stop_after!(Stop::Exit),
             },
+            Kind::MovExit => {
+                r[d!()] = r[s!()];
+                exit_after_move!()
+            }
+            Kind::MovImmExit => {
+                r[d!()] = op.imm;
+                exit_after_move!()
+            }
 
             // ---- loads and stores ----
             Kind::LdImm64 => {
@@ -680,6 +727,7 @@ fn run_until_stop<const RESERVE: usize>(
             Kind::Invalid => trap!(TrapKind::PcOutOfRange(pc as u64)),
         }
         pc += 1;
+        op = fetch!();
     }
 }
 

@@ -125,40 +125,46 @@ impl fmt::Display for MemError {
 
 impl std::error::Error for MemError {}
 
+/// One region: its bytes and the lowest offsets that may be read and
+/// written. The low bounds also carry the permissions: [`NO_ACCESS`] never
+/// passes. (One compare per access checks both, for the interpreter.) A
+/// region's kind is its index in [`Memory`]'s table.
 #[derive(Clone, Debug)]
 struct Region {
-    kind: RegionKind,
     bytes: Vec<u8>,
-    /// First accessible offset (moves with the live stack; 0 elsewhere).
-    lo: usize,
-    writable: bool,
-    data: bool,
-    /// First readable offset: `lo`, or `usize::MAX` if the region is not data.
-    /// (Permission and low bound in one compare, for the interpreter.)
     read_lo: usize,
-    /// First writable offset: `lo`, or `usize::MAX` if the region is read-only.
     write_lo: usize,
 }
 
+/// The low bound of an access a region never allows.
+const NO_ACCESS: usize = usize::MAX;
+
+/// The kind of each slot of [`Memory`]'s table (slot 0, the unmapped low
+/// addresses, is never named).
+const SLOT_KINDS: [RegionKind; 6] = [
+    RegionKind::Code,
+    RegionKind::Code,
+    RegionKind::Rodata,
+    RegionKind::Data,
+    RegionKind::Heap,
+    RegionKind::Stack,
+];
+
 impl Region {
-    fn new(kind: RegionKind, writable: bool, data: bool) -> Region {
-        let mut r = Region {
-            kind,
+    fn new(data: bool, writable: bool) -> Region {
+        Region {
             bytes: Vec::new(),
-            lo: 0,
-            writable,
-            data,
-            read_lo: 0,
-            write_lo: 0,
-        };
-        r.set_lo(0);
-        r
+            read_lo: if data { 0 } else { NO_ACCESS },
+            write_lo: if writable { 0 } else { NO_ACCESS },
+        }
     }
 
-    fn set_lo(&mut self, lo: usize) {
-        self.lo = lo;
-        self.read_lo = if self.data { lo } else { usize::MAX };
-        self.write_lo = if self.writable { lo } else { usize::MAX };
+    fn is_data(&self) -> bool {
+        self.read_lo != NO_ACCESS
+    }
+
+    fn is_writable(&self) -> bool {
+        self.write_lo != NO_ACCESS
     }
 }
 
@@ -195,16 +201,15 @@ impl Default for Memory {
 impl Memory {
     /// An empty address space: every region exists at its base and has size 0.
     pub fn new() -> Memory {
-        let region = Region::new;
+        // In the order of SLOT_KINDS: (data, writable).
         Memory {
             regions: [
-                // Slot 0 is never mapped; its kind is never shown.
-                region(RegionKind::Code, false, false),
-                region(RegionKind::Code, false, false),
-                region(RegionKind::Rodata, false, true),
-                region(RegionKind::Data, true, true),
-                region(RegionKind::Heap, true, true),
-                region(RegionKind::Stack, true, true),
+                Region::new(false, false),
+                Region::new(false, false),
+                Region::new(true, false),
+                Region::new(true, true),
+                Region::new(true, true),
+                Region::new(true, true),
             ],
         }
     }
@@ -244,8 +249,8 @@ impl Memory {
 
     /// Shrinks every region (except the stack) back to a mark taken earlier.
     pub fn release_to(&mut self, mark: MemoryMark) {
-        for (r, len) in self.regions.iter_mut().zip(mark.lens) {
-            if r.kind != RegionKind::Stack && len <= r.bytes.len() {
+        for ((r, len), kind) in self.regions.iter_mut().zip(mark.lens).zip(SLOT_KINDS) {
+            if kind != RegionKind::Stack && len <= r.bytes.len() {
                 r.bytes.truncate(len);
             }
         }
@@ -264,30 +269,37 @@ impl Memory {
     pub fn set_stack_size(&mut self, size: usize) {
         let r = &mut self.regions[RegionKind::Stack as usize];
         r.bytes.resize(size, 0);
-        r.set_lo(0);
+        r.read_lo = 0;
+        r.write_lo = 0;
     }
 
-    /// Sets the lowest accessible stack offset (the bottom of the innermost live frame).
+    /// Sets the lowest accessible stack offset (the bottom of the innermost
+    /// live frame); past the stack's end, nothing is accessible.
     #[inline]
     pub fn set_stack_low(&mut self, lo: usize) {
-        self.regions[RegionKind::Stack as usize].set_lo(lo);
+        let r = &mut self.regions[RegionKind::Stack as usize];
+        // The stack is always readable and writable: both bounds move.
+        let lo = lo.min(r.bytes.len());
+        r.read_lo = lo;
+        r.write_lo = lo;
     }
 
     /// Explains why `addr..addr+len` is not accessible.
     #[cold]
+    #[inline(never)]
     fn refuse(&self, addr: u64, len: usize, access: Access) -> MemError {
         let idx = (addr >> REGION_SHIFT) as usize;
-        let reason = if idx == 0 || idx >= self.regions.len() {
-            MemReason::Unmapped
-        } else {
-            let r = &self.regions[idx];
-            if !r.data {
-                MemReason::NotData
-            } else if access == Access::Write && !r.writable {
-                MemReason::ReadOnly(r.kind)
-            } else {
-                MemReason::OutOfBounds(r.kind)
+        let reason = match (self.regions.get(idx), SLOT_KINDS.get(idx)) {
+            (Some(r), Some(&kind)) if idx != 0 => {
+                if !r.is_data() {
+                    MemReason::NotData
+                } else if access == Access::Write && !r.is_writable() {
+                    MemReason::ReadOnly(kind)
+                } else {
+                    MemReason::OutOfBounds(kind)
+                }
             }
+            _ => MemReason::Unmapped,
         };
         MemError {
             addr,
@@ -337,7 +349,7 @@ impl Memory {
         let dst = self
             .regions
             .get_mut(idx)
-            .filter(|r| r.data)
+            .filter(|r| r.is_data())
             .and_then(|r| r.bytes.get_mut(off..off.checked_add(data.len())?));
         match dst {
             Some(dst) => {
@@ -383,7 +395,9 @@ impl Memory {
         let off = (addr & OFFSET_MASK) as usize;
         if let Some(r) = self.regions.get((addr >> REGION_SHIFT) as usize) {
             if off >= r.read_lo {
-                if let Some(b) = r.bytes.get(off..).and_then(|t| t.first_chunk::<N>()) {
+                // (A wrapped end makes an empty range: `get` refuses it.)
+                let bytes = r.bytes.get(off..off.wrapping_add(N));
+                if let Some(b) = bytes.and_then(|b| b.first_chunk::<N>()) {
                     return Ok(*b);
                 }
             }
@@ -401,11 +415,8 @@ impl Memory {
         let off = (addr & OFFSET_MASK) as usize;
         if let Some(r) = self.regions.get_mut((addr >> REGION_SHIFT) as usize) {
             if off >= r.write_lo {
-                if let Some(b) = r
-                    .bytes
-                    .get_mut(off..)
-                    .and_then(|t| t.first_chunk_mut::<N>())
-                {
+                let bytes = r.bytes.get_mut(off..off.wrapping_add(N));
+                if let Some(b) = bytes.and_then(|b| b.first_chunk_mut::<N>()) {
                     *b = value;
                     return Ok(());
                 }
@@ -433,7 +444,7 @@ impl Memory {
         let r = self
             .regions
             .get((addr >> REGION_SHIFT) as usize)
-            .filter(|r| r.data && off >= r.lo && off < r.bytes.len() && addr >> REGION_SHIFT != 0)
+            .filter(|r| off >= r.read_lo && off < r.bytes.len() && addr >> REGION_SHIFT != 0)
             .ok_or_else(|| self.refuse(addr, 1, Access::Read))?;
         let tail = &r.bytes[off..];
         let limit = tail.len().min(max.saturating_add(1));

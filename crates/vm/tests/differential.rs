@@ -198,22 +198,22 @@ fn jump_unit() -> impl Strategy<Value = Unit> {
         })
 }
 
-/// The pairs our interpreter fuses into one step: a register move followed
-/// by an ALU op of the same width on the moved register (its operand may be
-/// that register too), and `r += imm` followed by a 64-bit conditional jump.
+/// The pairs our interpreter fuses into one step: a register move and an
+/// ALU op of the same width, in either order (the op may use or be the
+/// moved register), and `r += imm` followed by a 64-bit conditional jump.
 fn fused_pair_unit() -> impl Strategy<Value = Unit> {
     (
-        any::<bool>(),
+        (any::<bool>(), 0usize..3),
         prop::sample::select(&ALU_OPS[..]),
         prop::sample::select(&JMP_OPS[..]),
-        (reg(), reg(), reg()),
+        (reg(), reg(), reg(), reg()),
         imm(),
-        (any::<bool>(), any::<bool>()),
+        any::<bool>(),
         0usize..6,
     )
         .prop_map(
-            |(is64, alu, jmp, (d, s, x), imm, (use_reg, to_jump), skip)| {
-                if to_jump {
+            |((is64, form), alu, jmp, (d, s, e, x), imm, use_reg, skip)| {
+                if form == 2 {
                     // r_d += imm; if r_d <jmp> (imm | r_x) goto +skip
                     let insn = if use_reg {
                         jmp_reg(jmp, d, x, 0)
@@ -229,12 +229,19 @@ fn fused_pair_unit() -> impl Strategy<Value = Unit> {
                     };
                 }
                 let class = if is64 { CLASS_ALU64 } else { CLASS_ALU };
+                // The op writes r_e (half the time the moved register).
+                let e = if e % 2 == 0 { d } else { e };
                 let op = if use_reg {
-                    Insn::new(class | SRC_X | alu, d, x, 0, 0)
+                    Insn::new(class | SRC_X | alu, e, x, 0, 0)
                 } else {
-                    Insn::new(class | SRC_K | alu, d, 0, 0, imm)
+                    Insn::new(class | SRC_K | alu, e, 0, 0, imm)
                 };
-                Unit::Straight(vec![Insn::new(class | SRC_X | ALU_MOV, d, s, 0, 0), op])
+                let mov = Insn::new(class | SRC_X | ALU_MOV, d, s, 0, 0);
+                Unit::Straight(if form == 0 {
+                    vec![mov, op]
+                } else {
+                    vec![op, mov]
+                })
             },
         )
 }

@@ -51,6 +51,29 @@ fn moves_folded_into_alu_ops_compute_the_same() {
 }
 
 #[test]
+fn independent_moves_fold_in_either_order() {
+    let code = [
+        mov64_reg(2, 1),          // r2 = x
+        mov64_imm(5, 100),        // r5 = 100
+        alu64_reg(ALU_SUB, 5, 2), // r5 = 100 - x
+        mov64_reg(6, 5),          // r6 = 100 - x
+        alu64_imm(ALU_ADD, 2, 1), // r2 = x + 1
+        mov64_reg(3, 5),          // r3 = 100 - x (commutes with the add)
+        mov64_reg(0, 3),          // r0 = 100 - x
+        alu64_reg(ALU_ADD, 0, 2), // r0 = 101
+        alu64_reg(ALU_XOR, 0, 6), // r0 = 101 ^ (100 - x)
+        alu64_reg(ALU_ADD, 0, 3), // r0 += r3 (not fused: reads the add's result)
+        mov64_reg(3, 0),          // r3 = r0
+        exit(),
+    ];
+    for x in [0u64, 1, 100, 0xffff_ffff_ffff_fff0] {
+        let d = 100u64.wrapping_sub(x);
+        let expect = (101 ^ d).wrapping_add(d);
+        assert_eq!(run(&code, &[x]), Ok(expect), "x = {x:#x}");
+    }
+}
+
+#[test]
 fn a_move_is_not_folded_across_widths() {
     // w0 = w1 zero-extends, so the 64-bit add sees only the low half.
     let code = [alu32_reg(ALU_MOV, 0, 1), alu64_imm(ALU_ADD, 0, 1), exit()];
@@ -308,6 +331,23 @@ fn the_budget_counts_every_instruction_of_a_fused_loop() {
     let mut code = ld_imm64(0, 7).to_vec();
     code.extend([mov64_reg(1, 0), alu64_imm(ALU_ADD, 1, 1), exit()]);
     check_budget_stops(&code, &[], &[0, 2, 3, 4], 7);
+}
+
+#[test]
+fn the_budget_stops_between_a_move_and_the_exit_it_is_fused_with() {
+    let code = [
+        mov64_imm(1, 3),
+        call_local(4), // to 6
+        mov64_reg(7, 0),
+        alu64_imm(ALU_ADD, 7, 10),
+        mov64_reg(0, 7), // fused with the entry's exit
+        exit(),
+        mov64_reg(0, 1), // the callee: fused with its exit
+        exit(),
+    ];
+    check_budget_stops(&code, &[], &[0, 1, 6, 7, 2, 3, 4, 5], 13);
+    // And as the whole function: r0 = 5; exit.
+    check_budget_stops(&[mov64_imm(0, 5), exit()], &[], &[0, 1], 5);
 }
 
 #[test]

@@ -19,8 +19,9 @@ use crate::isa::*;
 /// What an [`Op`] does. `Imm` kinds take `Op::imm` as their (right)
 /// operand, `Reg` kinds a register. Field use by group:
 ///
-/// - ALU (`Add64Imm` ..= `MovArsh32Reg`): `r[dst] = r[src] op (imm |
-///   r[src2])`; the `Mov..` kinds cover two slots (a move fused in).
+/// - ALU (`Add64Imm` ..= `MovMov32Reg`): `r[dst] = r[src] op (imm |
+///   r[src2])`. The `Mov..` kinds cover two slots: they first do the move
+///   `r[aux & 0xff] = r[aux >> 8]` (of their own width), then the op.
 /// - conditional jumps: `if r[dst] cmp (imm | r[src]) goto aux`.
 /// - `AddJ..`: `r[src2] += imm as i32; if r[dst] cmp ((imm >> 32) as i32
 ///   | r[src]) goto aux` (an `add` fused with the jump after it).
@@ -151,6 +152,10 @@ pub(crate) enum Kind {
     MovXor32Reg,
     MovArsh32Imm,
     MovArsh32Reg,
+    MovMov64Imm,
+    MovMov64Reg,
+    MovMov32Imm,
+    MovMov32Reg,
 
     // ---- jumps: target in `Op::aux` ----
     Ja,
@@ -231,6 +236,10 @@ pub(crate) enum Kind {
     /// Indirect call to the address in `r[Op::dst]`.
     Callx,
     Exit,
+    /// `r[dst] = r[src]` then `exit`.
+    MovExit,
+    /// `r[dst] = imm` then `exit`.
+    MovImmExit,
 
     // ---- loads and stores: offset in `Op::aux` (an `i32`'s bits) ----
     /// `ld_imm64`: the whole 64-bit value in `Op::imm`; covers two slots.
@@ -308,6 +317,7 @@ pub(crate) fn decode(code: &[Insn], pc: usize) -> Op {
         aux: 0,
         imm: insn.imm as i64 as u64,
     };
+    let x = insn.op & SRC_X != 0;
     // ALU: `r[dst] = r[dst] op (imm | r[src])`; moves read `r[src]`.
     let alu = |kind| {
         let unary_from_src = matches!(
@@ -320,13 +330,21 @@ pub(crate) fn decode(code: &[Insn], pc: usize) -> Op {
                 | Kind::Movsx32From8
                 | Kind::Movsx32From16
         );
+        let byte_op = matches!(
+            kind,
+            Kind::Swap16 | Kind::Swap32 | Kind::Swap64 | Kind::Zext16 | Kind::Zext32 | Kind::Nop
+        );
+        let src = if unary_from_src { insn.src } else { insn.dst } & 15;
+        // Ops without a register operand name `src` again, so that no op
+        // names a register it does not read (see `fuse`).
+        let src2 = if x && !unary_from_src && !byte_op {
+            insn.src & 15
+        } else {
+            src
+        };
         Op {
-            src: if unary_from_src {
-                insn.src & 15
-            } else {
-                insn.dst & 15
-            },
-            src2: insn.src & 15,
+            src,
+            src2,
             ..op(kind)
         }
     };
@@ -342,7 +360,6 @@ pub(crate) fn decode(code: &[Insn], pc: usize) -> Op {
             Err(_) => Op::INVALID,
         }
     };
-    let x = insn.op & SRC_X != 0;
     let pick = |imm: Kind, reg: Kind| if x { reg } else { imm };
     match insn.class() {
         CLASS_ALU64 => alu(alu64(insn, pick)),
@@ -574,6 +591,10 @@ fn with_move(kind: Kind) -> Option<Kind> {
         Xor32Reg => MovXor32Reg,
         Arsh32Imm => MovArsh32Imm,
         Arsh32Reg => MovArsh32Reg,
+        Mov64Imm => MovMov64Imm,
+        Mov64Reg => MovMov64Reg,
+        Mov32Imm => MovMov32Imm,
+        Mov32Reg => MovMov32Reg,
         _ => return None,
     })
 }
@@ -608,41 +629,72 @@ fn add_then(jump: Kind) -> Option<Kind> {
     })
 }
 
+/// The `aux` of a fused `Mov..` op: the move `r[to] = r[from]`.
+pub(crate) fn move_aux(to: u8, from: u8) -> u32 {
+    to as u32 | (from as u32) << 8
+}
+
 /// One op doing the work of two consecutive single-slot ops, `first` then
 /// `second`, if the pair is one of the fused forms:
 ///
-/// - a register move into `d` followed by a binary ALU op of the same
-///   width that writes `d`: the op reads the move's source instead of `d`
-///   (the move's own write is dead);
-/// - `r += imm` followed by a 64-bit conditional jump (a loop counter).
+/// - a register move followed by an ALU op of the same width: the move,
+///   then the op, which reads the move's source for the moved register;
+/// - an ALU op followed by a register move of the same width that the op
+///   neither reads, writes nor feeds: the same, in the other order;
+/// - `r += imm` followed by a 64-bit conditional jump (a loop counter);
+/// - `r = r'` or `r = imm` (64-bit) followed by `exit`.
 ///
-/// Neither part of a fused op can trap, so a trap never has to name the
-/// second slot; a fused op covers two slots and costs two instructions.
+/// No part of a fused op but `exit` changes control, and none traps, so a
+/// trap never has to name the second slot; a fused op covers two slots and
+/// costs two instructions.
 pub(crate) fn fuse(first: Op, second: Op) -> Option<Op> {
-    let width = match first.kind {
-        Kind::Mov64Reg => AluWidth::Bits64,
-        Kind::Mov32Reg => AluWidth::Bits32,
-        Kind::Add64Imm if first.src == first.dst => {
-            return Some(Op {
-                kind: add_then(second.kind)?,
-                src2: first.dst,
-                imm: (first.imm as u32 as u64) | ((second.imm as u32 as u64) << 32),
-                ..second
-            });
-        }
-        _ => return None,
+    let move_width = |op: Op| match op.kind {
+        Kind::Mov64Reg => Some(AluWidth::Bits64),
+        Kind::Mov32Reg => Some(AluWidth::Bits32),
+        _ => None,
     };
-    let d = first.dst;
-    if alu_width(second.kind) != Some(width) || second.dst != d {
-        return None;
+    match (first.kind, second.kind) {
+        (Kind::Mov64Reg, Kind::Exit) => Some(Op {
+            kind: Kind::MovExit,
+            ..first
+        }),
+        (Kind::Mov64Imm, Kind::Exit) => Some(Op {
+            kind: Kind::MovImmExit,
+            ..first
+        }),
+        (Kind::Add64Imm, jump) if first.src == first.dst && add_then(jump).is_some() => Some(Op {
+            kind: add_then(jump)?,
+            src2: first.dst,
+            imm: (first.imm as u32 as u64) | ((second.imm as u32 as u64) << 32),
+            ..second
+        }),
+        _ => {
+            if let Some(width) = move_width(first) {
+                if alu_width(second.kind) != Some(width) {
+                    return None;
+                }
+                let (to, from) = (first.dst, first.src);
+                let forward = |r: u8| if r == to { from } else { r };
+                return Some(Op {
+                    kind: with_move(second.kind)?,
+                    src: forward(second.src),
+                    src2: forward(second.src2),
+                    aux: move_aux(to, from),
+                    ..second
+                });
+            }
+            let width = move_width(second)?;
+            let (to, from) = (second.dst, second.src);
+            let commutes = alu_width(first.kind) == Some(width)
+                && ![first.dst, first.src, first.src2].contains(&to)
+                && first.dst != from;
+            commutes.then_some(Op {
+                kind: with_move(first.kind)?,
+                aux: move_aux(to, from),
+                ..first
+            })
+        }
     }
-    let forward = |r: u8| if r == d { first.src } else { r };
-    Some(Op {
-        kind: with_move(second.kind)?,
-        src: forward(second.src),
-        src2: forward(second.src2),
-        ..second
-    })
 }
 
 #[cfg(test)]
@@ -672,31 +724,70 @@ mod tests {
 
     #[test]
     fn a_move_folds_into_the_next_alu_op_of_its_width() {
-        // r4 = r2; r4 >>= 3  ->  r4 = r2 >> 3
+        // r4 = r2; r4 >>= 3  ->  move, then r4 = r2 >> 3
         let f = fuse(op(mov64_reg(4, 2)), op(alu64_imm(ALU_RSH, 4, 3))).unwrap();
         assert_eq!((f.kind, f.dst, f.src, f.imm), (Kind::MovRsh64Imm, 4, 2, 3));
+        assert_eq!(f.aux, move_aux(4, 2));
         // r0 = r2; r0 *= r0  ->  r0 = r2 * r2
         let f = fuse(op(mov64_reg(0, 2)), op(alu64_reg(ALU_MUL, 0, 0))).unwrap();
         assert_eq!((f.kind, f.src, f.src2), (Kind::MovMul64Reg, 2, 2));
         // w4 = w0; w4 &= 7
         let f = fuse(op(alu32_reg(ALU_MOV, 4, 0)), op(alu32_imm(ALU_AND, 4, 7))).unwrap();
         assert_eq!((f.kind, f.src), (Kind::MovAnd32Imm, 0));
-        // Only binary ops: a move into a move is left alone.
-        assert_eq!(fuse(op(mov64_reg(4, 2)), op(mov64_reg(4, 3))), None);
+        // An independent op: r3 = r1; r5 -= r3  ->  move, then r5 -= r1
+        let f = fuse(op(mov64_reg(3, 1)), op(alu64_reg(ALU_SUB, 5, 3))).unwrap();
+        assert_eq!((f.kind, f.dst, f.src, f.src2), (Kind::MovSub64Reg, 5, 5, 1));
+        assert_eq!(f.aux, move_aux(3, 1));
+        // Moves fuse with moves.
+        let f = fuse(op(mov64_reg(6, 1)), op(mov64_imm(0, 0))).unwrap();
+        assert_eq!(
+            (f.kind, f.dst, f.imm, f.aux),
+            (Kind::MovMov64Imm, 0, 0, move_aux(6, 1))
+        );
         // Widths must match: w4 = w0 zero-extends, r4 += 1 reads all 64 bits.
         assert_eq!(
             fuse(op(alu32_reg(ALU_MOV, 4, 0)), op(alu64_imm(ALU_ADD, 4, 1))),
             None
         );
-        // The second op must overwrite the moved register.
-        assert_eq!(
-            fuse(op(mov64_reg(4, 2)), op(alu64_imm(ALU_ADD, 5, 1))),
-            None
-        );
         // Fused ops do not fuse again.
         let f = fuse(op(mov64_reg(4, 2)), op(alu64_imm(ALU_ADD, 4, 1))).unwrap();
         assert_eq!(fuse(op(mov64_reg(4, 3)), f), None);
-        assert_eq!(fuse(f, op(alu64_imm(ALU_ADD, 4, 1))), None);
+        assert_eq!(fuse(f, op(mov64_reg(1, 2))), None);
+    }
+
+    #[test]
+    fn an_alu_op_and_a_move_after_it_fuse_only_if_they_commute() {
+        // r2 += 1; r3 = r0  ->  move, then r2 += 1
+        let f = fuse(op(alu64_imm(ALU_ADD, 2, 1)), op(mov64_reg(3, 0))).unwrap();
+        assert_eq!((f.kind, f.dst, f.src, f.imm), (Kind::MovAdd64Imm, 2, 2, 1));
+        assert_eq!(f.aux, move_aux(3, 0));
+        // The op writes the move's source, or reads or writes its target.
+        assert_eq!(
+            fuse(op(alu64_imm(ALU_ADD, 0, 1)), op(mov64_reg(3, 0))),
+            None
+        );
+        assert_eq!(
+            fuse(op(alu64_reg(ALU_ADD, 2, 3)), op(mov64_reg(3, 0))),
+            None
+        );
+        assert_eq!(
+            fuse(op(alu64_imm(ALU_ADD, 3, 1)), op(mov64_reg(3, 0))),
+            None
+        );
+        // Nor across widths.
+        assert_eq!(
+            fuse(op(alu64_imm(ALU_ADD, 2, 1)), op(alu32_reg(ALU_MOV, 3, 0))),
+            None
+        );
+    }
+
+    #[test]
+    fn a_move_folds_into_a_following_exit() {
+        let f = fuse(op(mov64_reg(0, 6)), op(exit())).unwrap();
+        assert_eq!((f.kind, f.dst, f.src), (Kind::MovExit, 0, 6));
+        let f = fuse(op(mov64_imm(0, -1)), op(exit())).unwrap();
+        assert_eq!((f.kind, f.dst, f.imm), (Kind::MovImmExit, 0, u64::MAX));
+        assert_eq!(fuse(op(alu32_imm(ALU_MOV, 0, 1)), op(exit())), None);
     }
 
     #[test]
