@@ -798,9 +798,13 @@ fn smod32(a: u32, b: u32) -> i32 {
 #[inline(never)]
 fn atomic_rmw<const SIZE: usize>(op: &Op, r: &mut Regs, mem: &mut Memory) -> Result<(), MemError> {
     let addr = r[op.dst as usize].wrapping_add(op.offset());
-    // Atomics read and write: both permissions are checked up front.
-    let old = mem.load(addr, SIZE)?;
-    mem.slice_mut(addr, SIZE)?;
+    // Atomics read and write: both permissions are checked up front (the
+    // write by storing the bytes just read).
+    let bytes: [u8; SIZE] = mem.read_array(addr)?;
+    mem.write_array(addr, bytes)?;
+    let mut wide = [0u8; 8];
+    wide[..SIZE].copy_from_slice(&bytes);
+    let old = u64::from_le_bytes(wide);
     let mask = if SIZE == 4 { u32::MAX as u64 } else { u64::MAX };
     let src = r[op.src as usize] & mask;
     let operation = op.imm as i32;
@@ -814,7 +818,9 @@ fn atomic_rmw<const SIZE: usize>(op: &Op, r: &mut Regs, mem: &mut Memory) -> Res
         _ => (old == r[0] & mask).then_some(src),
     };
     if let Some(new) = new {
-        mem.store(addr, SIZE, new)?;
+        if let Some(b) = new.to_le_bytes().first_chunk::<SIZE>() {
+            mem.write_array(addr, *b)?;
+        }
     }
     match operation {
         ATOMIC_CMPXCHG => r[0] = old,
