@@ -20,7 +20,7 @@ pub(crate) use program::Program;
 use crate::isa::*;
 use crate::memory::{MemError, Memory, RegionKind};
 use crate::trap::{Trap, TrapKind};
-use crate::vm::Vm;
+use crate::vm::{Vm, VmConfig};
 use decode::{Kind, Op};
 use std::sync::atomic::Ordering;
 
@@ -45,30 +45,35 @@ struct CallStack {
     frames: Vec<Frame>,
     max_depth: usize,
     frame_size: u64,
-    /// Size of the stack region; the entry frame's r10.
-    stack_top: u64,
+    /// r10 of the entry frame: the top of the stack region.
+    entry_fp: u64,
+    /// The bottom of the entry frame (a stack region offset).
+    entry_low: u64,
 }
 
 impl CallStack {
-    /// r10 of the frame at `depth` (0 = entry). It is recomputed on every
-    /// call and return rather than adjusted, so it cannot drift.
-    /// (Wrapping: an absurd configuration must not panic; its stack is
-    /// then simply not addressable.)
-    fn frame_pointer(&self, depth: usize) -> u64 {
-        RegionKind::Stack
-            .base()
-            .wrapping_add(self.stack_top)
-            .wrapping_sub(self.frame_size.wrapping_mul(depth as u64))
+    fn new(config: &VmConfig) -> CallStack {
+        let frame_size = config.frame_size as u64;
+        let stack_top = frame_size.saturating_mul(config.max_call_depth as u64);
+        CallStack {
+            frames: Vec::new(),
+            max_depth: config.max_call_depth,
+            frame_size,
+            entry_fp: RegionKind::Stack.base().wrapping_add(stack_top),
+            entry_low: stack_top.saturating_sub(frame_size),
+        }
     }
 
     /// Points r10 at the frame of the current depth and makes it the lowest
-    /// accessible part of the stack.
+    /// accessible part of the stack. Both are computed from the depth, not
+    /// adjusted, so they cannot drift. (`Vm::set_config` keeps all frames
+    /// inside the stack region, so nothing wraps for a real depth; an
+    /// absurd value leaves the stack unaddressable rather than panicking.)
+    #[inline]
     fn enter_current_frame(&self, r: &mut Regs, mem: &mut Memory) {
-        let depth = self.frames.len();
-        r[10] = self.frame_pointer(depth);
-        let low = self
-            .stack_top
-            .saturating_sub(self.frame_size.saturating_mul(depth as u64 + 1));
+        let down = self.frame_size.wrapping_mul(self.frames.len() as u64);
+        r[10] = self.entry_fp.wrapping_sub(down);
+        let low = self.entry_low.wrapping_sub(down);
         mem.set_stack_low(usize::try_from(low).unwrap_or(usize::MAX));
     }
 
@@ -148,12 +153,7 @@ impl Vm {
             interrupt,
         } = self;
         let budget = config.budget;
-        let mut stack = CallStack {
-            frames: Vec::new(),
-            max_depth: config.max_call_depth,
-            frame_size: config.frame_size as u64,
-            stack_top: (config.frame_size as u64).saturating_mul(config.max_call_depth as u64),
-        };
+        let mut stack = CallStack::new(config);
         // The budget is handed to the inner loop in chunks of at most
         // INTERRUPT_POLL instructions; `budget_left` is what remains after
         // the current chunk.
