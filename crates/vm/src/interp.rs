@@ -1,4 +1,4 @@
-//! The interpreter: one flat `match` over opcodes, in the order of RFC 9669.
+//! The interpreter: one flat `match` over pre-decoded ops (`decode.rs`).
 //!
 //! Code is validated when it is loaded, so every opcode seen here is known
 //! and every register index is in range; what remains checked at run time is
@@ -6,11 +6,21 @@
 //! instruction budget and the interrupt flag.
 //!
 //! It runs on two levels. [`run_until_stop`] executes what needs only
-//! registers and memory (ALU, jumps, loads, stores, atomics) in a tight loop
-//! with few live values, so that the program counter and the code pointer
-//! stay in machine registers. It returns to [`Vm::run_loop`] at calls,
-//! exits, traps and when its fuel (a chunk of the instruction budget) is
-//! spent; `run_loop` handles those, polls the interrupt flag, and resumes it.
+//! registers and memory (ALU, jumps, local calls, loads, stores, atomics)
+//! in a tight loop with few live values. It returns to [`Vm::run_loop`] at
+//! helper calls, `callx`, the entry frame's `exit`, traps, and when its
+//! fuel (a chunk of the instruction budget) is spent; `run_loop` handles
+//! those, polls the interrupt flag, and resumes it.
+//!
+//! The loop mostly runs the fused copy of the code (`Program::fused`), in
+//! which one op may do the work of two instructions. The budget stays exact:
+//! fused ops only run while at least two instructions of fuel are left, and
+//! the last instruction of a fuel chunk runs from the single-op copy
+//! (`Program::singles`), so a run can stop between the halves of a pair.
+//!
+//! Each arm fetches the op after it itself, and along straight-line code
+//! the pc only ever grows by a constant (an op's slot count is fixed by its
+//! kind): the next fetch never waits for a load.
 
 mod decode;
 mod program;
