@@ -3,6 +3,14 @@
 //! inputs). Prints each pair and the geometric mean of rbpf time / our time.
 //!
 //! Run: `cargo bench -p bpf-vm --bench interp`
+//!
+//! Instruction counts (repeatable where wall time is not): with
+//! `INTERP_RUNS=n` the bench times nothing; it runs each kernel `n` times
+//! on each interpreter inside `run_ours` / `run_rbpf` and prints how many
+//! BPF instructions one run executes. Count the host instructions with
+//! `INTERP_RUNS=20 valgrind --tool=callgrind --toggle-collect='*run_ours*'
+//! target/release/deps/interp-<hash>` (and `'*run_rbpf*'`); add
+//! `INTERP_ONLY=<kernel>` to run one kernel.
 
 #[path = "../fixtures/kernels/harness.rs"]
 mod harness;
@@ -57,7 +65,73 @@ fn fastest(v: &[f64]) -> f64 {
     v.iter().copied().fold(f64::INFINITY, f64::min)
 }
 
+/// Runs our interpreter `n` times (the callgrind mode's unit of measure).
+#[inline(never)]
+fn run_ours(ours: &mut Ours, n: u64) -> u64 {
+    (0..n).fold(0, |acc, _| acc ^ black_box(ours.run().unwrap()))
+}
+
+/// Runs rbpf's interpreter `n` times.
+#[inline(never)]
+fn run_rbpf(vm: &rbpf::EbpfVmRaw, memory: &mut [u8], n: u64) -> u64 {
+    (0..n).fold(0, |acc, _| {
+        acc ^ black_box(vm.execute_program(memory).unwrap())
+    })
+}
+
+/// BPF instructions one run of `ours` executes: the smallest budget that
+/// lets it finish (our budget counts every instruction, `ld_imm64` as one).
+fn executed_instructions(ours: &mut Ours) -> u64 {
+    let mut config = ours.vm.config();
+    let (mut lo, mut hi) = (0u64, config.budget);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        ours.vm.set_config(bpf_vm::VmConfig {
+            budget: mid,
+            ..config
+        });
+        if ours.run().is_ok() {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    config.budget = config.budget.max(lo);
+    ours.vm.set_config(config);
+    lo
+}
+
+/// The callgrind mode (see the module documentation).
+fn count_mode(runs: u64) {
+    let only = std::env::var("INTERP_ONLY").ok();
+    for (kernel, args) in cases() {
+        if only.as_deref().is_some_and(|o| o != kernel.name) {
+            continue;
+        }
+        let mut ours = Ours::new(kernel.v4, &args);
+        let insns = executed_instructions(&mut ours);
+        let a = run_ours(&mut ours, runs);
+        let program = rbpf_program(kernel.v3, &args);
+        let b = match rbpf::EbpfVmRaw::new(Some(&program)) {
+            Ok(vm) => run_rbpf(&vm, &mut rbpf_memory(&args), runs),
+            Err(_) => a,
+        };
+        println!(
+            "{:<12} {insns:>9} BPF instructions per run (ours, v4 build){}",
+            kernel.name,
+            if a == b { "" } else { "  (rbpf differs)" }
+        );
+    }
+}
+
 fn main() {
+    if let Some(runs) = std::env::var("INTERP_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        count_mode(runs);
+        return;
+    }
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_millis(1000))

@@ -1,4 +1,4 @@
-//! The interpreter: one flat `match` over opcodes, in the order of RFC 9669.
+//! The interpreter: one flat `match` over pre-decoded ops (`decode.rs`).
 //!
 //! Code is validated when it is loaded, so every opcode seen here is known
 //! and every register index is in range; what remains checked at run time is
@@ -6,20 +6,44 @@
 //! instruction budget and the interrupt flag.
 //!
 //! It runs on two levels. [`run_until_stop`] executes what needs only
-//! registers and memory (ALU, jumps, loads, stores, atomics) in a tight loop
-//! with few live values, so that the program counter and the code pointer
-//! stay in machine registers. It returns to [`Vm::run_loop`] at calls,
-//! exits, traps and when its fuel (a chunk of the instruction budget) is
-//! spent; `run_loop` handles those, polls the interrupt flag, and resumes it.
+//! registers and memory (ALU, jumps, local calls, loads, stores, atomics)
+//! in a tight loop with few live values. It returns to [`Vm::run_loop`] at
+//! helper calls, `callx`, the entry frame's `exit`, traps, and when its
+//! fuel (a chunk of the instruction budget) is spent; `run_loop` handles
+//! those, polls the interrupt flag, and resumes it.
+//!
+//! The loop mostly runs the fused copy of the code (`Program::fused`), in
+//! which one op may do the work of two instructions. The budget stays exact:
+//! fused ops only run while at least two instructions of fuel are left, and
+//! the last instruction of a fuel chunk runs from the single-op copy
+//! (`Program::singles`), so a run can stop between the halves of a pair.
+//!
+//! Each arm fetches the op after it itself, and along straight-line code
+//! the pc only ever grows by a constant (an op's slot count is fixed by its
+//! kind): the next fetch never waits for a load.
+
+mod decode;
+mod program;
+
+pub(crate) use program::Program;
 
 use crate::isa::*;
 use crate::memory::{MemError, Memory, RegionKind};
 use crate::trap::{Trap, TrapKind};
-use crate::vm::Vm;
+use crate::vm::{Vm, VmConfig};
+use decode::{Kind, Op};
 use std::sync::atomic::Ordering;
 
 /// How many instructions run between two looks at the interrupt flag.
 const INTERRUPT_POLL: u64 = 1 << 16;
+
+/// Size of the register file. Only r0..r10 exist, but with one entry per
+/// `u8` value a decoded register number can index it without a bounds
+/// check or a mask.
+const REG_FILE: usize = 256;
+
+/// The registers, indexed by register number.
+type Regs = [u64; REG_FILE];
 
 struct Frame {
     return_pc: usize,
@@ -31,41 +55,41 @@ struct CallStack {
     frames: Vec<Frame>,
     max_depth: usize,
     frame_size: u64,
-    /// Size of the stack region; the entry frame's r10.
-    stack_top: u64,
+    /// r10 of the entry frame: the top of the stack region.
+    entry_fp: u64,
+    /// The bottom of the entry frame (a stack region offset).
+    entry_low: u64,
 }
 
 impl CallStack {
-    /// r10 of the frame at `depth` (0 = entry). It is recomputed on every
-    /// call and return rather than adjusted, so it cannot drift.
-    /// (Wrapping: an absurd configuration must not panic; its stack is
-    /// then simply not addressable.)
-    fn frame_pointer(&self, depth: usize) -> u64 {
-        RegionKind::Stack
-            .base()
-            .wrapping_add(self.stack_top)
-            .wrapping_sub(self.frame_size.wrapping_mul(depth as u64))
+    fn new(config: &VmConfig) -> CallStack {
+        let frame_size = config.frame_size as u64;
+        let stack_top = frame_size.saturating_mul(config.max_call_depth as u64);
+        CallStack {
+            frames: Vec::new(),
+            max_depth: config.max_call_depth,
+            frame_size,
+            entry_fp: RegionKind::Stack.base().wrapping_add(stack_top),
+            entry_low: stack_top.saturating_sub(frame_size),
+        }
     }
 
     /// Points r10 at the frame of the current depth and makes it the lowest
-    /// accessible part of the stack.
-    fn enter_current_frame(&self, r: &mut [u64; 16], mem: &mut Memory) {
-        let depth = self.frames.len();
-        r[10] = self.frame_pointer(depth);
-        let low = self
-            .stack_top
-            .saturating_sub(self.frame_size.saturating_mul(depth as u64 + 1));
+    /// accessible part of the stack. Both are computed from the depth, not
+    /// adjusted, so they cannot drift. (`Vm::set_config` keeps all frames
+    /// inside the stack region, so nothing wraps for a real depth; an
+    /// absurd value leaves the stack unaddressable rather than panicking.)
+    #[inline]
+    fn enter_current_frame(&self, r: &mut Regs, mem: &mut Memory) {
+        let down = self.frame_size.wrapping_mul(self.frames.len() as u64);
+        r[10] = self.entry_fp.wrapping_sub(down);
+        let low = self.entry_low.wrapping_sub(down);
         mem.set_stack_low(usize::try_from(low).unwrap_or(usize::MAX));
     }
 
     /// Enters a new frame for a call returning to `return_pc`.
     #[inline]
-    fn push(
-        &mut self,
-        return_pc: usize,
-        r: &mut [u64; 16],
-        mem: &mut Memory,
-    ) -> Result<(), TrapKind> {
+    fn push(&mut self, return_pc: usize, r: &mut Regs, mem: &mut Memory) -> Result<(), TrapKind> {
         if self.frames.len() + 1 >= self.max_depth {
             return Err(TrapKind::CallDepthExceeded {
                 limit: self.max_depth,
@@ -82,7 +106,7 @@ impl CallStack {
     /// Leaves the current frame; returns where to continue, or `None` in
     /// the entry frame.
     #[inline]
-    fn pop(&mut self, r: &mut [u64; 16], mem: &mut Memory) -> Option<usize> {
+    fn pop(&mut self, r: &mut Regs, mem: &mut Memory) -> Option<usize> {
         let f = self.frames.pop()?;
         [r[6], r[7], r[8], r[9]] = f.saved;
         self.enter_current_frame(r, mem);
@@ -97,7 +121,7 @@ impl CallStack {
 
 /// The state [`run_until_stop`] works on.
 struct Cpu {
-    r: [u64; 16],
+    r: Regs,
     /// Where the inner loop stopped: the call, exit or trapping
     /// instruction, or the next one to run when its fuel ran out.
     pc: usize,
@@ -122,30 +146,24 @@ impl Vm {
     /// arguments in r1..r5, and returns r0 when it exits.
     pub fn call(&mut self, entry: usize, args: &[u64]) -> Result<u64, Trap> {
         self.interrupt.store(false, Ordering::Relaxed);
-        let mut regs = [0u64; 16];
+        let mut regs: Regs = [0; REG_FILE];
         for (r, a) in regs[1..6].iter_mut().zip(args) {
             *r = *a;
         }
         self.run_loop(entry, regs)
     }
 
-    fn run_loop(&mut self, entry: usize, regs: [u64; 16]) -> Result<u64, Trap> {
+    fn run_loop(&mut self, entry: usize, regs: Regs) -> Result<u64, Trap> {
         let Vm {
-            code,
+            program,
             entries,
             mem,
             helpers,
             config,
             interrupt,
         } = self;
-        let code: &[Insn] = code;
         let budget = config.budget;
-        let mut stack = CallStack {
-            frames: Vec::new(),
-            max_depth: config.max_call_depth,
-            frame_size: config.frame_size as u64,
-            stack_top: (config.frame_size as u64).saturating_mul(config.max_call_depth as u64),
-        };
+        let mut stack = CallStack::new(config);
         // The budget is handed to the inner loop in chunks of at most
         // INTERRUPT_POLL instructions; `budget_left` is what remains after
         // the current chunk.
@@ -175,8 +193,16 @@ impl Vm {
         }
 
         loop {
-            match run_until_stop(code, mem, &mut stack, &mut cpu) {
+            // Fused ops may run two instructions: they need fuel for two.
+            let stop = if cpu.fuel >= 2 {
+                run_until_stop::<1>(program.fused(), mem, &mut stack, &mut cpu)
+            } else {
+                run_until_stop::<0>(program.singles(), mem, &mut stack, &mut cpu)
+            };
+            match stop {
                 Stop::Trap(kind) => trap!(kind),
+                // One instruction's fuel left: run it from the single ops.
+                Stop::OutOfFuel if cpu.fuel > 0 => {}
                 Stop::OutOfFuel => {
                     if budget_left == 0 {
                         trap!(TrapKind::BudgetExhausted { budget });
@@ -189,14 +215,15 @@ impl Vm {
                 }
                 Stop::Exit => return Ok(cpu.r[0]),
                 Stop::Call => {
-                    let Some(&insn) = code.get(cpu.pc) else {
+                    let ops = program.singles();
+                    let Some(&op) = ops.get(cpu.pc) else {
                         trap!(TrapKind::PcOutOfRange(cpu.pc as u64));
                     };
                     let next = cpu.pc + 1;
                     let r = &mut cpu.r;
-                    if insn.op == OP_CALLX {
-                        let addr = r[(insn.dst & 15) as usize];
-                        let target = match code_index(addr, code.len()) {
+                    if op.kind == Kind::Callx {
+                        let addr = r[op.dst as usize];
+                        let target = match code_index(addr, ops.len()) {
                             Some(i) if entries[i] => i,
                             _ => trap!(TrapKind::BadCallTarget(addr)),
                         };
@@ -206,11 +233,10 @@ impl Vm {
                         cpu.pc = target;
                         continue;
                     }
-                    let helper = helpers
-                        .get_mut(insn.imm as u32 as usize)
-                        .and_then(|h| h.as_mut());
+                    let id = op.imm as i32;
+                    let helper = helpers.get_mut(id as u32 as usize).and_then(|h| h.as_mut());
                     let Some(helper) = helper else {
-                        trap!(TrapKind::UnknownHelper(insn.imm));
+                        trap!(TrapKind::UnknownHelper(id));
                     };
                     match (helper.func)(mem, [r[1], r[2], r[3], r[4], r[5]]) {
                         Ok(v) => r[0] = v,
@@ -226,24 +252,49 @@ impl Vm {
     }
 }
 
-/// Runs instructions from `cpu.pc` until a helper call, a `callx`, the
-/// entry frame's `exit`, a trap, or the end of `cpu.fuel`. Local calls and
-/// their returns are handled here.
+/// Runs `ops` from `cpu.pc` until a helper call, a `callx`, the entry
+/// frame's `exit`, a trap, or the end of `cpu.fuel`. Local calls and their
+/// returns are handled here.
+///
+/// `RESERVE` is the fuel every op must leave unused when it starts: 1 for
+/// fused ops (which may run two instructions), 0 for single ones.
 #[inline(never)]
-fn run_until_stop(code: &[Insn], mem: &mut Memory, stack: &mut CallStack, cpu: &mut Cpu) -> Stop {
-    let len = code.len();
+fn run_until_stop<const RESERVE: usize>(
+    ops: &[Op],
+    mem: &mut Memory,
+    stack: &mut CallStack,
+    cpu: &mut Cpu,
+) -> Stop {
+    let len = ops.len();
     let mut pc = cpu.pc;
     // Fuel is kept as `end`, the pc at which it would run out if execution
     // went straight on: each instruction costs one compare, and a control
-    // transfer moves `end` by the distance jumped. (Fuel is at most
-    // INTERRUPT_POLL, so `end` stays far from overflow for any real pc;
-    // for a wild target the wrapped `end` only ever leads to the
-    // PcOutOfRange trap.)
+    // transfer moves `end` by the distance jumped. An op covering two slots
+    // runs two instructions. (`end - pc` is the fuel left, at most
+    // INTERRUPT_POLL, and targets are below 2^32: `end` cannot overflow.)
     let mut end = pc.saturating_add(cpu.fuel as usize);
-    // The code this run may execute: up to the end of the fuel or of the
-    // code, whichever is first. One bounds check per instruction covers both.
-    let mut window = code.get(..end.min(len)).unwrap_or(code);
+    // The code this run may execute: ops that start before the end of the
+    // code, and early enough to leave `RESERVE` fuel unused. One bounds
+    // check per instruction covers both.
+    macro_rules! window {
+        () => {
+            ops.get(..end.saturating_sub(RESERVE).min(len))
+                .unwrap_or(ops)
+        };
+    }
+    let mut window = window!();
     let r = &mut cpu.r;
+    // Fetches the op at `pc` (every arm fetches its successor itself, so
+    // that each arm ends in its own dispatch).
+    macro_rules! fetch {
+        () => {
+            match window.get(pc) {
+                Some(op) => op,
+                None => return left_window(cpu, pc, len, end),
+            }
+        };
+    }
+    let mut op = fetch!();
 
     macro_rules! trap {
         ($kind:expr) => {{
@@ -252,7 +303,7 @@ fn run_until_stop(code: &[Insn], mem: &mut Memory, stack: &mut CallStack, cpu: &
             return Stop::Trap($kind);
         }};
     }
-    // Stops after the instruction at `pc` has run.
+    // Stops after the (single-slot) instruction at `pc` has run.
     macro_rules! stop_after {
         ($why:expr) => {{
             cpu.pc = pc;
@@ -260,13 +311,18 @@ fn run_until_stop(code: &[Insn], mem: &mut Memory, stack: &mut CallStack, cpu: &
             return $why;
         }};
     }
-    // Continues at `target` after the instruction at `pc`.
+    // Continues at `target` after the instruction at `pc`, or, for the
+    // second half of a fused op, after the one at `after - 1`.
     macro_rules! transfer {
-        ($target:expr) => {{
+        ($target:expr) => {
+            transfer!($target, after = pc + 1)
+        };
+        ($target:expr, after = $next:expr) => {{
             let target: usize = $target;
-            end = end.wrapping_add(target).wrapping_sub(pc + 1);
-            window = code.get(..end.min(len)).unwrap_or(code);
+            end = end.wrapping_add(target).wrapping_sub($next);
+            window = window!();
             pc = target;
+            op = fetch!();
             continue;
         }};
     }
@@ -280,261 +336,423 @@ fn run_until_stop(code: &[Insn], mem: &mut Memory, stack: &mut CallStack, cpu: &
     }
 
     loop {
-        let Some(insn) = window.get(pc) else {
-            if pc >= len {
-                trap!(TrapKind::PcOutOfRange(pc as u64));
-            }
-            cpu.pc = pc;
-            cpu.fuel = 0;
-            return Stop::OutOfFuel;
-        };
-
-        // Operands are decoded inside each arm, not before the dispatch: that
-        // keeps the dispatch's live values (and register pressure) low.
         macro_rules! d {
             () => {
-                (insn.dst & 15) as usize
+                op.dst as usize
             };
         }
         macro_rules! s {
             () => {
-                (insn.src & 15) as usize
+                op.src as usize
             };
         }
-        macro_rules! imm {
-            () => {
-                insn.imm as i64 as u64
-            };
+        // `r[dst] = f(r[src], imm | r[src2])`, then on to the next op. The
+        // fused `Mov..` kinds (`2;`) first do their move, and cover two
+        // slots. (The pc never waits for a load.)
+        macro_rules! alu64 {
+            (2; $($t:tt)*) => {{
+                r[op.aux as u8 as usize] = r[(op.aux >> 8) as u8 as usize];
+                alu64!(@op 2; $($t)*)
+            }};
+            (@op $slots:literal; reg $a:ident, $b:ident => $e:expr) => {{
+                let $a = r[s!()];
+                let $b = r[op.src2 as usize];
+                r[d!()] = $e;
+                pc += $slots;
+                op = fetch!();
+                continue;
+            }};
+            (@op $slots:literal; $a:ident, $b:ident => $e:expr) => {{
+                let $a = r[s!()];
+                let $b = op.imm;
+                r[d!()] = $e;
+                pc += $slots;
+                op = fetch!();
+                continue;
+            }};
+            ($($t:tt)*) => { alu64!(@op 1; $($t)*) };
         }
-        macro_rules! imm32 {
-            () => {
-                insn.imm as u32
-            };
+        macro_rules! alu32 {
+            (2; $($t:tt)*) => {{
+                r[op.aux as u8 as usize] = r[(op.aux >> 8) as u8 as usize] as u32 as u64;
+                alu32!(@op 2; $($t)*)
+            }};
+            (@op $slots:literal; reg $a:ident, $b:ident => $e:expr) => {{
+                let $a = r[s!()] as u32;
+                let $b = r[op.src2 as usize] as u32;
+                r[d!()] = ($e) as u32 as u64;
+                pc += $slots;
+                op = fetch!();
+                continue;
+            }};
+            (@op $slots:literal; $a:ident, $b:ident => $e:expr) => {{
+                let $a = r[s!()] as u32;
+                let $b = op.imm as u32;
+                r[d!()] = ($e) as u32 as u64;
+                pc += $slots;
+                op = fetch!();
+                continue;
+            }};
+            ($($t:tt)*) => { alu32!(@op 1; $($t)*) };
         }
-        macro_rules! off {
-            () => {
-                insn.off as i64 as u64
-            };
-        }
-
-        // A taken branch checks its target against the end of the code.
-        // Besides trapping early, the check keeps LLVM from turning the
-        // jump into a conditional move of the next pc, which would make
-        // every following fetch wait for the compared registers.
-        macro_rules! jmp {
+        // A taken branch continues at its target; one out of the code (left
+        // by `truncate_code`) traps when it is fetched.
+        macro_rules! jump_if {
             ($cond:expr) => {
                 if $cond {
-                    let target = (pc as i64 + 1 + insn.off as i64) as usize;
-                    if target >= len {
-                        pc = target;
-                        trap!(TrapKind::PcOutOfRange(pc as u64));
+                    transfer!(op.aux as usize);
+                }
+            };
+        }
+        macro_rules! jmp64 {
+            ($cmp:tt) => {
+                jump_if!(r[d!()] $cmp op.imm)
+            };
+            (reg $cmp:tt) => {
+                jump_if!(r[d!()] $cmp r[s!()])
+            };
+            (signed $cmp:tt) => {
+                jump_if!((r[d!()] as i64) $cmp op.imm as i64)
+            };
+            (signed reg $cmp:tt) => {
+                jump_if!((r[d!()] as i64) $cmp r[s!()] as i64)
+            };
+        }
+        macro_rules! jmp32 {
+            ($cmp:tt) => {
+                jump_if!((r[d!()] as u32) $cmp op.imm as u32)
+            };
+            (reg $cmp:tt) => {
+                jump_if!((r[d!()] as u32) $cmp r[s!()] as u32)
+            };
+            (signed $cmp:tt) => {
+                jump_if!((r[d!()] as i32) $cmp op.imm as i32)
+            };
+            (signed reg $cmp:tt) => {
+                jump_if!((r[d!()] as i32) $cmp r[s!()] as i32)
+            };
+        }
+        // `r[src2] += imm as i32`, then the jump in the next slot, whose
+        // immediate is `(imm >> 32) as i32`.
+        macro_rules! add_jmp64 {
+            (@go $lhs:ident, $rhs:ident, $cond:expr) => {{
+                let counter = op.src2 as usize;
+                r[counter] = r[counter].wrapping_add(op.imm as i32 as i64 as u64);
+                let $lhs = r[d!()];
+                let $rhs = (op.imm >> 32) as i32 as i64 as u64;
+                if $cond {
+                    transfer!(op.aux as usize, after = pc + 2);
+                }
+                pc += 2;
+                op = fetch!();
+                continue;
+            }};
+            (@reg $lhs:ident, $rhs:ident, $cond:expr) => {{
+                let counter = op.src2 as usize;
+                r[counter] = r[counter].wrapping_add(op.imm as i32 as i64 as u64);
+                let $lhs = r[d!()];
+                let $rhs = r[s!()];
+                if $cond {
+                    transfer!(op.aux as usize, after = pc + 2);
+                }
+                pc += 2;
+                op = fetch!();
+                continue;
+            }};
+            (&) => { add_jmp64!(@go a, b, a & b != 0) };
+            (reg &) => { add_jmp64!(@reg a, b, a & b != 0) };
+            (signed reg $cmp:tt) => { add_jmp64!(@reg a, b, (a as i64) $cmp (b as i64)) };
+            (signed $cmp:tt) => { add_jmp64!(@go a, b, (a as i64) $cmp (b as i64)) };
+            (reg $cmp:tt) => { add_jmp64!(@reg a, b, a $cmp b) };
+            ($cmp:tt) => { add_jmp64!(@go a, b, a $cmp b) };
+        }
+        // The `exit` in the second slot of a fused op.
+        macro_rules! exit_after_move {
+            () => {
+                match stack.pop(r, mem) {
+                    Some(return_pc) => transfer!(return_pc, after = pc + 2),
+                    None => {
+                        pc += 1;
+                        stop_after!(Stop::Exit)
                     }
-                    transfer!(target);
                 }
             };
         }
         macro_rules! load {
             ($t:ty) => {
-                <$t>::from_le_bytes(mem_try!(mem.read_array(r[s!()].wrapping_add(off!()))))
+                <$t>::from_le_bytes(mem_try!(mem.read_array(r[s!()].wrapping_add(op.offset()))))
             };
         }
         macro_rules! store {
             ($t:ty, $val:expr) => {
-                mem_try!(mem.write_array(r[d!()].wrapping_add(off!()), ($val as $t).to_le_bytes()))
+                mem_try!(mem.write_array(
+                    r[d!()].wrapping_add(op.offset()),
+                    ($val as $t).to_le_bytes()
+                ))
             };
         }
 
-        match insn.op {
-            // ---- ALU64, immediate and register source ----
-            0x07 => r[d!()] = r[d!()].wrapping_add(imm!()),
-            0x0f => r[d!()] = r[d!()].wrapping_add(r[s!()]),
-            0x17 => r[d!()] = r[d!()].wrapping_sub(imm!()),
-            0x1f => r[d!()] = r[d!()].wrapping_sub(r[s!()]),
-            0x27 => r[d!()] = r[d!()].wrapping_mul(imm!()),
-            0x2f => r[d!()] = r[d!()].wrapping_mul(r[s!()]),
-            0x37 => r[d!()] = div64(r[d!()], imm!(), insn.off),
-            0x3f => r[d!()] = div64(r[d!()], r[s!()], insn.off),
-            0x47 => r[d!()] |= imm!(),
-            0x4f => r[d!()] |= r[s!()],
-            0x57 => r[d!()] &= imm!(),
-            0x5f => r[d!()] &= r[s!()],
-            0x67 => r[d!()] <<= imm!() & 63,
-            0x6f => r[d!()] <<= r[s!()] & 63,
-            0x77 => r[d!()] >>= imm!() & 63,
-            0x7f => r[d!()] >>= r[s!()] & 63,
-            0x87 => r[d!()] = (r[d!()] as i64).wrapping_neg() as u64,
-            0x97 => r[d!()] = mod64(r[d!()], imm!(), insn.off),
-            0x9f => r[d!()] = mod64(r[d!()], r[s!()], insn.off),
-            0xa7 => r[d!()] ^= imm!(),
-            0xaf => r[d!()] ^= r[s!()],
-            0xb7 => r[d!()] = imm!(),
-            // mov, or movsx (off 8/16/32); plain mov tested first, it is common.
-            0xbf if insn.off == 0 => r[d!()] = r[s!()],
-            0xbf => {
-                r[d!()] = match insn.off {
-                    8 => r[s!()] as i8 as i64 as u64,
-                    16 => r[s!()] as i16 as i64 as u64,
-                    _ => r[s!()] as i32 as i64 as u64,
-                }
-            }
-            0xc7 => r[d!()] = ((r[d!()] as i64) >> (imm!() & 63)) as u64,
-            0xcf => r[d!()] = ((r[d!()] as i64) >> (r[s!()] & 63)) as u64,
-            0xd7 => r[d!()] = bswap(r[d!()], insn.imm),
+        match op.kind {
+            // ---- ALU64 ----
+            Kind::Add64Imm => alu64!(a, b => a.wrapping_add(b)),
+            Kind::Add64Reg => alu64!(reg a, b => a.wrapping_add(b)),
+            Kind::Sub64Imm => alu64!(a, b => a.wrapping_sub(b)),
+            Kind::Sub64Reg => alu64!(reg a, b => a.wrapping_sub(b)),
+            Kind::Mul64Imm => alu64!(a, b => a.wrapping_mul(b)),
+            Kind::Mul64Reg => alu64!(reg a, b => a.wrapping_mul(b)),
+            Kind::Div64Imm => alu64!(a, b => a.checked_div(b).unwrap_or(0)),
+            Kind::Div64Reg => alu64!(reg a, b => a.checked_div(b).unwrap_or(0)),
+            Kind::SDiv64Imm => alu64!(a, b => sdiv64(a, b)),
+            Kind::SDiv64Reg => alu64!(reg a, b => sdiv64(a, b)),
+            Kind::Or64Imm => alu64!(a, b => a | b),
+            Kind::Or64Reg => alu64!(reg a, b => a | b),
+            Kind::And64Imm => alu64!(a, b => a & b),
+            Kind::And64Reg => alu64!(reg a, b => a & b),
+            Kind::Lsh64Imm => alu64!(a, b => a.wrapping_shl(b as u32)),
+            Kind::Lsh64Reg => alu64!(reg a, b => a.wrapping_shl(b as u32)),
+            Kind::Rsh64Imm => alu64!(a, b => a.wrapping_shr(b as u32)),
+            Kind::Rsh64Reg => alu64!(reg a, b => a.wrapping_shr(b as u32)),
+            Kind::Neg64 => alu64!(a, _b => a.wrapping_neg()),
+            Kind::Mod64Imm => alu64!(a, b => a.checked_rem(b).unwrap_or(a)),
+            Kind::Mod64Reg => alu64!(reg a, b => a.checked_rem(b).unwrap_or(a)),
+            Kind::SMod64Imm => alu64!(a, b => smod64(a, b)),
+            Kind::SMod64Reg => alu64!(reg a, b => smod64(a, b)),
+            Kind::Xor64Imm => alu64!(a, b => a ^ b),
+            Kind::Xor64Reg => alu64!(reg a, b => a ^ b),
+            Kind::Mov64Imm => alu64!(_a, b => b),
+            Kind::Mov64Reg => alu64!(a, _b => a),
+            Kind::Movsx64From8 => alu64!(a, _b => a as i8 as i64 as u64),
+            Kind::Movsx64From16 => alu64!(a, _b => a as i16 as i64 as u64),
+            Kind::Movsx64From32 => alu64!(a, _b => a as i32 as i64 as u64),
+            Kind::Arsh64Imm => alu64!(a, b => (a as i64).wrapping_shr(b as u32) as u64),
+            Kind::Arsh64Reg => alu64!(reg a, b => (a as i64).wrapping_shr(b as u32) as u64),
+            Kind::Swap16 => alu64!(a, _b => (a as u16).swap_bytes() as u64),
+            Kind::Swap32 => alu64!(a, _b => (a as u32).swap_bytes() as u64),
+            Kind::Swap64 => alu64!(a, _b => a.swap_bytes()),
+            Kind::Zext16 => alu64!(a, _b => a as u16 as u64),
+            Kind::Zext32 => alu64!(a, _b => a as u32 as u64),
 
-            // ---- ALU (32-bit): results are zero-extended ----
-            0x04 => r[d!()] = (r[d!()] as u32).wrapping_add(imm32!()) as u64,
-            0x0c => r[d!()] = (r[d!()] as u32).wrapping_add(r[s!()] as u32) as u64,
-            0x14 => r[d!()] = (r[d!()] as u32).wrapping_sub(imm32!()) as u64,
-            0x1c => r[d!()] = (r[d!()] as u32).wrapping_sub(r[s!()] as u32) as u64,
-            0x24 => r[d!()] = (r[d!()] as u32).wrapping_mul(imm32!()) as u64,
-            0x2c => r[d!()] = (r[d!()] as u32).wrapping_mul(r[s!()] as u32) as u64,
-            0x34 => r[d!()] = div32(r[d!()] as u32, imm32!(), insn.off) as u64,
-            0x3c => r[d!()] = div32(r[d!()] as u32, r[s!()] as u32, insn.off) as u64,
-            0x44 => r[d!()] = (r[d!()] as u32 | imm32!()) as u64,
-            0x4c => r[d!()] = (r[d!()] as u32 | r[s!()] as u32) as u64,
-            0x54 => r[d!()] = (r[d!()] as u32 & imm32!()) as u64,
-            0x5c => r[d!()] = (r[d!()] as u32 & r[s!()] as u32) as u64,
-            0x64 => r[d!()] = ((r[d!()] as u32) << (imm32!() & 31)) as u64,
-            0x6c => r[d!()] = ((r[d!()] as u32) << (r[s!()] as u32 & 31)) as u64,
-            0x74 => r[d!()] = ((r[d!()] as u32) >> (imm32!() & 31)) as u64,
-            0x7c => r[d!()] = ((r[d!()] as u32) >> (r[s!()] as u32 & 31)) as u64,
-            0x84 => r[d!()] = (r[d!()] as i32).wrapping_neg() as u32 as u64,
-            0x94 => r[d!()] = mod32(r[d!()] as u32, imm32!(), insn.off) as u64,
-            0x9c => r[d!()] = mod32(r[d!()] as u32, r[s!()] as u32, insn.off) as u64,
-            0xa4 => r[d!()] = (r[d!()] as u32 ^ imm32!()) as u64,
-            0xac => r[d!()] = (r[d!()] as u32 ^ r[s!()] as u32) as u64,
-            0xb4 => r[d!()] = imm32!() as u64,
-            0xbc if insn.off == 0 => r[d!()] = r[s!()] as u32 as u64,
-            0xbc => {
-                r[d!()] = match insn.off {
-                    8 => r[s!()] as i8 as i32 as u32 as u64,
-                    _ => r[s!()] as i16 as i32 as u32 as u64,
-                }
-            }
-            0xc4 => r[d!()] = ((r[d!()] as i32) >> (imm32!() & 31)) as u32 as u64,
-            0xcc => r[d!()] = ((r[d!()] as i32) >> (r[s!()] as u32 & 31)) as u32 as u64,
-            // le: truncate to the width (the host order is little-endian).
-            0xd4 => r[d!()] = truncate(r[d!()], insn.imm),
-            // be: byte swap to the width.
-            0xdc => r[d!()] = bswap(r[d!()], insn.imm),
+            // ---- ALU32: results are zero-extended ----
+            Kind::Add32Imm => alu32!(a, b => a.wrapping_add(b)),
+            Kind::Add32Reg => alu32!(reg a, b => a.wrapping_add(b)),
+            Kind::Sub32Imm => alu32!(a, b => a.wrapping_sub(b)),
+            Kind::Sub32Reg => alu32!(reg a, b => a.wrapping_sub(b)),
+            Kind::Mul32Imm => alu32!(a, b => a.wrapping_mul(b)),
+            Kind::Mul32Reg => alu32!(reg a, b => a.wrapping_mul(b)),
+            Kind::Div32Imm => alu32!(a, b => a.checked_div(b).unwrap_or(0)),
+            Kind::Div32Reg => alu32!(reg a, b => a.checked_div(b).unwrap_or(0)),
+            Kind::SDiv32Imm => alu32!(a, b => sdiv32(a, b)),
+            Kind::SDiv32Reg => alu32!(reg a, b => sdiv32(a, b)),
+            Kind::Or32Imm => alu32!(a, b => a | b),
+            Kind::Or32Reg => alu32!(reg a, b => a | b),
+            Kind::And32Imm => alu32!(a, b => a & b),
+            Kind::And32Reg => alu32!(reg a, b => a & b),
+            Kind::Lsh32Imm => alu32!(a, b => a.wrapping_shl(b)),
+            Kind::Lsh32Reg => alu32!(reg a, b => a.wrapping_shl(b)),
+            Kind::Rsh32Imm => alu32!(a, b => a.wrapping_shr(b)),
+            Kind::Rsh32Reg => alu32!(reg a, b => a.wrapping_shr(b)),
+            Kind::Neg32 => alu32!(a, _b => a.wrapping_neg()),
+            Kind::Mod32Imm => alu32!(a, b => a.checked_rem(b).unwrap_or(a)),
+            Kind::Mod32Reg => alu32!(reg a, b => a.checked_rem(b).unwrap_or(a)),
+            Kind::SMod32Imm => alu32!(a, b => smod32(a, b)),
+            Kind::SMod32Reg => alu32!(reg a, b => smod32(a, b)),
+            Kind::Xor32Imm => alu32!(a, b => a ^ b),
+            Kind::Xor32Reg => alu32!(reg a, b => a ^ b),
+            Kind::Mov32Imm => alu32!(_a, b => b),
+            Kind::Mov32Reg => alu32!(a, _b => a),
+            Kind::Movsx32From8 => alu32!(a, _b => a as i8 as i32),
+            Kind::Movsx32From16 => alu32!(a, _b => a as i16 as i32),
+            Kind::Arsh32Imm => alu32!(a, b => (a as i32).wrapping_shr(b)),
+            Kind::Arsh32Reg => alu32!(reg a, b => (a as i32).wrapping_shr(b)),
+            Kind::Nop => {}
 
-            // ---- JMP (64-bit compares) ----
-            0x05 => jmp!(true),
-            0x15 => jmp!(r[d!()] == imm!()),
-            0x1d => jmp!(r[d!()] == r[s!()]),
-            0x25 => jmp!(r[d!()] > imm!()),
-            0x2d => jmp!(r[d!()] > r[s!()]),
-            0x35 => jmp!(r[d!()] >= imm!()),
-            0x3d => jmp!(r[d!()] >= r[s!()]),
-            0x45 => jmp!(r[d!()] & imm!() != 0),
-            0x4d => jmp!(r[d!()] & r[s!()] != 0),
-            0x55 => jmp!(r[d!()] != imm!()),
-            0x5d => jmp!(r[d!()] != r[s!()]),
-            0x65 => jmp!((r[d!()] as i64) > imm!() as i64),
-            0x6d => jmp!((r[d!()] as i64) > r[s!()] as i64),
-            0x75 => jmp!((r[d!()] as i64) >= imm!() as i64),
-            0x7d => jmp!((r[d!()] as i64) >= r[s!()] as i64),
-            0xa5 => jmp!(r[d!()] < imm!()),
-            0xad => jmp!(r[d!()] < r[s!()]),
-            0xb5 => jmp!(r[d!()] <= imm!()),
-            0xbd => jmp!(r[d!()] <= r[s!()]),
-            0xc5 => jmp!((r[d!()] as i64) < imm!() as i64),
-            0xcd => jmp!((r[d!()] as i64) < r[s!()] as i64),
-            0xd5 => jmp!((r[d!()] as i64) <= imm!() as i64),
-            0xdd => jmp!((r[d!()] as i64) <= r[s!()] as i64),
+            // ---- a move fused with the ALU op after it ----
+            Kind::MovAdd64Imm => alu64!(2; a, b => a.wrapping_add(b)),
+            Kind::MovAdd64Reg => alu64!(2; reg a, b => a.wrapping_add(b)),
+            Kind::MovSub64Imm => alu64!(2; a, b => a.wrapping_sub(b)),
+            Kind::MovSub64Reg => alu64!(2; reg a, b => a.wrapping_sub(b)),
+            Kind::MovMul64Imm => alu64!(2; a, b => a.wrapping_mul(b)),
+            Kind::MovMul64Reg => alu64!(2; reg a, b => a.wrapping_mul(b)),
+            Kind::MovDiv64Imm => alu64!(2; a, b => a.checked_div(b).unwrap_or(0)),
+            Kind::MovDiv64Reg => alu64!(2; reg a, b => a.checked_div(b).unwrap_or(0)),
+            Kind::MovSDiv64Imm => alu64!(2; a, b => sdiv64(a, b)),
+            Kind::MovSDiv64Reg => alu64!(2; reg a, b => sdiv64(a, b)),
+            Kind::MovOr64Imm => alu64!(2; a, b => a | b),
+            Kind::MovOr64Reg => alu64!(2; reg a, b => a | b),
+            Kind::MovAnd64Imm => alu64!(2; a, b => a & b),
+            Kind::MovAnd64Reg => alu64!(2; reg a, b => a & b),
+            Kind::MovLsh64Imm => alu64!(2; a, b => a.wrapping_shl(b as u32)),
+            Kind::MovLsh64Reg => alu64!(2; reg a, b => a.wrapping_shl(b as u32)),
+            Kind::MovRsh64Imm => alu64!(2; a, b => a.wrapping_shr(b as u32)),
+            Kind::MovRsh64Reg => alu64!(2; reg a, b => a.wrapping_shr(b as u32)),
+            Kind::MovMod64Imm => alu64!(2; a, b => a.checked_rem(b).unwrap_or(a)),
+            Kind::MovMod64Reg => alu64!(2; reg a, b => a.checked_rem(b).unwrap_or(a)),
+            Kind::MovSMod64Imm => alu64!(2; a, b => smod64(a, b)),
+            Kind::MovSMod64Reg => alu64!(2; reg a, b => smod64(a, b)),
+            Kind::MovXor64Imm => alu64!(2; a, b => a ^ b),
+            Kind::MovXor64Reg => alu64!(2; reg a, b => a ^ b),
+            Kind::MovArsh64Imm => alu64!(2; a, b => (a as i64).wrapping_shr(b as u32) as u64),
+            Kind::MovArsh64Reg => alu64!(2; reg a, b => (a as i64).wrapping_shr(b as u32) as u64),
+            Kind::MovAdd32Imm => alu32!(2; a, b => a.wrapping_add(b)),
+            Kind::MovAdd32Reg => alu32!(2; reg a, b => a.wrapping_add(b)),
+            Kind::MovSub32Imm => alu32!(2; a, b => a.wrapping_sub(b)),
+            Kind::MovSub32Reg => alu32!(2; reg a, b => a.wrapping_sub(b)),
+            Kind::MovMul32Imm => alu32!(2; a, b => a.wrapping_mul(b)),
+            Kind::MovMul32Reg => alu32!(2; reg a, b => a.wrapping_mul(b)),
+            Kind::MovOr32Imm => alu32!(2; a, b => a | b),
+            Kind::MovOr32Reg => alu32!(2; reg a, b => a | b),
+            Kind::MovAnd32Imm => alu32!(2; a, b => a & b),
+            Kind::MovAnd32Reg => alu32!(2; reg a, b => a & b),
+            Kind::MovLsh32Imm => alu32!(2; a, b => a.wrapping_shl(b)),
+            Kind::MovLsh32Reg => alu32!(2; reg a, b => a.wrapping_shl(b)),
+            Kind::MovRsh32Imm => alu32!(2; a, b => a.wrapping_shr(b)),
+            Kind::MovRsh32Reg => alu32!(2; reg a, b => a.wrapping_shr(b)),
+            Kind::MovXor32Imm => alu32!(2; a, b => a ^ b),
+            Kind::MovXor32Reg => alu32!(2; reg a, b => a ^ b),
+            Kind::MovArsh32Imm => alu32!(2; a, b => (a as i32).wrapping_shr(b)),
+            Kind::MovArsh32Reg => alu32!(2; reg a, b => (a as i32).wrapping_shr(b)),
+            Kind::MovMov64Imm => alu64!(2; _a, b => b),
+            Kind::MovMov64Reg => alu64!(2; a, _b => a),
+            Kind::MovMov32Imm => alu32!(2; _a, b => b),
+            Kind::MovMov32Reg => alu32!(2; a, _b => a),
 
-            // ---- JMP32 (32-bit compares) ----
-            0x06 => transfer!((pc as i64 + 1 + insn.imm as i64) as usize),
-            0x16 => jmp!(r[d!()] as u32 == imm32!()),
-            0x1e => jmp!(r[d!()] as u32 == r[s!()] as u32),
-            0x26 => jmp!(r[d!()] as u32 > imm32!()),
-            0x2e => jmp!(r[d!()] as u32 > r[s!()] as u32),
-            0x36 => jmp!(r[d!()] as u32 >= imm32!()),
-            0x3e => jmp!(r[d!()] as u32 >= r[s!()] as u32),
-            0x46 => jmp!(r[d!()] as u32 & imm32!() != 0),
-            0x4e => jmp!(r[d!()] as u32 & r[s!()] as u32 != 0),
-            0x56 => jmp!(r[d!()] as u32 != imm32!()),
-            0x5e => jmp!(r[d!()] as u32 != r[s!()] as u32),
-            0x66 => jmp!((r[d!()] as i32) > imm32!() as i32),
-            0x6e => jmp!((r[d!()] as i32) > r[s!()] as i32),
-            0x76 => jmp!((r[d!()] as i32) >= imm32!() as i32),
-            0x7e => jmp!((r[d!()] as i32) >= r[s!()] as i32),
-            0xa6 => jmp!((r[d!()] as u32) < imm32!()),
-            0xae => jmp!((r[d!()] as u32) < r[s!()] as u32),
-            0xb6 => jmp!(r[d!()] as u32 <= imm32!()),
-            0xbe => jmp!(r[d!()] as u32 <= r[s!()] as u32),
-            0xc6 => jmp!((r[d!()] as i32) < imm32!() as i32),
-            0xce => jmp!((r[d!()] as i32) < r[s!()] as i32),
-            0xd6 => jmp!((r[d!()] as i32) <= imm32!() as i32),
-            0xde => jmp!((r[d!()] as i32) <= r[s!()] as i32),
+            // ---- jumps ----
+            Kind::Ja => jump_if!(true),
+            Kind::Jeq64Imm => jmp64!(==),
+            Kind::Jeq64Reg => jmp64!(reg ==),
+            Kind::Jgt64Imm => jmp64!(>),
+            Kind::Jgt64Reg => jmp64!(reg >),
+            Kind::Jge64Imm => jmp64!(>=),
+            Kind::Jge64Reg => jmp64!(reg >=),
+            Kind::Jset64Imm => jump_if!(r[d!()] & op.imm != 0),
+            Kind::Jset64Reg => jump_if!(r[d!()] & r[s!()] != 0),
+            Kind::Jne64Imm => jmp64!(!=),
+            Kind::Jne64Reg => jmp64!(reg !=),
+            Kind::Jsgt64Imm => jmp64!(signed >),
+            Kind::Jsgt64Reg => jmp64!(signed reg >),
+            Kind::Jsge64Imm => jmp64!(signed >=),
+            Kind::Jsge64Reg => jmp64!(signed reg >=),
+            Kind::Jlt64Imm => jmp64!(<),
+            Kind::Jlt64Reg => jmp64!(reg <),
+            Kind::Jle64Imm => jmp64!(<=),
+            Kind::Jle64Reg => jmp64!(reg <=),
+            Kind::Jslt64Imm => jmp64!(signed <),
+            Kind::Jslt64Reg => jmp64!(signed reg <),
+            Kind::Jsle64Imm => jmp64!(signed <=),
+            Kind::Jsle64Reg => jmp64!(signed reg <=),
+            Kind::Jeq32Imm => jmp32!(==),
+            Kind::Jeq32Reg => jmp32!(reg ==),
+            Kind::Jgt32Imm => jmp32!(>),
+            Kind::Jgt32Reg => jmp32!(reg >),
+            Kind::Jge32Imm => jmp32!(>=),
+            Kind::Jge32Reg => jmp32!(reg >=),
+            Kind::Jset32Imm => jump_if!(r[d!()] as u32 & op.imm as u32 != 0),
+            Kind::Jset32Reg => jump_if!(r[d!()] as u32 & r[s!()] as u32 != 0),
+            Kind::Jne32Imm => jmp32!(!=),
+            Kind::Jne32Reg => jmp32!(reg !=),
+            Kind::Jsgt32Imm => jmp32!(signed >),
+            Kind::Jsgt32Reg => jmp32!(signed reg >),
+            Kind::Jsge32Imm => jmp32!(signed >=),
+            Kind::Jsge32Reg => jmp32!(signed reg >=),
+            Kind::Jlt32Imm => jmp32!(<),
+            Kind::Jlt32Reg => jmp32!(reg <),
+            Kind::Jle32Imm => jmp32!(<=),
+            Kind::Jle32Reg => jmp32!(reg <=),
+            Kind::Jslt32Imm => jmp32!(signed <),
+            Kind::Jslt32Reg => jmp32!(signed reg <),
+            Kind::Jsle32Imm => jmp32!(signed <=),
+            Kind::Jsle32Reg => jmp32!(signed reg <=),
+
+            // ---- `r += imm` then a 64-bit conditional jump ----
+            Kind::AddJeqImm => add_jmp64!(==),
+            Kind::AddJeqReg => add_jmp64!(reg ==),
+            Kind::AddJgtImm => add_jmp64!(>),
+            Kind::AddJgtReg => add_jmp64!(reg >),
+            Kind::AddJgeImm => add_jmp64!(>=),
+            Kind::AddJgeReg => add_jmp64!(reg >=),
+            Kind::AddJsetImm => add_jmp64!(&),
+            Kind::AddJsetReg => add_jmp64!(reg &),
+            Kind::AddJneImm => add_jmp64!(!=),
+            Kind::AddJneReg => add_jmp64!(reg !=),
+            Kind::AddJsgtImm => add_jmp64!(signed >),
+            Kind::AddJsgtReg => add_jmp64!(signed reg >),
+            Kind::AddJsgeImm => add_jmp64!(signed >=),
+            Kind::AddJsgeReg => add_jmp64!(signed reg >=),
+            Kind::AddJltImm => add_jmp64!(<),
+            Kind::AddJltReg => add_jmp64!(reg <),
+            Kind::AddJleImm => add_jmp64!(<=),
+            Kind::AddJleReg => add_jmp64!(reg <=),
+            Kind::AddJsltImm => add_jmp64!(signed <),
+            Kind::AddJsltReg => add_jmp64!(signed reg <),
+            Kind::AddJsleImm => add_jmp64!(signed <=),
+            Kind::AddJsleReg => add_jmp64!(signed reg <=),
 
             // ---- calls and exit (helpers and callx: in `run_loop`) ----
-            OP_CALL if insn.src == CALL_LOCAL => {
+            Kind::CallLocal => {
                 if let Err(kind) = stack.push(pc + 1, r, mem) {
                     trap!(kind);
                 }
-                transfer!((pc as i64 + 1 + insn.imm as i64) as usize);
+                transfer!(op.aux as usize);
             }
-            OP_CALL | OP_CALLX => stop_after!(Stop::Call),
-            OP_EXIT => match stack.pop(r, mem) {
+            Kind::CallHelper | Kind::Callx => stop_after!(Stop::Call),
+            Kind::Exit => match stack.pop(r, mem) {
                 Some(return_pc) => transfer!(return_pc),
                 None => stop_after!(Stop::Exit),
             },
+            Kind::MovExit => {
+                r[d!()] = r[s!()];
+                exit_after_move!()
+            }
+            Kind::MovImmExit => {
+                r[d!()] = op.imm;
+                exit_after_move!()
+            }
 
             // ---- loads and stores ----
-            OP_LD_IMM64 => {
-                // Validation keeps both slots together; only a later
-                // `truncate_code` could cut them apart.
-                let Some(second) = code.get(pc + 1) else {
-                    trap!(TrapKind::PcOutOfRange(pc as u64 + 1));
-                };
-                let hi = second.imm as u32 as u64;
-                r[d!()] = (imm32!() as u64) | (hi << 32);
+            Kind::LdImm64 => {
+                r[d!()] = op.imm;
                 // Two slots, one instruction.
                 transfer!(pc + 2);
             }
-            0x61 => r[d!()] = load!(u32) as u64,
-            0x69 => r[d!()] = load!(u16) as u64,
-            0x71 => r[d!()] = load!(u8) as u64,
-            0x79 => r[d!()] = load!(u64),
-            0x81 => r[d!()] = load!(i32) as i64 as u64,
-            0x89 => r[d!()] = load!(i16) as i64 as u64,
-            0x91 => r[d!()] = load!(i8) as i64 as u64,
-            0x62 => store!(u32, imm!()),
-            0x6a => store!(u16, imm!()),
-            0x72 => store!(u8, imm!()),
-            0x7a => store!(u64, imm!()),
-            0x63 => store!(u32, r[s!()]),
-            0x6b => store!(u16, r[s!()]),
-            0x73 => store!(u8, r[s!()]),
-            0x7b => store!(u64, r[s!()]),
-            0xc3 | 0xdb => {
-                let size = if insn.op == 0xc3 { 4 } else { 8 };
-                let addr = r[d!()].wrapping_add(off!());
-                // Atomics read and write: both permissions are checked up front.
-                let old = mem_try!(mem.load(addr, size));
-                mem_try!(mem.slice_mut(addr, size).map(|_| ()));
-                let src = if size == 4 {
-                    r[s!()] as u32 as u64
-                } else {
-                    r[s!()]
-                };
-                let (new, fetched) = atomic(insn.imm, old, src, r[0], size);
-                if let Some(new) = new {
-                    mem_try!(mem.store(addr, size, new));
-                }
-                match insn.imm {
-                    ATOMIC_CMPXCHG => r[0] = fetched,
-                    op if op & ATOMIC_FETCH != 0 => r[s!()] = fetched,
-                    _ => {}
-                }
-            }
-            _ => {
-                // Validation makes this unreachable; stay safe if it is not.
-                trap!(TrapKind::PcOutOfRange(pc as u64));
-            }
+            // Only `truncate_code` can separate the two slots.
+            Kind::LdImm64Truncated => trap!(TrapKind::PcOutOfRange(pc as u64 + 1)),
+            Kind::Ldx8 => r[d!()] = load!(u8) as u64,
+            Kind::Ldx16 => r[d!()] = load!(u16) as u64,
+            Kind::Ldx32 => r[d!()] = load!(u32) as u64,
+            Kind::Ldx64 => r[d!()] = load!(u64),
+            Kind::Ldxs8 => r[d!()] = load!(i8) as i64 as u64,
+            Kind::Ldxs16 => r[d!()] = load!(i16) as i64 as u64,
+            Kind::Ldxs32 => r[d!()] = load!(i32) as i64 as u64,
+            Kind::St8 => store!(u8, op.imm),
+            Kind::St16 => store!(u16, op.imm),
+            Kind::St32 => store!(u32, op.imm),
+            Kind::St64 => store!(u64, op.imm),
+            Kind::Stx8 => store!(u8, r[s!()]),
+            Kind::Stx16 => store!(u16, r[s!()]),
+            Kind::Stx32 => store!(u32, r[s!()]),
+            Kind::Stx64 => store!(u64, r[s!()]),
+            Kind::Atomic32 => mem_try!(atomic_rmw::<4>(op, r, mem)),
+            Kind::Atomic64 => mem_try!(atomic_rmw::<8>(op, r, mem)),
+            // Validation makes this unreachable; stay safe if it is not.
+            Kind::Invalid => trap!(TrapKind::PcOutOfRange(pc as u64)),
         }
         pc += 1;
+        op = fetch!();
+    }
+}
+
+/// Stops a run at `pc`, outside the window of runnable code: past the
+/// code's end (a trap) or at the end of the fuel (`fuel_end - pc` is what
+/// is left: less than the op at `pc` may need).
+#[cold]
+#[inline(never)]
+fn left_window(cpu: &mut Cpu, pc: usize, len: usize, fuel_end: usize) -> Stop {
+    cpu.pc = pc;
+    cpu.fuel = fuel_end.saturating_sub(pc) as u64;
+    if pc >= len {
+        Stop::Trap(TrapKind::PcOutOfRange(pc as u64))
+    } else {
+        Stop::OutOfFuel
     }
 }
 
@@ -547,90 +765,79 @@ fn code_index(addr: u64, len: usize) -> Option<usize> {
     Some((off / INSN_SIZE as u64) as usize)
 }
 
-/// 64-bit division: unsigned (off 0) or signed (off 1); x / 0 = 0.
+/// Signed 64-bit division; x / 0 = 0 and MIN / -1 wraps to MIN.
 #[inline]
-fn div64(a: u64, b: u64, off: i16) -> u64 {
+fn sdiv64(a: u64, b: u64) -> u64 {
     if b == 0 {
         0
-    } else if off == 1 {
+    } else {
         (a as i64).wrapping_div(b as i64) as u64
-    } else {
-        a / b
     }
 }
 
-/// 64-bit modulo: unsigned or signed; x % 0 = x.
+/// Signed 64-bit remainder; x % 0 = x.
 #[inline]
-fn mod64(a: u64, b: u64, off: i16) -> u64 {
+fn smod64(a: u64, b: u64) -> u64 {
     if b == 0 {
         a
-    } else if off == 1 {
-        (a as i64).wrapping_rem(b as i64) as u64
     } else {
-        a % b
+        (a as i64).wrapping_rem(b as i64) as u64
     }
 }
 
 #[inline]
-fn div32(a: u32, b: u32, off: i16) -> u32 {
+fn sdiv32(a: u32, b: u32) -> i32 {
     if b == 0 {
         0
-    } else if off == 1 {
-        (a as i32).wrapping_div(b as i32) as u32
     } else {
-        a / b
+        (a as i32).wrapping_div(b as i32)
     }
 }
 
 #[inline]
-fn mod32(a: u32, b: u32, off: i16) -> u32 {
+fn smod32(a: u32, b: u32) -> i32 {
     if b == 0 {
-        a
-    } else if off == 1 {
-        (a as i32).wrapping_rem(b as i32) as u32
+        a as i32
     } else {
-        a % b
+        (a as i32).wrapping_rem(b as i32)
     }
 }
 
-#[inline]
-fn truncate(v: u64, width: i32) -> u64 {
-    match width {
-        16 => v as u16 as u64,
-        32 => v as u32 as u64,
-        _ => v,
-    }
-}
-
-#[inline]
-fn bswap(v: u64, width: i32) -> u64 {
-    match width {
-        16 => (v as u16).swap_bytes() as u64,
-        32 => (v as u32).swap_bytes() as u64,
-        _ => v.swap_bytes(),
-    }
-}
-
-/// Computes an atomic operation: the value to store (if any) and the value fetched.
-#[inline]
-fn atomic(op: i32, old: u64, src: u64, r0: u64, size: usize) -> (Option<u64>, u64) {
-    let mask = if size == 4 { u32::MAX as u64 } else { u64::MAX };
-    let new = match op & !ATOMIC_FETCH {
+/// Runs an atomic read-modify-write of `SIZE` (4 or 8) bytes. Out of the
+/// interpreter loop: atomics are rare and their operands many.
+#[inline(never)]
+fn atomic_rmw<const SIZE: usize>(op: &Op, r: &mut Regs, mem: &mut Memory) -> Result<(), MemError> {
+    let addr = r[op.dst as usize].wrapping_add(op.offset());
+    // Atomics read and write: both permissions are checked up front (the
+    // write by storing the bytes just read).
+    let bytes: [u8; SIZE] = mem.read_array(addr)?;
+    mem.write_array(addr, bytes)?;
+    let mut wide = [0u8; 8];
+    wide[..SIZE].copy_from_slice(&bytes);
+    let old = u64::from_le_bytes(wide);
+    let mask = if SIZE == 4 { u32::MAX as u64 } else { u64::MAX };
+    let src = r[op.src as usize] & mask;
+    let operation = op.imm as i32;
+    let new = match operation & !ATOMIC_FETCH {
         ATOMIC_ADD => Some(old.wrapping_add(src) & mask),
         ATOMIC_OR => Some(old | src),
         ATOMIC_AND => Some(old & src),
         ATOMIC_XOR => Some(old ^ src),
         0xe0 => Some(src),
-        _ => {
-            // cmpxchg: compare with r0 (low 32 bits for the W form).
-            if old == r0 & mask {
-                Some(src)
-            } else {
-                None
-            }
-        }
+        // cmpxchg: compare with r0 (low 32 bits for the W form).
+        _ => (old == r[0] & mask).then_some(src),
     };
-    (new, old)
+    if let Some(new) = new {
+        if let Some(b) = new.to_le_bytes().first_chunk::<SIZE>() {
+            mem.write_array(addr, *b)?;
+        }
+    }
+    match operation {
+        ATOMIC_CMPXCHG => r[0] = old,
+        o if o & ATOMIC_FETCH != 0 => r[op.src as usize] = old,
+        _ => {}
+    }
+    Ok(())
 }
 
 impl From<MemError> for TrapKind {

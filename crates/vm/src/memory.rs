@@ -125,14 +125,47 @@ impl fmt::Display for MemError {
 
 impl std::error::Error for MemError {}
 
+/// One region: its bytes and the lowest offsets that may be read and
+/// written. The low bounds also carry the permissions: [`NO_ACCESS`] never
+/// passes. (One compare per access checks both, for the interpreter.) A
+/// region's kind is its index in [`Memory`]'s table.
 #[derive(Clone, Debug)]
 struct Region {
-    kind: RegionKind,
     bytes: Vec<u8>,
-    /// First accessible offset (moves with the live stack; 0 elsewhere).
-    lo: usize,
-    writable: bool,
-    data: bool,
+    read_lo: usize,
+    write_lo: usize,
+}
+
+/// The low bound of an access a region never allows.
+const NO_ACCESS: usize = usize::MAX;
+
+/// The kind of each slot of [`Memory`]'s table (slot 0, the unmapped low
+/// addresses, is never named).
+const SLOT_KINDS: [RegionKind; 6] = [
+    RegionKind::Code,
+    RegionKind::Code,
+    RegionKind::Rodata,
+    RegionKind::Data,
+    RegionKind::Heap,
+    RegionKind::Stack,
+];
+
+impl Region {
+    fn new(data: bool, writable: bool) -> Region {
+        Region {
+            bytes: Vec::new(),
+            read_lo: if data { 0 } else { NO_ACCESS },
+            write_lo: if writable { 0 } else { NO_ACCESS },
+        }
+    }
+
+    fn is_data(&self) -> bool {
+        self.read_lo != NO_ACCESS
+    }
+
+    fn is_writable(&self) -> bool {
+        self.write_lo != NO_ACCESS
+    }
 }
 
 /// The error for a scalar access whose size is not 1, 2, 4 or 8.
@@ -168,22 +201,15 @@ impl Default for Memory {
 impl Memory {
     /// An empty address space: every region exists at its base and has size 0.
     pub fn new() -> Memory {
-        let region = |kind, writable, data| Region {
-            kind,
-            bytes: Vec::new(),
-            lo: 0,
-            writable,
-            data,
-        };
+        // In the order of SLOT_KINDS: (data, writable).
         Memory {
             regions: [
-                // Slot 0 is never mapped; its kind is never shown.
-                region(RegionKind::Code, false, false),
-                region(RegionKind::Code, false, false),
-                region(RegionKind::Rodata, false, true),
-                region(RegionKind::Data, true, true),
-                region(RegionKind::Heap, true, true),
-                region(RegionKind::Stack, true, true),
+                Region::new(false, false),
+                Region::new(false, false),
+                Region::new(true, false),
+                Region::new(true, true),
+                Region::new(true, true),
+                Region::new(true, true),
             ],
         }
     }
@@ -223,8 +249,8 @@ impl Memory {
 
     /// Shrinks every region (except the stack) back to a mark taken earlier.
     pub fn release_to(&mut self, mark: MemoryMark) {
-        for (r, len) in self.regions.iter_mut().zip(mark.lens) {
-            if r.kind != RegionKind::Stack && len <= r.bytes.len() {
+        for ((r, len), kind) in self.regions.iter_mut().zip(mark.lens).zip(SLOT_KINDS) {
+            if kind != RegionKind::Stack && len <= r.bytes.len() {
                 r.bytes.truncate(len);
             }
         }
@@ -243,30 +269,37 @@ impl Memory {
     pub fn set_stack_size(&mut self, size: usize) {
         let r = &mut self.regions[RegionKind::Stack as usize];
         r.bytes.resize(size, 0);
-        r.lo = 0;
+        r.read_lo = 0;
+        r.write_lo = 0;
     }
 
-    /// Sets the lowest accessible stack offset (the bottom of the innermost live frame).
+    /// Sets the lowest accessible stack offset (the bottom of the innermost
+    /// live frame); past the stack's end, nothing is accessible.
     #[inline]
     pub fn set_stack_low(&mut self, lo: usize) {
-        self.regions[RegionKind::Stack as usize].lo = lo;
+        let r = &mut self.regions[RegionKind::Stack as usize];
+        // The stack is always readable and writable: both bounds move.
+        let lo = lo.min(r.bytes.len());
+        r.read_lo = lo;
+        r.write_lo = lo;
     }
 
     /// Explains why `addr..addr+len` is not accessible.
     #[cold]
+    #[inline(never)]
     fn refuse(&self, addr: u64, len: usize, access: Access) -> MemError {
         let idx = (addr >> REGION_SHIFT) as usize;
-        let reason = if idx == 0 || idx >= self.regions.len() {
-            MemReason::Unmapped
-        } else {
-            let r = &self.regions[idx];
-            if !r.data {
-                MemReason::NotData
-            } else if access == Access::Write && !r.writable {
-                MemReason::ReadOnly(r.kind)
-            } else {
-                MemReason::OutOfBounds(r.kind)
+        let reason = match (self.regions.get(idx), SLOT_KINDS.get(idx)) {
+            (Some(r), Some(&kind)) if idx != 0 => {
+                if !r.is_data() {
+                    MemReason::NotData
+                } else if access == Access::Write && !r.is_writable() {
+                    MemReason::ReadOnly(kind)
+                } else {
+                    MemReason::OutOfBounds(kind)
+                }
             }
+            _ => MemReason::Unmapped,
         };
         MemError {
             addr,
@@ -281,7 +314,7 @@ impl Memory {
     pub fn slice(&self, addr: u64, len: usize) -> Result<&[u8], MemError> {
         let off = (addr & OFFSET_MASK) as usize;
         if let Some(r) = self.regions.get((addr >> REGION_SHIFT) as usize) {
-            if r.data && off >= r.lo {
+            if off >= r.read_lo {
                 if let Some(s) = off.checked_add(len).and_then(|end| r.bytes.get(off..end)) {
                     return Ok(s);
                 }
@@ -297,9 +330,7 @@ impl Memory {
         let idx = (addr >> REGION_SHIFT) as usize;
         let ok = match self.regions.get(idx) {
             Some(r) => {
-                r.writable
-                    && off >= r.lo
-                    && off.checked_add(len).is_some_and(|e| e <= r.bytes.len())
+                off >= r.write_lo && off.checked_add(len).is_some_and(|e| e <= r.bytes.len())
             }
             None => false,
         };
@@ -318,7 +349,7 @@ impl Memory {
         let dst = self
             .regions
             .get_mut(idx)
-            .filter(|r| r.data)
+            .filter(|r| r.is_data())
             .and_then(|r| r.bytes.get_mut(off..off.checked_add(data.len())?));
         match dst {
             Some(dst) => {
@@ -363,8 +394,10 @@ impl Memory {
     pub(crate) fn read_array<const N: usize>(&self, addr: u64) -> Result<[u8; N], MemError> {
         let off = (addr & OFFSET_MASK) as usize;
         if let Some(r) = self.regions.get((addr >> REGION_SHIFT) as usize) {
-            if r.data && off >= r.lo {
-                if let Some(b) = r.bytes.get(off..).and_then(|t| t.first_chunk::<N>()) {
+            if off >= r.read_lo {
+                // (A wrapped end makes an empty range: `get` refuses it.)
+                let bytes = r.bytes.get(off..off.wrapping_add(N));
+                if let Some(b) = bytes.and_then(|b| b.first_chunk::<N>()) {
                     return Ok(*b);
                 }
             }
@@ -381,12 +414,9 @@ impl Memory {
     ) -> Result<(), MemError> {
         let off = (addr & OFFSET_MASK) as usize;
         if let Some(r) = self.regions.get_mut((addr >> REGION_SHIFT) as usize) {
-            if r.writable && off >= r.lo {
-                if let Some(b) = r
-                    .bytes
-                    .get_mut(off..)
-                    .and_then(|t| t.first_chunk_mut::<N>())
-                {
+            if off >= r.write_lo {
+                let bytes = r.bytes.get_mut(off..off.wrapping_add(N));
+                if let Some(b) = bytes.and_then(|b| b.first_chunk_mut::<N>()) {
                     *b = value;
                     return Ok(());
                 }
@@ -414,7 +444,7 @@ impl Memory {
         let r = self
             .regions
             .get((addr >> REGION_SHIFT) as usize)
-            .filter(|r| r.data && off >= r.lo && off < r.bytes.len() && addr >> REGION_SHIFT != 0)
+            .filter(|r| off >= r.read_lo && off < r.bytes.len() && addr >> REGION_SHIFT != 0)
             .ok_or_else(|| self.refuse(addr, 1, Access::Read))?;
         let tail = &r.bytes[off..];
         let limit = tail.len().min(max.saturating_add(1));

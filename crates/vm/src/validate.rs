@@ -23,6 +23,8 @@ pub enum InvalidKind {
     UnsupportedCallKind(u8),
     JumpOutOfRange(i64),
     JumpIntoLdImm64(usize),
+    /// Loading the chunk would take the code past this many slots.
+    CodeTooLarge(usize),
 }
 
 /// A validation error: the slot index (relative to the validated chunk) and the cause.
@@ -60,6 +62,9 @@ impl fmt::Display for InvalidKind {
             InvalidKind::JumpOutOfRange(t) => write!(f, "jump target {t} is outside the program"),
             InvalidKind::JumpIntoLdImm64(t) => {
                 write!(f, "jump target {t} is the second half of an ld_imm64")
+            }
+            InvalidKind::CodeTooLarge(max) => {
+                write!(f, "the code would exceed {max} instruction slots")
             }
         }
     }

@@ -1,8 +1,9 @@
 //! The VM: code, memory, helpers and configuration, and the API to load
 //! and call code. The interpreter loop itself lives in `interp.rs`.
 
+use crate::interp::Program;
 use crate::isa::{Insn, INSN_SIZE};
-use crate::memory::{Memory, RegionKind};
+use crate::memory::{Memory, RegionKind, MAX_REGION_SIZE};
 use crate::trap::HelperError;
 use crate::validate::{jump_target, validate, validate_slot, InvalidInsn, InvalidKind, JumpTarget};
 use std::sync::atomic::AtomicBool;
@@ -16,6 +17,9 @@ pub(crate) struct Helper {
     pub(crate) name: String,
     pub(crate) func: HelperFn,
 }
+
+/// The most code slots a [`Vm`] holds (2^28): as many as the code region has addresses.
+pub(crate) const MAX_CODE_SLOTS: usize = MAX_REGION_SIZE / INSN_SIZE;
 
 /// The largest helper id [`Vm::register_helper`] accepts.
 pub const MAX_HELPER_ID: u32 = 0xffff;
@@ -78,7 +82,8 @@ impl Default for VmConfig {
 
 /// Code, memory and helpers of one BPF machine.
 pub struct Vm {
-    pub(crate) code: Vec<Insn>,
+    /// The code slots, and the decoded form the interpreter runs.
+    pub(crate) program: Program,
     /// `entries[i]`: slot `i` starts a function (a valid `callx` target).
     pub(crate) entries: Vec<bool>,
     /// The address space; public so loaders and hosts can allocate and inspect.
@@ -103,7 +108,7 @@ impl Vm {
     /// An empty machine with the given limits (clamped, see [`Vm::set_config`]).
     pub fn new(config: VmConfig) -> Vm {
         let mut vm = Vm {
-            code: Vec::new(),
+            program: Program::default(),
             entries: Vec::new(),
             mem: Memory::new(),
             helpers: Vec::new(),
@@ -137,7 +142,7 @@ impl Vm {
 
     /// All loaded code slots.
     pub fn code(&self) -> &[Insn] {
-        &self.code
+        self.program.insns()
     }
 
     /// The code slot index a code address denotes, if it is one.
@@ -147,7 +152,7 @@ impl Vm {
             return None;
         }
         let idx = usize::try_from(off / INSN_SIZE as u64).ok()?;
-        (idx < self.code.len()).then_some(idx)
+        (idx < self.program.len()).then_some(idx)
     }
 
     /// True if slot `index` is a registered function entry.
@@ -158,10 +163,19 @@ impl Vm {
     /// Validates and appends a chunk of code; returns the index of its first
     /// slot. Jumps must stay inside the chunk; local calls may target any
     /// slot of the code loaded so far or of the chunk. On error nothing is
-    /// appended and the error's index is relative to the chunk.
+    /// appended and the error's index is relative to the chunk. The code
+    /// may hold at most 2^28 slots (as many as the code region has addresses).
     pub fn load_code(&mut self, chunk: &[Insn]) -> Result<usize, InvalidInsn> {
+        let start = self.program.len();
+        let room = MAX_CODE_SLOTS.saturating_sub(start);
+        if chunk.len() > room {
+            return Err(InvalidInsn {
+                index: room,
+                opcode: chunk[room].op,
+                kind: InvalidKind::CodeTooLarge(MAX_CODE_SLOTS),
+            });
+        }
         validate(chunk, false)?;
-        let start = self.code.len();
         let total = (start + chunk.len()) as i64;
         let mut skip = false;
         for (i, insn) in chunk.iter().enumerate() {
@@ -185,15 +199,15 @@ impl Vm {
                 });
             }
         }
-        self.code.extend_from_slice(chunk);
-        self.entries.resize(self.code.len(), false);
+        self.program.append(chunk);
+        self.entries.resize(self.program.len(), false);
         Ok(start)
     }
 
     fn is_second_half(&self, chunk: &[Insn], start: usize, abs: usize) -> bool {
         let at = |i: usize| {
             if i < start {
-                self.code[i]
+                self.program.insns()[i]
             } else {
                 chunk[i - start]
             }
@@ -212,35 +226,35 @@ impl Vm {
             opcode: insn.op,
             kind,
         };
-        if index >= self.code.len() {
+        let len = self.program.len();
+        if index >= len {
             return Err(fail(InvalidKind::JumpOutOfRange(index as i64)));
         }
         if insn.is_ld_imm64()
-            || self.code[index].is_ld_imm64()
-            || self.is_second_half(&[], self.code.len(), index)
+            || self.program.insns()[index].is_ld_imm64()
+            || self.is_second_half(&[], len, index)
         {
             return Err(fail(InvalidKind::TruncatedLdImm64));
         }
         validate_slot(insn).map_err(fail)?;
         if let Some(JumpTarget::Jump(t) | JumpTarget::Call(t)) = jump_target(insn, index) {
-            if t < 0 || t >= self.code.len() as i64 {
+            if t < 0 || t >= len as i64 {
                 return Err(fail(InvalidKind::JumpOutOfRange(t)));
             }
-            if self.is_second_half(&[], self.code.len(), t as usize) {
+            if self.is_second_half(&[], len, t as usize) {
                 return Err(fail(InvalidKind::JumpIntoLdImm64(t as usize)));
             }
         }
-        self.code[index] = insn;
+        self.program.replace(index, insn);
         Ok(())
     }
 
     /// Rewrites the 64-bit immediate of the `ld_imm64` starting at `index`
     /// (the linker rebinding a reference to a redefined variable).
     pub fn patch_ld_imm64(&mut self, index: usize, value: u64) -> Result<(), InvalidInsn> {
-        match self.code.get(index) {
-            Some(insn) if insn.is_ld_imm64() && index + 1 < self.code.len() => {
-                self.code[index].imm = value as u32 as i32;
-                self.code[index + 1].imm = (value >> 32) as u32 as i32;
+        match self.program.insns().get(index) {
+            Some(insn) if insn.is_ld_imm64() && index + 1 < self.program.len() => {
+                self.program.set_imm64(index, value);
                 Ok(())
             }
             other => Err(InvalidInsn {
@@ -260,7 +274,7 @@ impl Vm {
 
     /// Drops code after `len` slots (undo of the most recent loads).
     pub fn truncate_code(&mut self, len: usize) {
-        self.code.truncate(len);
+        self.program.truncate(len);
         self.entries.truncate(len);
     }
 

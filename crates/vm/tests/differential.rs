@@ -48,8 +48,10 @@ const SIZES: [(u8, i16); 4] = [(SIZE_B, 1), (SIZE_H, 2), (SIZE_W, 4), (SIZE_DW, 
 #[derive(Debug, Clone)]
 enum Unit {
     Straight(Vec<Insn>),
-    /// `insn` with its offset filled in at layout, to the unit `skip + 1` ahead.
+    /// `insn` with its offset filled in at layout, to the unit `skip + 1`
+    /// ahead, after the `prefix` slots.
     Jump {
+        prefix: Vec<Insn>,
         insn: Insn,
         skip: usize,
     },
@@ -188,8 +190,60 @@ fn jump_unit() -> impl Strategy<Value = Unit> {
                     }
                 }
             };
-            Unit::Jump { insn, skip }
+            Unit::Jump {
+                prefix: vec![],
+                insn,
+                skip,
+            }
         })
+}
+
+/// The pairs our interpreter fuses into one step: a register move and an
+/// ALU op of the same width, in either order (the op may use or be the
+/// moved register), and `r += imm` followed by a 64-bit conditional jump.
+fn fused_pair_unit() -> impl Strategy<Value = Unit> {
+    (
+        (any::<bool>(), 0usize..3),
+        prop::sample::select(&ALU_OPS[..]),
+        prop::sample::select(&JMP_OPS[..]),
+        (reg(), reg(), reg(), reg()),
+        imm(),
+        any::<bool>(),
+        0usize..6,
+    )
+        .prop_map(
+            |((is64, form), alu, jmp, (d, s, e, x), imm, use_reg, skip)| {
+                if form == 2 {
+                    // r_d += imm; if r_d <jmp> (imm | r_x) goto +skip
+                    let insn = if use_reg {
+                        jmp_reg(jmp, d, x, 0)
+                    } else if ZERO_EXTENDED_IMM.contains(&jmp) {
+                        jmp_imm(jmp, d, imm & i32::MAX, 0)
+                    } else {
+                        jmp_imm(jmp, d, imm, 0)
+                    };
+                    return Unit::Jump {
+                        prefix: vec![alu64_imm(ALU_ADD, d, imm)],
+                        insn,
+                        skip,
+                    };
+                }
+                let class = if is64 { CLASS_ALU64 } else { CLASS_ALU };
+                // The op writes r_e (half the time the moved register).
+                let e = if e % 2 == 0 { d } else { e };
+                let op = if use_reg {
+                    Insn::new(class | SRC_X | alu, e, x, 0, 0)
+                } else {
+                    Insn::new(class | SRC_K | alu, e, 0, 0, imm)
+                };
+                let mov = Insn::new(class | SRC_X | ALU_MOV, d, s, 0, 0);
+                Unit::Straight(if form == 0 {
+                    vec![mov, op]
+                } else {
+                    vec![op, mov]
+                })
+            },
+        )
 }
 
 fn unit() -> impl Strategy<Value = Unit> {
@@ -198,6 +252,7 @@ fn unit() -> impl Strategy<Value = Unit> {
         2 => special_alu_unit(),
         3 => memory_unit(),
         2 => jump_unit(),
+        2 => fused_pair_unit(),
     ]
 }
 
@@ -214,17 +269,18 @@ fn assemble(init: &[u64; 9], units: &[Unit]) -> Vec<Insn> {
         starts.push(at);
         at += match u {
             Unit::Straight(s) => s.len(),
-            Unit::Jump { .. } => 1,
+            Unit::Jump { prefix, .. } => prefix.len() + 1,
         };
     }
     starts.push(at); // the epilogue
     for (i, u) in units.iter().enumerate() {
         match u {
             Unit::Straight(s) => code.extend(s),
-            Unit::Jump { insn, skip } => {
+            Unit::Jump { prefix, insn, skip } => {
+                code.extend(prefix);
                 let target = starts[(i + 1 + skip).min(units.len())];
                 let mut j = *insn;
-                j.off = (target - (starts[i] + 1)) as i16;
+                j.off = (target - (starts[i] + prefix.len() + 1)) as i16;
                 code.push(j);
             }
         }
@@ -281,7 +337,7 @@ proptest! {
     #[test]
     fn agrees_with_rbpf_straight_line(
         init in prop::array::uniform9(value()),
-        units in prop::collection::vec(prop_oneof![3 => alu_unit(), 2 => special_alu_unit(), 1 => memory_unit()], 1..64),
+        units in prop::collection::vec(prop_oneof![3 => alu_unit(), 2 => special_alu_unit(), 1 => memory_unit(), 1 => fused_pair_unit().prop_filter("straight", |u| matches!(u, Unit::Straight(_)))], 1..64),
     ) {
         let buf = [0x5au8; BUF_LEN];
         let code = assemble(&init, &units);
