@@ -42,4 +42,37 @@ null
 //> (int *) NULL
 struct point points[2] = {{1, 1}, {2, 4}};
 points
-//> (struct point[2]) {<incomplete type>, <incomplete type>}
+//> (struct point[2]) {{.x = 1, .y = 1}, {.x = 2, .y = 4}}
+// An array sized by its initializer keeps its size in later inputs.
+int primes[] = {2, 3, 5, 7, 11};
+sizeof primes / sizeof primes[0]
+//> (unsigned long) 5
+primes
+//> (int[5]) {2, 3, 5, 7, 11}
+char greeting[] = "hello";
+sizeof greeting
+//> (unsigned long) 6
+greeting
+//> (char[6]) "hello"
+int grid[][2] = {{1, 2}, {3, 4}, {5, 6}};
+sizeof grid
+//> (unsigned long) 24
+// const objects are read in place.
+const int limits[3] = {10, 20, 30};
+limits
+//> (const int[3]) {10, 20, 30}
+const int answer = 42;
+answer
+//> (const int) 42
+answer + 1
+//> (int) 43
+const struct point origin = {0, 0};
+origin
+//> (const struct point) {.x = 0, .y = 0}
+// An array that is not an object (a member of a ?: result) is copied.
+struct pair { int v[2]; } pa = {{8, 9}}, pb = {{6, 7}};
+(pa.v[0] > pb.v[0] ? pa : pb).v
+//> (int[2]) {8, 9}
+struct point *first = &points[0];
+*first
+//> (struct point) {.x = 1, .y = 1}

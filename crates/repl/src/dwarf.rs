@@ -10,8 +10,9 @@
 //! that cannot be followed, an unsupported tag, a cycle, nesting deeper
 //! than [`MAX_TYPE_DEPTH`] or a description larger than [`MAX_TYPE_DIES`]
 //! entries becomes [`CType::Unknown`] with the reason. Records reached
-//! through a pointer are read by name only, which keeps self-referential
-//! types (`struct node { struct node *next; }`) finite.
+//! through a pointer are read by name only (except right behind a global's
+//! own pointer), which keeps self-referential types
+//! (`struct node { struct node *next; }`) finite.
 
 use crate::ctype::{CType, Field, Qualifiers};
 use bpf_linker::graph::SectionKind;
@@ -173,7 +174,7 @@ impl DebugInfo {
             };
             let defined = !flag(&entry, gimli::DW_AT_declaration);
             if tag == gimli::DW_TAG_variable {
-                let ty = reader.type_of(&entry, Reach::ByValue);
+                let ty = reader.type_of(&entry, Reach::Global);
                 self.variables.push(Global { name, ty, defined });
             } else {
                 let ty = reader.function(&entry, Reach::ByValue);
@@ -260,9 +261,15 @@ fn find<'g>(globals: &'g [Global], name: &str) -> Option<&'g CType> {
         .map(|g| &g.ty)
 }
 
-/// How a type is reached: records behind a pointer are read by name only.
+/// How a type is reached: records behind a pointer are read by name only,
+/// except behind the pointers a global variable's own type is made of
+/// (`struct point *p`, `struct point *tab[2]`), whose targets are read in
+/// full: the REPL prints a value it holds by reference (an array, a
+/// `const` object) through such a pointer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reach {
+    /// A global variable's type, before any pointer.
+    Global,
     ByValue,
     ThroughPointer,
 }
@@ -354,7 +361,11 @@ impl<'d, 'a> TypeReader<'d, 'a> {
         match tag {
             gimli::DW_TAG_base_type => self.base_type(entry),
             gimli::DW_TAG_pointer_type => {
-                CType::Pointer(Box::new(self.type_of(entry, Reach::ThroughPointer)))
+                let target_reach = match reach {
+                    Reach::Global => Reach::ByValue,
+                    _ => Reach::ThroughPointer,
+                };
+                CType::Pointer(Box::new(self.type_of(entry, target_reach)))
             }
             gimli::DW_TAG_const_type
             | gimli::DW_TAG_volatile_type

@@ -139,8 +139,12 @@ pub struct Repl {
 enum ValueForm {
     /// `__typeof__((E)) __repl_val_N; ... __repl_val_N = (E);`
     Copy,
-    /// `__typeof__((E)) *__repl_ref_N; ... __repl_ref_N = &(E);` (arrays)
+    /// `__typeof__((E)) *__repl_ref_N; ... __repl_ref_N = &(E);` (arrays,
+    /// `const` objects)
     Reference,
+    /// `__typeof__((E)) __repl_val_N; ... memcpy(&__repl_val_N, (E), ...);`
+    /// (an array that is not an object, e.g. a member of a `?:` result)
+    ArrayCopy,
     /// The expression is `void`: run it as a statement.
     Discard,
 }
@@ -328,14 +332,24 @@ impl Repl {
             runtime_init: false,
         };
         let t = Instant::now();
+        // Each shape is tried once: retries can point back at a shape
+        // already tried (an array that is an rvalue can be neither copied
+        // nor referenced), and then the last complaint stands.
+        let mut tried = vec![(plan.form, plan.runtime_init)];
         let compiled = loop {
             let source = self.render(&plan);
             match self.compiler.compile(&source) {
                 Ok(c) => break c,
-                Err(e) => match retry(&plan, &e) {
-                    Some(next) => plan = next,
-                    None => return Err(EvalError::Compile(e.diagnostics)),
-                },
+                Err(e) => {
+                    let next = retry(&plan, &e)
+                        .into_iter()
+                        .find(|p| !tried.contains(&(p.form, p.runtime_init)));
+                    let Some(next) = next else {
+                        return Err(EvalError::Compile(e.diagnostics));
+                    };
+                    tried.push((next.form, next.runtime_init));
+                    plan = next;
+                }
             }
         };
         times.compile = t.elapsed();
@@ -630,7 +644,7 @@ impl Repl {
                 }),
                 ItemKind::Declaration(_) => self.prelude.push(PreludeEntry {
                     names: item.names.clone(),
-                    text: input::carry(item),
+                    text: self.carry(item),
                 }),
                 ItemKind::Statement | ItemKind::Expression => {}
             }
@@ -655,6 +669,27 @@ impl Repl {
         if n > UNDO_MEMORY_DEPTH {
             self.accepted[n - 1 - UNDO_MEMORY_DEPTH].memory_before = None;
         }
+    }
+
+    /// What later inputs see of an accepted item ([`input::carry`]), with
+    /// the bounds of arrays sized by their initializers read from the
+    /// debug info of the object just linked, so that `sizeof a` and the
+    /// printed value of `a` stay right after `int a[] = {1, 2, 3};`.
+    fn carry(&self, item: &Item) -> String {
+        let open_bounds = input::unsized_arrays(item);
+        if open_bounds.is_empty() {
+            return input::carry(item);
+        }
+        let debug = self
+            .session
+            .objects()
+            .last()
+            .and_then(|obj| DebugInfo::from_graph(&obj.graph).ok());
+        let bound = |name: &str| match debug.as_ref()?.variable_type(name)?.strip_typedefs() {
+            crate::ctype::CType::Array { count, .. } => *count,
+            _ => None,
+        };
+        input::carry_with_bounds(item, &bound)
     }
 
     /// Removes the last `n` accepted inputs and everything they did: their
@@ -759,6 +794,18 @@ impl Repl {
                         place(&mut run_body, plan.origin, item, &item.text);
                         let _ = writeln!(run_body, "#line 1 \"<repl>\"\n);");
                     }
+                    ValueForm::ArrayCopy => {
+                        let _ = writeln!(tu, "#line 1 \"<repl>\"\n__typeof__((");
+                        place(tu, plan.origin, item, &item.text);
+                        let _ = writeln!(tu, "#line 1 \"<repl>\"\n)) __repl_val_{n};");
+                        let _ = writeln!(
+                            run_body,
+                            "#line 1 \"<repl>\"\n__builtin_memcpy(&__repl_val_{n}, ("
+                        );
+                        place(&mut run_body, plan.origin, item, &item.text);
+                        let _ =
+                            writeln!(run_body, "#line 1 \"<repl>\"\n), sizeof __repl_val_{n});");
+                    }
                     ValueForm::Discard => {
                         let _ = writeln!(run_body, "#line 1 \"<repl>\"\n(void)(");
                         place(&mut run_body, plan.origin, item, &item.text);
@@ -782,7 +829,7 @@ impl Repl {
         let mem = &self.session.vm().mem;
         let symbolize = |addr: u64| self.symbolize(addr);
         match plan.form {
-            ValueForm::Copy => {
+            ValueForm::Copy | ValueForm::ArrayCopy => {
                 let name = format!("__repl_val_{n}");
                 let ty = debug.variable_type(&name)?;
                 let sym = self.session.lookup(&name)?;
@@ -947,41 +994,43 @@ fn plan_has_run(plan: &Plan) -> bool {
     })
 }
 
-/// Another shape for the translation unit, when clang's complaint says one would work.
-fn retry<'a>(plan: &Plan<'a>, e: &CompileError) -> Option<Plan<'a>> {
+/// Other shapes for the translation unit, best first, when clang's
+/// complaint says one would work. The caller skips shapes already tried.
+fn retry<'a>(plan: &Plan<'a>, e: &CompileError) -> Vec<Plan<'a>> {
     let d = &e.raw;
     let has_expr = plan.items.iter().any(|i| i.kind == ItemKind::Expression);
+    let with_form = |form| Plan { form, ..*plan };
     if !plan.runtime_init && d.contains("initializer element is not a compile-time constant") {
-        return Some(Plan {
+        return vec![Plan {
             runtime_init: true,
             ..*plan
-        });
+        }];
     }
-    if has_expr && plan.form == ValueForm::Copy {
-        if d.contains("is not assignable") && d.contains("array type") {
-            return Some(Plan {
-                form: ValueForm::Reference,
-                ..*plan
-            });
+    if !has_expr {
+        return Vec::new();
+    }
+    match plan.form {
+        // Arrays cannot be assigned, nor can a `const` copy: read them in place.
+        ValueForm::Copy
+            if (d.contains("is not assignable") && d.contains("array type"))
+                || d.contains("with const-qualified type") =>
+        {
+            vec![
+                with_form(ValueForm::Reference),
+                with_form(ValueForm::ArrayCopy),
+            ]
         }
         // clang 19 says `incomplete type 'typeof ((f()))' (aka 'void')`.
-        if d.contains("incomplete type 'void'") || d.contains("(aka 'void')") {
-            return Some(Plan {
-                form: ValueForm::Discard,
-                ..*plan
-            });
+        ValueForm::Copy if d.contains("incomplete type 'void'") || d.contains("(aka 'void')") => {
+            vec![with_form(ValueForm::Discard)]
         }
+        // A value that is not an object: copy it; an array that is not an
+        // object (`(c ? s : t).member`) has its elements copied.
+        ValueForm::Reference if d.contains("cannot take the address of an rvalue") => {
+            vec![with_form(ValueForm::Copy), with_form(ValueForm::ArrayCopy)]
+        }
+        _ => Vec::new(),
     }
-    if has_expr
-        && plan.form == ValueForm::Reference
-        && d.contains("cannot take the address of an rvalue")
-    {
-        return Some(Plan {
-            form: ValueForm::Copy,
-            ..*plan
-        });
-    }
-    None
 }
 
 fn link_message(e: &LinkError) -> String {

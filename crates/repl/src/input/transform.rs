@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use super::declaration::{read, Declaration};
+use super::declaration::{read, Declaration, Declarator};
 use super::lexer::Token;
 use super::split::{code_tokens, DeclKind, Item, ItemKind};
 use super::syntax::INLINE;
@@ -50,14 +50,48 @@ pub fn strip_internal_linkage(item: &Item) -> String {
 /// defined: `extern struct p { int x; } p1;`); types, prototypes, static
 /// assertions and directives as they are. `static` and `inline` are removed
 /// as in [`strip_internal_linkage`]. Statements and expressions leave nothing.
+///
+/// An array whose bound comes from its initializer (`int a[] = {1, 2};`)
+/// would be carried incomplete; [`carry_with_bounds`] fills the bound in.
 pub fn carry(item: &Item) -> String {
+    carry_with_bounds(item, &|_| None)
+}
+
+/// [`carry`], with the outer bound of each array declared with `[]` taken
+/// from `bound` (by variable name; the compiled object knows it):
+/// `int a[] = {1, 2};` -> `extern int a[2];`. Where `bound` says `None` the
+/// bound stays empty.
+pub fn carry_with_bounds(item: &Item, bound: &dyn Fn(&str) -> Option<u64>) -> String {
     match item.kind {
         ItemKind::Directive => item.text.clone(),
         ItemKind::Statement | ItemKind::Expression => String::new(),
         ItemKind::Declaration(DeclKind::FunctionDef) => prototype(item),
-        ItemKind::Declaration(DeclKind::Variable) => extern_declaration(item),
+        ItemKind::Declaration(DeclKind::Variable) => extern_declaration(item, bound),
         ItemKind::Declaration(_) => strip_internal_linkage(item),
     }
+}
+
+/// The variables a declaration item defines as arrays with an empty outer
+/// bound and an initializer (`a` in `int a[] = {1}, n, e[];`).
+pub fn unsized_arrays(item: &Item) -> Vec<String> {
+    let is_variable = |kind| kind == ItemKind::Declaration(DeclKind::Variable);
+    let Some((toks, declaration)) = read_item(item, is_variable) else {
+        return Vec::new();
+    };
+    declaration
+        .declarators
+        .iter()
+        .filter(|d| d.assign.is_some())
+        .filter_map(|d| empty_bound(&toks, d).map(|(name, _)| toks[name].text.to_string()))
+        .collect()
+}
+
+/// The name and the `]` of a declarator `name[]`, if it has that form.
+fn empty_bound(toks: &[Token], declarator: &Declarator) -> Option<(usize, usize)> {
+    let name = declarator.name?;
+    let open = toks.get(name + 1)?;
+    let close = toks.get(name + 2)?;
+    (open.is("[") && close.is("]")).then_some((name, name + 2))
 }
 
 /// For a variable declaration whose initializers are not compile-time
@@ -144,7 +178,7 @@ fn prototype(item: &Item) -> String {
 }
 
 /// `static int a = 1, *b;` -> `extern int a, *b;`
-fn extern_declaration(item: &Item) -> String {
+fn extern_declaration(item: &Item, bound: &dyn Fn(&str) -> Option<u64>) -> String {
     let Some((toks, declaration)) = read_item(item, is_declaration) else {
         return item.text.clone();
     };
@@ -157,6 +191,15 @@ fn extern_declaration(item: &Item) -> String {
         });
     }
     for declarator in &declaration.declarators {
+        let filled = empty_bound(&toks, declarator)
+            .and_then(|(name, close)| Some((bound(toks[name].text)?, close)));
+        if let Some((count, close)) = filled {
+            let at = toks[close].offset;
+            edits.push(Edit {
+                range: at..at,
+                replacement: count.to_string(),
+            });
+        }
         if let Some(assign) = declarator.assign {
             let last = declarator
                 .initializer
@@ -378,6 +421,29 @@ mod tests {
             )),
             "extern unsigned long total __attribute__((aligned(8)));"
         );
+    }
+
+    #[test]
+    fn carry_fills_in_array_bounds_that_came_from_initializers() {
+        let bound = |name: &str| match name {
+            "a" => Some(3),
+            "s" => Some(6),
+            "m" => Some(2),
+            _ => None,
+        };
+        let text = "static int a[] = {1, 2, 3}, n = 1, m[][2] = {{1}, {2}};";
+        let carried = carry_with_bounds(&item(text), &bound);
+        assert_eq!(carried, "extern int a[3], n, m[2][2];");
+        assert_eq!(unsized_arrays(&item(text)), ["a", "m"]);
+        let text = "char s[] = \"hello\";";
+        assert_eq!(carry_with_bounds(&item(text), &bound), "extern char s[6];");
+        // Unknown bounds, sized arrays and pointers are left as written.
+        assert_eq!(
+            carry_with_bounds(&item("int b[] = {1}, c[4], *d;"), &bound),
+            "extern int b[], c[4], *d;"
+        );
+        assert_eq!(carry(&item("int a[] = {1, 2, 3};")), "extern int a[];");
+        assert!(unsized_arrays(&item("int c[4], *d, (*p)[], e[];")).is_empty());
     }
 
     #[test]
