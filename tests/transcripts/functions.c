@@ -50,3 +50,26 @@ early(1)
 int later(int x) { return x + 20; }
 early(1)
 //> (int) 42
+// A function used as a value prints as the pointer it decays to.
+later
+//> (int (*)(int)) 0x1000004b0 <later>
+*later
+//> (int (*)(int)) 0x1000004b0 <later>
+&later == later
+//> (int) 1
+#include <stdio.h>
+printf
+//> (int (*)(const char *restrict, ...)) 0x1000005e0 <printf>
+// Run-time floating-point arithmetic is explained, not a backend dump.
+double half = 0.5;
+half * 3
+//! functions.c:65:6: error: floating-point arithmetic at run time needs '__muldf3', which BPF code cannot call: BPF has no floating-point instructions (floating-point constants, variables and values clang computes at compile time, like 1.0 / 3, still work)
+int truncated = half;
+//! functions.c:67: error: floating-point arithmetic at run time needs '__fixdfsi', which BPF code cannot call: BPF has no floating-point instructions (floating-point constants, variables and values clang computes at compile time, like 1.0 / 3, still work)
+// A redefinition reaches callers compiled in the same input.
+int step(int x) { return x + 1; } int steps(int x) { return step(step(x)); }
+steps(0)
+//> (int) 2
+int step(int x) { return x + 10; }
+steps(0)
+//> (int) 20

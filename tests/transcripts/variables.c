@@ -25,3 +25,11 @@ x
 static int hidden = 4;
 hidden * hidden
 //> (int) 16
+// Functions read a redefined constant's new value.
+const int limit = 5;
+int over_limit(int v) { return v > limit; }
+over_limit(6)
+//> (int) 1
+const int limit = 10;
+over_limit(6)
+//> (int) 0

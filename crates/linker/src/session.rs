@@ -265,6 +265,19 @@ impl Session {
             .map(|g| g.name.as_str())
     }
 
+    /// The host helper whose trampoline (the code address `&printf`
+    /// gives) is at `addr`.
+    pub fn helper_at(&self, addr: u64) -> Option<&str> {
+        let slot = self.vm.code_index(addr)?;
+        let id = self
+            .trampolines
+            .iter()
+            .find_map(|(&id, &s)| (s == slot).then_some(id))?;
+        self.helpers
+            .iter()
+            .find_map(|(name, &i)| (i == id).then_some(name.as_str()))
+    }
+
     /// The current definition of a global name.
     pub fn lookup(&self, name: &str) -> Option<&GlobalSymbol> {
         self.globals.get(name)

@@ -145,6 +145,9 @@ enum ValueForm {
     /// `__typeof__((E)) __repl_val_N; ... memcpy(&__repl_val_N, (E), ...);`
     /// (an array that is not an object, e.g. a member of a `?:` result)
     ArrayCopy,
+    /// `__typeof__(&(E)) __repl_val_N; ... __repl_val_N = &(E);` (a
+    /// function, printed as the pointer it decays to)
+    Address,
     /// The expression is `void`: run it as a statement.
     Discard,
 }
@@ -345,7 +348,10 @@ impl Repl {
                         .into_iter()
                         .find(|p| !tried.contains(&(p.form, p.runtime_init)));
                     let Some(next) = next else {
-                        return Err(EvalError::Compile(e.diagnostics));
+                        // A place clang could not name is the input's first line.
+                        let input = format!("{}:{}:", origin.name, origin.first_line);
+                        let diagnostics = e.diagnostics.replace("<input>:", &input);
+                        return Err(EvalError::Compile(diagnostics));
                     };
                     tried.push((next.form, next.runtime_init));
                     plan = next;
@@ -466,6 +472,9 @@ impl Repl {
             }
             declared.extend(names);
             number += 1;
+            // Later inputs must read a constant from memory, as they do
+            // one at a time, not have clang fold it: end the batch here.
+            let ends_batch = items.iter().any(input::defines_constant);
             out.push(Some(Prepared {
                 number,
                 origin: origin.clone(),
@@ -473,6 +482,9 @@ impl Repl {
                 form: initial_form(&items),
                 items,
             }));
+            if ends_batch {
+                break;
+            }
         }
         if out.is_empty() {
             // The first input alone (it may redefine what the prelude declares).
@@ -794,6 +806,14 @@ impl Repl {
                         place(&mut run_body, plan.origin, item, &item.text);
                         let _ = writeln!(run_body, "#line 1 \"<repl>\"\n);");
                     }
+                    ValueForm::Address => {
+                        let _ = writeln!(tu, "#line 1 \"<repl>\"\n__typeof__(&(");
+                        place(tu, plan.origin, item, &item.text);
+                        let _ = writeln!(tu, "#line 1 \"<repl>\"\n)) __repl_val_{n};");
+                        let _ = writeln!(run_body, "#line 1 \"<repl>\"\n__repl_val_{n} = &(");
+                        place(&mut run_body, plan.origin, item, &item.text);
+                        let _ = writeln!(run_body, "#line 1 \"<repl>\"\n);");
+                    }
                     ValueForm::ArrayCopy => {
                         let _ = writeln!(tu, "#line 1 \"<repl>\"\n__typeof__((");
                         place(tu, plan.origin, item, &item.text);
@@ -829,7 +849,7 @@ impl Repl {
         let mem = &self.session.vm().mem;
         let symbolize = |addr: u64| self.symbolize(addr);
         match plan.form {
-            ValueForm::Copy | ValueForm::ArrayCopy => {
+            ValueForm::Copy | ValueForm::ArrayCopy | ValueForm::Address => {
                 let name = format!("__repl_val_{n}");
                 let ty = debug.variable_type(&name)?;
                 let sym = self.session.lookup(&name)?;
@@ -853,6 +873,9 @@ impl Repl {
 
     /// `name` or `name+0x10` for a code or data address, if it is one.
     pub fn symbolize(&self, addr: u64) -> Option<String> {
+        if let Some(helper) = self.session.helper_at(addr) {
+            return Some(helper.to_string());
+        }
         let syms = self.session.symbols();
         let exact = syms.iter().find(|s| s.addr == addr || s.body == addr)?;
         if exact.name.starts_with("__repl_") {
@@ -1019,6 +1042,10 @@ fn retry<'a>(plan: &Plan<'a>, e: &CompileError) -> Vec<Plan<'a>> {
                 with_form(ValueForm::Reference),
                 with_form(ValueForm::ArrayCopy),
             ]
+        }
+        // A function designator: print the pointer it decays to.
+        ValueForm::Copy if d.contains("non-object type") && d.contains("is not assignable") => {
+            vec![with_form(ValueForm::Address)]
         }
         // clang 19 says `incomplete type 'typeof ((f()))' (aka 'void')`.
         ValueForm::Copy if d.contains("incomplete type 'void'") || d.contains("(aka 'void')") => {

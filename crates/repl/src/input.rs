@@ -32,8 +32,8 @@ pub use lexer::{is_keyword, tokens, Token, TokenKind};
 pub use names::{NameKind, Names, NoNames, STANDARD_TYPEDEFS};
 pub use split::{split, DeclKind, Item, ItemKind};
 pub use transform::{
-    carry, carry_with_bounds, split_initializers, strip_internal_linkage, unsized_arrays,
-    Initializer,
+    carry, carry_with_bounds, defines_constant, split_initializers, strip_internal_linkage,
+    unsized_arrays, Initializer,
 };
 #[cfg(test)]
 mod clang_oracle;

@@ -86,6 +86,19 @@ pub fn unsized_arrays(item: &Item) -> Vec<String> {
         .collect()
 }
 
+/// Whether a declaration item defines a `const` object with an initializer
+/// (`const int k = 5;`). clang folds such a value into code compiled in
+/// the same translation unit, even where a later input redefines it.
+pub fn defines_constant(item: &Item) -> bool {
+    let is_variable = |kind| kind == ItemKind::Declaration(DeclKind::Variable);
+    read_item(item, is_variable).is_some_and(|(_, declaration)| {
+        declaration
+            .declarators
+            .iter()
+            .any(|d| d.is_const && d.assign.is_some())
+    })
+}
+
 /// The name and the `]` of a declarator `name[]`, if it has that form.
 fn empty_bound(toks: &[Token], declarator: &Declarator) -> Option<(usize, usize)> {
     let name = declarator.name?;
@@ -444,6 +457,16 @@ mod tests {
         );
         assert_eq!(carry(&item("int a[] = {1, 2, 3};")), "extern int a[];");
         assert!(unsized_arrays(&item("int c[4], *d, (*p)[], e[];")).is_empty());
+    }
+
+    #[test]
+    fn constants_are_const_objects_with_initializers() {
+        assert!(defines_constant(&item("const int k = 5;")));
+        assert!(!defines_constant(&item("int a = 1;")));
+        assert!(defines_constant(&item("char *const p = 0, q;")));
+        assert!(!defines_constant(&item("const char *s = \"x\";")));
+        assert!(!defines_constant(&item("extern const int e;")));
+        assert!(!defines_constant(&item("int f(const int x) { return x; }")));
     }
 
     #[test]
