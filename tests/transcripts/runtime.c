@@ -37,3 +37,19 @@ assert(1 + 1 == 3);
 srand(1);
 rand() % 100
 //> (int) 83
+// Printed strings stop at the end of their heap block, and dangling
+// pointers are named, not read.
+char *word4 = malloc(4);
+memcpy(word4, "abcd", 4);
+word4
+//> (char *) "abcd"<unterminated: 0x400000004 is past the end of the 4-byte heap block at 0x400000000>
+strcpy(word4, "abc");
+word4
+//> (char *) "abc"
+free(word4);
+word4
+//> (char *) 0x400000000 <freed heap block>
+word4 + 1
+//> (char *) 0x400000001 <inside the freed heap block at 0x400000000>
+(char *)0x400100000
+//> (char *) 0x400100000 <heap memory never allocated>

@@ -13,7 +13,7 @@ use crate::dwarf::DebugInfo;
 use crate::input::{self, DeclKind, Item, ItemKind, NameKind};
 use crate::value;
 use bpf_linker::{CallError, LinkError, Session, SessionOptions};
-use bpf_runtime::{OutputSink, Runtime, RuntimeSnapshot};
+use bpf_runtime::{HeapPlace, OutputSink, Runtime, RuntimeSnapshot};
 use bpf_vm::{Memory, Trap, Vm, VmConfig};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -848,13 +848,17 @@ impl Repl {
         let debug = DebugInfo::from_graph(&obj.graph).ok()?;
         let mem = &self.session.vm().mem;
         let symbolize = |addr: u64| self.symbolize(addr);
+        let pointees = HeapCheckedMemory {
+            mem,
+            runtime: &self.runtime,
+        };
         match plan.form {
             ValueForm::Copy | ValueForm::ArrayCopy | ValueForm::Address => {
                 let name = format!("__repl_val_{n}");
                 let ty = debug.variable_type(&name)?;
                 let sym = self.session.lookup(&name)?;
                 let bytes = mem.read_bytes(sym.addr, ty.size() as usize).ok()?;
-                Some(value::format_value(ty, &bytes, mem, &symbolize))
+                Some(value::format_value(ty, &bytes, &pointees, &symbolize))
             }
             ValueForm::Reference => {
                 let name = format!("__repl_ref_{n}");
@@ -865,7 +869,7 @@ impl Repl {
                 let sym = self.session.lookup(&name)?;
                 let at = mem.load(sym.addr, 8).ok()?;
                 let bytes = mem.read_bytes(at, ty.size() as usize).ok()?;
-                Some(value::format_value(ty, &bytes, mem, &symbolize))
+                Some(value::format_value(ty, &bytes, &pointees, &symbolize))
             }
             ValueForm::Discard => None,
         }
@@ -904,6 +908,44 @@ impl Repl {
         };
         msg.push_str(&bpf_linker::format_backtrace(&frames, describe_frame));
         msg
+    }
+}
+
+/// VM memory as the value printer follows pointers into it: heap bytes
+/// are readable only inside live blocks, up to their requested size, so a
+/// dangling `char *` prints as such instead of as freed bytes.
+struct HeapCheckedMemory<'a> {
+    mem: &'a Memory,
+    runtime: &'a Runtime,
+}
+
+impl value::ReadMemory for HeapCheckedMemory<'_> {
+    fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
+        match self.runtime.heap_place(addr) {
+            HeapPlace::Outside => {}
+            HeapPlace::Live { start, size } => {
+                let end = addr.checked_add(len as u64)?;
+                if end > start + size as u64 {
+                    return None;
+                }
+            }
+            HeapPlace::Freed { .. } | HeapPlace::Unallocated => return None,
+        }
+        self.mem.read_bytes(addr, len).ok()
+    }
+
+    fn why_unreadable(&self, addr: u64) -> Option<String> {
+        match self.runtime.heap_place(addr) {
+            HeapPlace::Outside => None,
+            HeapPlace::Live { start, size } => Some(format!(
+                "{addr:#x} is past the end of the {size}-byte heap block at {start:#x}"
+            )),
+            HeapPlace::Freed { start } if start == addr => Some("freed heap block".to_string()),
+            HeapPlace::Freed { start } => {
+                Some(format!("inside the freed heap block at {start:#x}"))
+            }
+            HeapPlace::Unallocated => Some("heap memory never allocated".to_string()),
+        }
     }
 }
 

@@ -32,6 +32,12 @@ use crate::ctype::{CType, Field};
 pub trait ReadMemory {
     /// `len` bytes at `addr`, or `None` if any of them is unreadable.
     fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>>;
+
+    /// Why `addr` cannot be read, when there is more to say than that it
+    /// is unreadable (e.g. `freed heap memory`).
+    fn why_unreadable(&self, _addr: u64) -> Option<String> {
+        None
+    }
 }
 
 impl ReadMemory for bpf_vm::Memory {
@@ -281,12 +287,17 @@ impl Printer<'_> {
                     chunk = 1;
                     continue;
                 }
-                None if text.is_empty() => return format!("{addr:#x} <invalid pointer>"),
-                None => {
+                None if text.is_empty() => {
+                    let why = self.mem.why_unreadable(addr);
                     return format!(
-                        "{}<unterminated: {at:#x} is unreadable>",
-                        string_literal(&text)
-                    )
+                        "{addr:#x} <{}>",
+                        why.as_deref().unwrap_or("invalid pointer")
+                    );
+                }
+                None => {
+                    let why = self.mem.why_unreadable(at);
+                    let why = why.unwrap_or_else(|| format!("{at:#x} is unreadable"));
+                    return format!("{}<unterminated: {why}>", string_literal(&text));
                 }
             };
             match piece.iter().position(|&b| b == 0) {

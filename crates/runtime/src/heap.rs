@@ -44,6 +44,20 @@ pub struct HeapStats {
     pub region_bytes: usize,
 }
 
+/// Where an address lies with respect to the heap's blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeapPlace {
+    /// Not in the heap region.
+    Outside,
+    /// Inside (or in the tail or red zone of) a live block of `size`
+    /// requested bytes starting at `start`.
+    Live { start: u64, size: usize },
+    /// Inside a block that was freed.
+    Freed { start: u64 },
+    /// In the heap region but in no block (never allocated).
+    Unallocated,
+}
+
 /// Host-side allocator state. Cloning it is the snapshot.
 #[derive(Debug, Clone)]
 pub(crate) struct Heap {
@@ -182,6 +196,27 @@ impl Heap {
         mem.write_bytes(new, &old)?;
         self.free(mem, ptr)?;
         Ok(new)
+    }
+
+    /// The block `addr` lies in, live or freed (red zones included).
+    pub(crate) fn place(&self, addr: u64) -> HeapPlace {
+        if RegionKind::of(addr) != Some(RegionKind::Heap) {
+            return HeapPlace::Outside;
+        }
+        if let Some((&start, b)) = self.live.range(..=addr).next_back() {
+            if addr < start + (b.cap + RED_ZONE) as u64 {
+                return HeapPlace::Live {
+                    start,
+                    size: b.size,
+                };
+            }
+        }
+        if let Some((&start, cap)) = self.free.range(..=addr).next_back() {
+            if addr < start + (cap + RED_ZONE) as u64 {
+                return HeapPlace::Freed { start };
+            }
+        }
+        HeapPlace::Unallocated
     }
 
     /// Requested size of the live block starting at `ptr`, if there is one.

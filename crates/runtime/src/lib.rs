@@ -56,7 +56,9 @@ mod string;
 mod vmstr;
 
 pub use format::MAX_FORMATTED;
-pub use heap::{HeapStats, ALIGN as HEAP_ALIGN, CANARY as HEAP_CANARY, RED_ZONE as HEAP_RED_ZONE};
+pub use heap::{
+    HeapPlace, HeapStats, ALIGN as HEAP_ALIGN, CANARY as HEAP_CANARY, RED_ZONE as HEAP_RED_ZONE,
+};
 pub use output::{OutputSink, DEFAULT_BUFFER_LIMIT};
 pub use runtime::{helper_names, Runtime, RuntimeSnapshot};
 pub use stdio::{STDERR_HANDLE, STDOUT_HANDLE};

@@ -158,6 +158,11 @@ impl Runtime {
         self.ctx.state.borrow().heap.stats(mem)
     }
 
+    /// Where `addr` lies in the heap: in a live block, a freed one, or none.
+    pub fn heap_place(&self, addr: u64) -> crate::heap::HeapPlace {
+        self.ctx.state.borrow().heap.place(addr)
+    }
+
     /// The requested size of the live heap block starting at `ptr`
     /// (for value printing: how many elements a pointer has).
     pub fn heap_block_size(&self, ptr: u64) -> Option<usize> {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use bpf_runtime::{OutputSink, Runtime, HEAP_ALIGN, HEAP_RED_ZONE};
+use bpf_runtime::{HeapPlace, OutputSink, Runtime, HEAP_ALIGN, HEAP_RED_ZONE};
 use bpf_vm::{HelperError, RegionKind};
 use common::{assert_fault, Env};
 use proptest::prelude::*;
@@ -250,6 +250,26 @@ fn realloc_follows_glibc() {
     assert_eq!(env.ok("realloc", &[q, 0]), 0);
     assert_fault(env.call("free", &[q]), &["double free"]);
     assert_eq!(env.rt.heap_stats(&env.mem).live_blocks, 0);
+}
+
+#[test]
+fn heap_place_says_which_block_an_address_is_in() {
+    let mut env = Env::new();
+    let p = env.ok("malloc", &[10]);
+    let q = env.ok("malloc", &[10]);
+    let live = HeapPlace::Live { start: p, size: 10 };
+    assert_eq!(env.rt.heap_place(p), live);
+    // The tail and the red zone still belong to the block.
+    assert_eq!(env.rt.heap_place(p + 15 + HEAP_RED_ZONE as u64), live);
+    env.ok("free", &[q]);
+    assert_eq!(env.rt.heap_place(q + 3), HeapPlace::Freed { start: q });
+    let past = q + 16 + HEAP_RED_ZONE as u64;
+    assert_eq!(env.rt.heap_place(past), HeapPlace::Unallocated);
+    assert_eq!(env.rt.heap_place(0x1000), HeapPlace::Outside);
+    assert_eq!(
+        env.rt.heap_place(RegionKind::Data.base()),
+        HeapPlace::Outside
+    );
 }
 
 #[test]
