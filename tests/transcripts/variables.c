@@ -33,3 +33,23 @@ over_limit(6)
 const int limit = 10;
 over_limit(6)
 //> (int) 0
+// A tentative definition keeps a variable of the same type, and makes a
+// new, zeroed one when the type changes.
+int kept = 3;
+int kept;
+kept
+//> (int) 3
+int grows[2] = {1, 2};
+int grows[4];
+grows
+//> (int[4]) {0, 0, 0, 0}
+long kept;
+kept
+//> (long) 0
+// Redefining a macro needs no #undef.
+#define SCALE 2
+SCALE * 21
+//> (int) 42
+#define SCALE 3
+SCALE * 21
+//> (int) 63

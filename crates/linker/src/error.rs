@@ -26,6 +26,15 @@ pub enum LinkError {
         first: String,
         second: String,
     },
+    /// A tentative definition larger than the existing definition it
+    /// would merge with (in a session that does not allow redefinition).
+    CommonTooLarge {
+        name: String,
+        size: u64,
+        existing_size: u64,
+        existing: String,
+        object: String,
+    },
     /// Code that the VM would not run.
     InvalidCode {
         object: String,
@@ -59,6 +68,18 @@ impl fmt::Display for LinkError {
             LinkError::Unresolved { names } => {
                 write!(f, "symbols not found: [{}]", names.join(", "))
             }
+            LinkError::CommonTooLarge {
+                name,
+                size,
+                existing_size,
+                existing,
+                object,
+            } => write!(
+                f,
+                "{object}: tentative definition of `{name}` ({size} bytes) is larger than its \
+                 definition in {existing} ({existing_size} bytes); declare it `extern` or give \
+                 both the same type"
+            ),
             LinkError::Duplicate {
                 name,
                 first,

@@ -228,7 +228,22 @@ fn resolve(session: &Session, graphs: &[LinkGraph]) -> Result<Resolution, LinkEr
                 });
             }
         } else if s < 2 {
-            // A weak or tentative definition of a name that exists binds to it.
+            // A weak or tentative definition of a name that exists binds to
+            // it, unless it is a tentative one that would not fit there.
+            if let Some(Binding::NewCommon { size, .. }) = bindings.get(name) {
+                if *size > old.size {
+                    if session.options.allow_redefinition {
+                        continue; // a new, larger variable replaces the old
+                    }
+                    return Err(LinkError::CommonTooLarge {
+                        name: name.clone(),
+                        size: *size,
+                        existing_size: old.size,
+                        existing: session.defined_by(old),
+                        object: graphs[gi].name.clone(),
+                    });
+                }
+            }
             bindings.insert(name.clone(), Binding::Existing(old.addr));
             kept_existing.push(name.clone());
         }

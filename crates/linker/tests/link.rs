@@ -252,6 +252,34 @@ fn tentative_definitions_merge() {
 }
 
 #[test]
+fn a_larger_tentative_definition_never_merges_into_a_smaller_variable() {
+    // Without redefinition it is an error naming both objects and sizes.
+    let mut s = session(false);
+    add(&mut s, &["common_a.o"]).unwrap();
+    let err = add(&mut s, &["common_wide.o"]).unwrap_err().to_string();
+    for part in ["common_wide.o", "`n` (32 bytes)", "common_a.o (4 bytes)"] {
+        assert!(err.contains(part), "{err}");
+    }
+    assert_eq!(s.lookup("n").map(|g| g.size), Some(4));
+
+    // With redefinition it is a new variable; the old one's neighbours
+    // are not overwritten through it.
+    let mut s = session(true);
+    add(&mut s, &["common_a.o"]).unwrap();
+    let old = s.lookup("n").unwrap().addr;
+    assert_eq!(call(&mut s, "set_n", &[9]), 9);
+    add(&mut s, &["common_wide.o"]).unwrap();
+    let new = s.lookup("n").unwrap();
+    assert_eq!((new.size, new.addr == old), (32, false));
+    assert_eq!(call(&mut s, "set_n3", &[7]), 7);
+    assert_eq!(call(&mut s, "get_n3", &[]), 7);
+    // In one unit, two tentative definitions merge to the larger.
+    let mut s = session(false);
+    add(&mut s, &["common_a.o", "common_wide.o"]).unwrap();
+    assert_eq!(s.lookup("n").map(|g| g.size), Some(32));
+}
+
+#[test]
 fn weak_definitions_yield_and_weak_references_may_be_missing() {
     let mut s = session(false);
     add(&mut s, &["weak.o"]).unwrap();

@@ -172,6 +172,7 @@ impl Prepared {
             items: &self.items,
             form: self.form,
             runtime_init: false,
+            fresh_tentatives: false,
         }
     }
 }
@@ -209,6 +210,32 @@ struct Plan<'a> {
     form: ValueForm,
     /// Variable items whose initializers move into the run function.
     runtime_init: bool,
+    /// Tentative definitions of existing names define new, zeroed objects
+    /// (the types differ) instead of merging with the old ones.
+    fresh_tentatives: bool,
+}
+
+impl Plan<'_> {
+    /// The shape of the translation unit, for trying each shape once.
+    fn shape(&self) -> (ValueForm, bool, bool) {
+        (self.form, self.runtime_init, self.fresh_tentatives)
+    }
+
+    /// Names whose earlier declarations the prelude leaves out because
+    /// this plan declares them anew. A tentative definition (`int n;`)
+    /// keeps the earlier declaration, so that clang merges the two when
+    /// the types agree and says so when they do not.
+    fn redeclared(&self) -> Vec<&String> {
+        let merging: Vec<String> = if self.fresh_tentatives {
+            Vec::new()
+        } else {
+            self.items.iter().flat_map(input::tentative_names).collect()
+        };
+        declared_names(self.items)
+            .into_iter()
+            .filter(|n| !merging.contains(n))
+            .collect()
+    }
 }
 
 impl Repl {
@@ -333,12 +360,13 @@ impl Repl {
             items: &items,
             form: initial_form(&items),
             runtime_init: false,
+            fresh_tentatives: false,
         };
         let t = Instant::now();
         // Each shape is tried once: retries can point back at a shape
         // already tried (an array that is an rvalue can be neither copied
         // nor referenced), and then the last complaint stands.
-        let mut tried = vec![(plan.form, plan.runtime_init)];
+        let mut tried = vec![plan.shape()];
         let compiled = loop {
             let source = self.render(&plan);
             match self.compiler.compile(&source) {
@@ -346,14 +374,14 @@ impl Repl {
                 Err(e) => {
                     let next = retry(&plan, &e)
                         .into_iter()
-                        .find(|p| !tried.contains(&(p.form, p.runtime_init)));
+                        .find(|p| !tried.contains(&p.shape()));
                     let Some(next) = next else {
                         // A place clang could not name is the input's first line.
                         let input = format!("{}:{}:", origin.name, origin.first_line);
                         let diagnostics = e.diagnostics.replace("<input>:", &input);
                         return Err(EvalError::Compile(diagnostics));
                     };
-                    tried.push((next.form, next.runtime_init));
+                    tried.push(next.shape());
                     plan = next;
                 }
             }
@@ -502,7 +530,7 @@ impl Repl {
             return Err(last);
         }
         let plans: Vec<Plan> = real.iter().map(|p| p.plan()).collect();
-        let mut tu = self.render_prelude(&declared_names(&real[0].items));
+        let mut tu = self.render_prelude(&plans[0].redeclared());
         for plan in &plans {
             self.render_input(&mut tu, plan);
         }
@@ -650,10 +678,13 @@ impl Repl {
             .retain(|e| !e.names.iter().any(|n| declared.contains(&n)));
         for item in items {
             match item.kind {
-                ItemKind::Directive => self.prelude.push(PreludeEntry {
-                    names: directive_names(&item.text),
-                    text: item.text.clone(),
-                }),
+                ItemKind::Directive => {
+                    let text = self.undef_redefined_macro(&item.text) + &item.text;
+                    self.prelude.push(PreludeEntry {
+                        names: directive_names(&item.text),
+                        text,
+                    })
+                }
                 ItemKind::Declaration(_) => self.prelude.push(PreludeEntry {
                     names: item.names.clone(),
                     text: self.carry(item),
@@ -736,9 +767,22 @@ impl Repl {
 
     /// Renders the translation unit for a plan.
     fn render(&self, plan: &Plan) -> String {
-        let mut tu = self.render_prelude(&declared_names(plan.items));
+        let mut tu = self.render_prelude(&plan.redeclared());
         self.render_input(&mut tu, plan);
         tu
+    }
+
+    /// `#undef NAME` (and a newline) when the directive `text` defines a
+    /// macro an earlier input defined: a REPL redefines it without
+    /// clang's "macro redefined" warning. Otherwise empty.
+    fn undef_redefined_macro(&self, text: &str) -> String {
+        let mut out = String::new();
+        for name in directive_names(text) {
+            if self.prelude.iter().any(|e| e.names.contains(&name)) {
+                let _ = writeln!(out, "#undef {name}");
+            }
+        }
+        out
     }
 
     /// The prelude, leaving out what `redeclared` names declare anew.
@@ -760,8 +804,21 @@ impl Repl {
         let n = plan.number;
         let mut run_body = String::new();
         for item in plan.items {
+            let zeroed;
+            let item = if plan.fresh_tentatives {
+                zeroed = Item {
+                    text: input::zero_initialize_tentatives(item),
+                    ..item.clone()
+                };
+                &zeroed
+            } else {
+                item
+            };
             match item.kind {
-                ItemKind::Directive => place(tu, plan.origin, item, &item.text),
+                ItemKind::Directive => {
+                    tu.push_str(&self.undef_redefined_macro(&item.text));
+                    place(tu, plan.origin, item, &item.text)
+                }
                 ItemKind::Declaration(DeclKind::Variable) if plan.runtime_init => {
                     let (decl, inits) = input::split_initializers(item);
                     let stripped = Item {
@@ -1070,6 +1127,23 @@ fn retry<'a>(plan: &Plan<'a>, e: &CompileError) -> Vec<Plan<'a>> {
             runtime_init: true,
             ..*plan
         }];
+    }
+    // `int n;` where an earlier input declared `n` with another type (or
+    // as another kind of name): a new variable, as redefinition makes one.
+    let type_changed = d.contains("with a different type")
+        || d.contains("as different kind of symbol")
+        || d.contains("conflicting types for");
+    if type_changed && !plan.fresh_tentatives {
+        let tentative = plan
+            .items
+            .iter()
+            .any(|i| !input::tentative_names(i).is_empty());
+        if tentative {
+            return vec![Plan {
+                fresh_tentatives: true,
+                ..*plan
+            }];
+        }
     }
     if !has_expr {
         return Vec::new();

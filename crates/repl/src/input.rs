@@ -33,7 +33,7 @@ pub use names::{NameKind, Names, NoNames, STANDARD_TYPEDEFS};
 pub use split::{split, DeclKind, Item, ItemKind};
 pub use transform::{
     carry, carry_with_bounds, defines_constant, split_initializers, strip_internal_linkage,
-    unsized_arrays, Initializer,
+    tentative_names, unsized_arrays, zero_initialize_tentatives, Initializer,
 };
 #[cfg(test)]
 mod clang_oracle;

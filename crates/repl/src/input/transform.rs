@@ -99,6 +99,53 @@ pub fn defines_constant(item: &Item) -> bool {
     })
 }
 
+/// The variables a declaration item defines tentatively: without an
+/// initializer, `extern` or `typedef` (`n` and `buf` in `int n, buf[4];`).
+/// Such a definition of a name that exists merges with it when the types
+/// agree (C's rule for one translation unit).
+pub fn tentative_names(item: &Item) -> Vec<String> {
+    let is_variable = |kind| kind == ItemKind::Declaration(DeclKind::Variable);
+    let Some((toks, declaration)) = read_item(item, is_variable) else {
+        return Vec::new();
+    };
+    let specifiers = &toks[..declaration.specifiers_end.min(toks.len())];
+    if declaration.is_typedef || specifiers.iter().any(|t| t.is("extern")) {
+        return Vec::new();
+    }
+    declaration
+        .declarators
+        .iter()
+        .filter(|d| d.assign.is_none() && !d.is_function)
+        .filter_map(|d| Some(toks[d.name?].text.to_string()))
+        .collect()
+}
+
+/// The item with ` = {0}` after each tentative definition ([`tentative_names`]),
+/// making it a definition of a new, zeroed object. Other items come back as
+/// they are.
+pub fn zero_initialize_tentatives(item: &Item) -> String {
+    if tentative_names(item).is_empty() {
+        return item.text.clone();
+    }
+    let Some((toks, declaration)) = read_item(item, is_declaration) else {
+        return item.text.clone();
+    };
+    let edits = declaration
+        .declarators
+        .iter()
+        .filter(|d| d.assign.is_none() && !d.is_function && d.name.is_some())
+        .filter_map(|d| {
+            let last = d.tokens.end.checked_sub(1)?;
+            let at = toks.get(last)?.end();
+            Some(Edit {
+                range: at..at,
+                replacement: " = {0}".to_string(),
+            })
+        })
+        .collect();
+    apply(&item.text, edits)
+}
+
 /// The name and the `]` of a declarator `name[]`, if it has that form.
 fn empty_bound(toks: &[Token], declarator: &Declarator) -> Option<(usize, usize)> {
     let name = declarator.name?;
@@ -457,6 +504,25 @@ mod tests {
         );
         assert_eq!(carry(&item("int a[] = {1, 2, 3};")), "extern int a[];");
         assert!(unsized_arrays(&item("int c[4], *d, (*p)[], e[];")).is_empty());
+    }
+
+    #[test]
+    fn tentative_definitions_are_variables_without_initializers() {
+        assert_eq!(
+            tentative_names(&item("int n, m = 2, buf[4];")),
+            ["n", "buf"]
+        );
+        assert!(tentative_names(&item("extern int e;")).is_empty());
+        assert!(tentative_names(&item("typedef int T;")).is_empty());
+        assert!(tentative_names(&item("int f(void);")).is_empty());
+        assert_eq!(
+            zero_initialize_tentatives(&item("static int n, m = 2, buf[4];")),
+            "static int n = {0}, m = 2, buf[4] = {0};"
+        );
+        assert_eq!(
+            zero_initialize_tentatives(&item("int x = 1;")),
+            "int x = 1;"
+        );
     }
 
     #[test]
