@@ -76,3 +76,26 @@ struct pair { int v[2]; } pa = {{8, 9}}, pb = {{6, 7}};
 struct point *first = &points[0];
 *first
 //> (struct point) {.x = 1, .y = 1}
+// Defining a struct again keeps the variables declared with it.
+struct rgb { int r, g, b; } teal = {0, 128, 128};
+struct rgb { int r, g, b; };
+teal
+//> (struct rgb) {.r = 0, .g = 128, .b = 128}
+// Changing a type that earlier variables or functions use is refused,
+// naming them; an unused type may change.
+int brightness(struct rgb *c) { return c->r + c->g + c->b; }
+struct rgb { unsigned char r, g, b; };
+//! types.c:87:1: error: redefining 'struct rgb' would leave 'teal' (types.c:80), 'brightness' (types.c:86) with the old definition's layout; %undo back to before them, or give the new type another name
+brightness(&teal)
+//> (int) 256
+typedef int score_t;
+score_t best = 10;
+typedef long score_t;
+//! types.c:93:1: error: redefining 'score_t' would leave 'best' (types.c:92) with the old definition's layout; %undo back to before it, or give the new type another name
+typedef int score_t;
+best
+//> (score_t) 10
+struct scratch { int a; };
+struct scratch { long a, b; };
+sizeof(struct scratch)
+//> (unsigned long) 16

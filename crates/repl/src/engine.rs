@@ -352,6 +352,9 @@ impl Repl {
             first_line: 1,
         });
         let mut times = Times::default();
+        if let Some(message) = self.type_redefinition_conflict(&items, &origin) {
+            return Err(EvalError::Compile(message));
+        }
 
         // Compile, retrying with another shape where clang tells us to.
         let mut plan = Plan {
@@ -529,8 +532,14 @@ impl Repl {
         if real.len() < 2 {
             return Err(last);
         }
+        if self
+            .type_redefinition_conflict(&real[0].items, &real[0].origin)
+            .is_some()
+        {
+            return Err(0);
+        }
         let plans: Vec<Plan> = real.iter().map(|p| p.plan()).collect();
-        let mut tu = self.render_prelude(&plans[0].redeclared());
+        let mut tu = self.render_prelude(&plans[0].redeclared(), plans[0].items);
         for plan in &plans {
             self.render_input(&mut tu, plan);
         }
@@ -674,8 +683,7 @@ impl Repl {
         let prelude_before = self.prelude.clone();
         let known_before = self.known.clone();
         let declared = declared_names(items);
-        self.prelude
-            .retain(|e| !e.names.iter().any(|n| declared.contains(&n)));
+        self.prelude = displace(&self.prelude, &declared, items);
         for item in items {
             match item.kind {
                 ItemKind::Directive => {
@@ -767,7 +775,7 @@ impl Repl {
 
     /// Renders the translation unit for a plan.
     fn render(&self, plan: &Plan) -> String {
-        let mut tu = self.render_prelude(&plan.redeclared());
+        let mut tu = self.render_prelude(&plan.redeclared(), plan.items);
         self.render_input(&mut tu, plan);
         tu
     }
@@ -786,17 +794,102 @@ impl Repl {
     }
 
     /// The prelude, leaving out what `redeclared` names declare anew.
-    fn render_prelude(&self, redeclared: &[&String]) -> String {
+    fn render_prelude(&self, redeclared: &[&String], items: &[Item]) -> String {
         let mut tu = String::new();
         let _ = writeln!(tu, "#line 1 \"<repl>\"");
-        for entry in &self.prelude {
-            if entry.names.iter().any(|n| redeclared.contains(&n)) {
-                continue; // this input redefines it
-            }
+        for entry in displace(&self.prelude, redeclared, items) {
             tu.push_str(&entry.text);
             tu.push('\n');
         }
         tu
+    }
+
+    /// An error when `items` define a struct/union/enum tag or a typedef
+    /// name differently from an earlier input while earlier declarations
+    /// that stay (variables, functions) use the old definition: they would
+    /// silently get the new layout.
+    fn type_redefinition_conflict(&self, items: &[Item], origin: &Origin) -> Option<String> {
+        use input::types::{defined_tags, mentions_identifier, mentions_tag, normalized, tag_body};
+        let redeclared = declared_names(items);
+        let stays = |n: &String| !redeclared.contains(&n);
+        for item in items
+            .iter()
+            .filter(|i| matches!(i.kind, ItemKind::Declaration(_)))
+        {
+            let mut changed: Vec<(String, Vec<String>)> = Vec::new();
+            for tag in defined_tags(&item.text) {
+                let Some(old) = self
+                    .prelude
+                    .iter()
+                    .find(|e| defined_tags(&e.text).contains(&tag))
+                else {
+                    continue;
+                };
+                let old_body = tag_body(&old.text, &tag).unwrap_or_default();
+                if tag_body(&item.text, &tag).unwrap_or_default() == old_body {
+                    continue;
+                }
+                let in_body = |n: &String| old_body.split(' ').any(|t| t == n);
+                let mut users: Vec<String> = old
+                    .names
+                    .iter()
+                    .filter(|n| **n != tag && !in_body(n) && stays(n))
+                    .cloned()
+                    .collect();
+                for e in self.prelude.iter().filter(|e| !std::ptr::eq(*e, old)) {
+                    if mentions_tag(&e.text, &tag) {
+                        users.extend(e.names.iter().filter(|n| stays(n)).cloned());
+                    }
+                }
+                let keyword = item
+                    .text
+                    .split_whitespace()
+                    .find(|w| ["struct", "union", "enum"].contains(w))
+                    .unwrap_or("struct");
+                changed.push((format!("{keyword} {tag}"), users));
+            }
+            let is_typedef = item.kind == ItemKind::Declaration(DeclKind::Type)
+                && item.text.trim_start().starts_with("typedef");
+            for name in item.names.iter().filter(|_| is_typedef) {
+                let Some(old) = self
+                    .prelude
+                    .iter()
+                    .find(|e| e.names.contains(name) && e.text.trim_start().starts_with("typedef"))
+                else {
+                    continue;
+                };
+                if normalized(&old.text) == normalized(&item.text) {
+                    continue;
+                }
+                let users = self
+                    .prelude
+                    .iter()
+                    .filter(|e| !std::ptr::eq(*e, old) && mentions_identifier(&e.text, name))
+                    .flat_map(|e| e.names.iter().filter(|n| stays(n)).cloned())
+                    .collect();
+                changed.push((name.clone(), users));
+            }
+            if let Some((ty, users)) = changed.into_iter().find(|(_, u)| !u.is_empty()) {
+                let listed: Vec<String> = users
+                    .iter()
+                    .map(|u| match self.defining_input(u) {
+                        Some(at) => format!("'{u}' ({at})"),
+                        None => format!("'{u}'"),
+                    })
+                    .collect();
+                let line = origin.first_line + item.line.saturating_sub(1);
+                return Some(format!(
+                    "{}:{line}:{}: error: redefining '{ty}' would leave {} with the old \
+                     definition's layout; %undo back to before {}, or give the new type \
+                     another name",
+                    origin.name,
+                    item.col,
+                    listed.join(", "),
+                    if users.len() == 1 { "it" } else { "them" }
+                ));
+            }
+        }
+        None
     }
 
     /// Appends one input's declarations, value variable and run function.
@@ -1004,6 +1097,61 @@ impl value::ReadMemory for HeapCheckedMemory<'_> {
             HeapPlace::Unallocated => Some("heap memory never allocated".to_string()),
         }
     }
+}
+
+/// The prelude as an input that declares `redeclared` anew sees it: entries
+/// declaring those names are left out, except that an entry which defines
+/// a redeclared tag along with other names keeps those names, referring to
+/// the tag without its body (`extern struct p { int x; } p1;` ->
+/// `extern struct p p1;`), and a typedef that `items` repeat exactly
+/// stays (C allows that, and declarations after it may use the name).
+fn displace(prelude: &[PreludeEntry], redeclared: &[&String], items: &[Item]) -> Vec<PreludeEntry> {
+    use input::types::{defined_tags, normalized, tag_body, without_tag_body};
+    let typedefs: Vec<String> = items
+        .iter()
+        .filter(|i| {
+            i.kind == ItemKind::Declaration(DeclKind::Type)
+                && i.text.trim_start().starts_with("typedef")
+        })
+        .map(|i| normalized(&i.text))
+        .collect();
+    let mut out = Vec::with_capacity(prelude.len());
+    for entry in prelude {
+        if entry.text.trim_start().starts_with("typedef")
+            && typedefs.contains(&normalized(&entry.text))
+        {
+            out.push(entry.clone());
+            continue;
+        }
+        let hit: Vec<&String> = entry
+            .names
+            .iter()
+            .filter(|n| redeclared.contains(n))
+            .collect();
+        if hit.is_empty() {
+            out.push(entry.clone());
+            continue;
+        }
+        let tags: Vec<String> = defined_tags(&entry.text)
+            .into_iter()
+            .filter(|t| hit.contains(&t))
+            .collect();
+        let bodies: Vec<String> = tags
+            .iter()
+            .filter_map(|t| tag_body(&entry.text, t))
+            .collect();
+        let inside =
+            |n: &String| tags.contains(n) || bodies.iter().any(|b| b.split(' ').any(|t| t == n));
+        let rest: Vec<String> = entry.names.iter().filter(|n| !inside(n)).cloned().collect();
+        if tags.is_empty() || !hit.iter().all(|n| inside(n)) || rest.is_empty() {
+            continue; // this input redefines it
+        }
+        let text = tags
+            .iter()
+            .fold(entry.text.clone(), |text, tag| without_tag_body(&text, tag));
+        out.push(PreludeEntry { names: rest, text });
+    }
+    out
 }
 
 /// The name users know a function by: REPL wrappers are `<input N>`.

@@ -26,6 +26,7 @@ mod scan;
 mod split;
 mod syntax;
 mod transform;
+pub mod types;
 
 pub use completeness::{completeness, Completeness};
 pub use lexer::{is_keyword, tokens, Token, TokenKind};
