@@ -142,6 +142,14 @@ pub fn read_object(name: &str, data: &[u8]) -> Result<LinkGraph, LinkError> {
                             sec.name
                         )));
                     }
+                    if value.checked_add(size).is_none_or(|end| end > sec.size()) {
+                        return Err(malformed(&format!(
+                            "symbol {sym_name} at offset {value:#x} with size {size:#x} runs \
+                             past the end of {} ({:#x} bytes)",
+                            sec.name,
+                            sec.size()
+                        )));
+                    }
                     Definition::Defined {
                         section,
                         offset: value,

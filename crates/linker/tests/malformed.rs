@@ -283,3 +283,18 @@ fn function_symbol_inside_an_instruction() {
         .to_string()
         .contains("function g at offset 0x4 of .text does not start an instruction"));
 }
+
+#[test]
+fn symbol_size_past_the_end_of_its_section() {
+    // Found by fuzzing (linker_object): a huge `st_size` overflowed the
+    // function lookup of backtraces (`Session::function_at`).
+    let mut obj = bpf_object();
+    let f = add_text(&mut obj, &EXIT);
+    obj.symbol_mut(f).size = u64::MAX - 7;
+    let e = link(&obj.write().unwrap());
+    assert_eq!(
+        e.to_string(),
+        "bad.o: malformed object: symbol f at offset 0x0 with size 0xfffffffffffffff8 runs \
+         past the end of .text (0x8 bytes)"
+    );
+}
