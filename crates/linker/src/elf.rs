@@ -142,6 +142,14 @@ pub fn read_object(name: &str, data: &[u8]) -> Result<LinkGraph, LinkError> {
                             sec.name
                         )));
                     }
+                    if value.checked_add(size).is_none_or(|end| end > sec.size()) {
+                        return Err(malformed(&format!(
+                            "symbol {sym_name} at offset {value:#x} with size {size:#x} runs \
+                             past the end of {} ({:#x} bytes)",
+                            sec.name,
+                            sec.size()
+                        )));
+                    }
                     Definition::Defined {
                         section,
                         offset: value,
@@ -170,6 +178,24 @@ pub fn read_object(name: &str, data: &[u8]) -> Result<LinkGraph, LinkError> {
                 _ => SymbolKind::Other,
             },
         };
+        // A global name in code is a function others call and the REPL
+        // redefines through a stub: it must start an instruction.
+        if let Definition::Defined { section, offset } = def {
+            let sec = &graph.sections[section];
+            if sec.kind == SectionKind::Code
+                && kind != SymbolKind::Section
+                && scope != Scope::Local
+                && (offset >= sec.size() || offset % bpf_vm::isa::INSN_SIZE as u64 != 0)
+            {
+                return Err(malformed(&format!(
+                    "function {sym_name} at offset {offset:#x} of {} does not start an \
+                     instruction ({} is {:#x} bytes)",
+                    sec.name,
+                    sec.name,
+                    sec.size()
+                )));
+            }
+        }
         let sym_name = if kind == SymbolKind::Section && sym_name.is_empty() {
             match def {
                 Definition::Defined { section, .. } => graph.sections[section].name.clone(),

@@ -233,3 +233,68 @@ fn random_corruption_never_panics() {
         let _ = s.add_objects(&[("x.o", &bytes), ("ext.o", &fixture("ext.o"))]);
     }
 }
+
+/// Adds a global function symbol `name` at `value` in `.text`.
+fn add_text_symbol(obj: &mut Object, name: &str, value: u64) {
+    let text = obj.section_id(StandardSection::Text);
+    obj.add_symbol(Symbol {
+        name: name.as_bytes().to_vec(),
+        value,
+        size: 0,
+        kind: SymbolKind::Text,
+        scope: SymbolScope::Linkage,
+        weak: false,
+        section: SymbolSection::Section(text),
+        flags: SymbolFlags::None,
+    });
+}
+
+#[test]
+fn function_symbol_past_the_last_instruction() {
+    // Found by fuzzing (linker_object): a global at the end of `.text` had
+    // no instruction, and redefining it in a REPL session repointed its
+    // stub past the code, which panicked.
+    let mut obj = bpf_object();
+    add_text(&mut obj, &EXIT);
+    add_text_symbol(&mut obj, "g", 8);
+    let bytes = obj.write().unwrap();
+    assert_eq!(
+        link(&bytes).to_string(),
+        "bad.o: malformed object: function g at offset 0x8 of .text does not start an \
+         instruction (.text is 0x8 bytes)"
+    );
+    let options = SessionOptions {
+        allow_redefinition: true,
+        ..SessionOptions::default()
+    };
+    let mut s = Session::new(Vm::default(), options);
+    assert!(s.add_object("a.o", &bytes).is_err());
+    assert!(s.add_object("b.o", &bytes).is_err());
+    s.add_object("func.o", &fixture("func.o")).unwrap();
+    assert_eq!(s.call("func", &[]).unwrap(), 0);
+}
+
+#[test]
+fn function_symbol_inside_an_instruction() {
+    let mut obj = bpf_object();
+    add_text(&mut obj, &[EXIT, EXIT].concat());
+    add_text_symbol(&mut obj, "g", 4);
+    assert!(link(&obj.write().unwrap())
+        .to_string()
+        .contains("function g at offset 0x4 of .text does not start an instruction"));
+}
+
+#[test]
+fn symbol_size_past_the_end_of_its_section() {
+    // Found by fuzzing (linker_object): a huge `st_size` overflowed the
+    // function lookup of backtraces (`Session::function_at`).
+    let mut obj = bpf_object();
+    let f = add_text(&mut obj, &EXIT);
+    obj.symbol_mut(f).size = u64::MAX - 7;
+    let e = link(&obj.write().unwrap());
+    assert_eq!(
+        e.to_string(),
+        "bad.o: malformed object: symbol f at offset 0x0 with size 0xfffffffffffffff8 runs \
+         past the end of .text (0x8 bytes)"
+    );
+}
