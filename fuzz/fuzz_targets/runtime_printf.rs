@@ -7,6 +7,10 @@
 //! allocation or a hang; and only `sprintf` writes past the destination
 //! buffer (C's overflow, still inside VM memory).
 //!
+//! Besides, one integer conversion built from arbitrary flags (any order,
+//! repeated), width, precision, length modifier and conversion letter must
+//! format exactly as the host's glibc `snprintf` formats it.
+//!
 //! Input: an `arbitrary` structure (below); the format string and a few
 //! strings are placed in the data region or in `malloc`ed heap blocks.
 
@@ -16,6 +20,7 @@ use bpf_runtime::{OutputSink, Runtime, STDERR_HANDLE, STDOUT_HANDLE};
 use bpf_vm::{HelperFn, Memory, RegionKind, Vm};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
+use std::ffi::{c_char, c_int, c_uint, CString};
 
 #[derive(Arbitrary, Debug)]
 enum Func {
@@ -50,8 +55,24 @@ enum Arg {
     Dest,
 }
 
+/// One integer conversion: `%{flags}{width}.{precision}{length}{conv}`.
+#[derive(Arbitrary, Debug)]
+struct Spec {
+    flags: Vec<u8>,
+    width: Option<u8>,
+    precision: Option<Option<u8>>,
+    length: u8,
+    conv: u8,
+    value: u64,
+}
+
+const FLAGS: &[u8] = b"-+ #0'";
+const LENGTHS: &[&str] = &["", "hh", "h", "l", "ll", "q", "j", "z", "Z", "t"];
+const CONVS: &[u8] = b"diuoxXc";
+
 #[derive(Arbitrary, Debug)]
 struct Input {
+    spec: Spec,
     func: Func,
     format: Text,
     texts: Vec<Text>,
@@ -61,6 +82,7 @@ struct Input {
 }
 
 fuzz_target!(|input: Input| {
+    compare_with_host(&input.spec);
     let mut vm = Vm::default();
     let out = OutputSink::buffer_with_limit(1 << 20);
     let rt = Runtime::new(out).with_heap_limit(1 << 20);
@@ -143,3 +165,61 @@ fuzz_target!(|input: Input| {
         );
     }
 });
+
+/// Formats one integer conversion with the runtime's `snprintf` and with
+/// the host's; the two must agree byte for byte.
+fn compare_with_host(spec: &Spec) {
+    let mut fmt = String::from("%");
+    for &f in spec.flags.iter().take(6) {
+        fmt.push(FLAGS[f as usize % FLAGS.len()] as char);
+    }
+    if let Some(w) = spec.width {
+        fmt += &(w % 64).to_string();
+    }
+    match spec.precision {
+        Some(Some(p)) => fmt += &format!(".{}", p % 64),
+        Some(None) => fmt.push('.'),
+        None => {}
+    }
+    let conv = CONVS[spec.conv as usize % CONVS.len()];
+    // glibc takes `%lc` as a wide character; the runtime refuses it.
+    let length = if conv == b'c' {
+        ""
+    } else {
+        LENGTHS[spec.length as usize % LENGTHS.len()]
+    };
+    fmt += length;
+    fmt.push(conv as char);
+
+    let mut vm = Vm::default();
+    let rt = Runtime::new(OutputSink::buffer());
+    let mut snprintf = rt.helper("snprintf").unwrap();
+    let buf = vm.mem.alloc(RegionKind::Data, 256, 8).unwrap();
+    let f = vm.mem.alloc(RegionKind::Data, fmt.len() + 1, 1).unwrap();
+    vm.mem.write_bytes(f, fmt.as_bytes()).unwrap();
+    let n = snprintf(&mut vm.mem, [buf, 256, f, spec.value, 0]).unwrap() as usize;
+    let ours = vm.mem.read_bytes(buf, n).unwrap();
+
+    let c_fmt = CString::new(fmt.clone()).unwrap();
+    let mut host = vec![0u8; 256];
+    let (b, f) = (host.as_mut_ptr() as *mut c_char, c_fmt.as_ptr());
+    let v = spec.value;
+    // SAFETY: the buffer holds 256 bytes and snprintf writes at most that
+    // many; each argument has the C type its conversion reads (on BPF
+    // `l`, `ll`, `q`, `j`, `z`, `Z` and `t` are all 64 bits).
+    let len = unsafe {
+        match (length, conv) {
+            ("", b'd' | b'i' | b'c') | ("h" | "hh", b'd' | b'i') => {
+                libc::snprintf(b, 256, f, v as c_int)
+            }
+            ("" | "h" | "hh", _) => libc::snprintf(b, 256, f, v as c_uint),
+            _ => libc::snprintf(b, 256, f, v),
+        }
+    };
+    host.truncate(len as usize);
+    assert_eq!(
+        String::from_utf8_lossy(&ours),
+        String::from_utf8_lossy(&host),
+        "{fmt} of {v:#x}"
+    );
+}
