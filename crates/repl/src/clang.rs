@@ -310,7 +310,7 @@ const LOCATION_NOTE: &str = "could not determine the original source location fo
 /// `<repl>:1:6: error: 0x...: i64 = GlobalAddress<ptr @printf> 0, t.c:16:1 too many arguments`
 /// becomes `t.c:16:1: error: too many arguments in call to 'printf': ...`.
 fn rewrite_backend_error(line: &str, rest: &[&str]) -> Option<String> {
-    let line = strip_ansi(line);
+    let line = crate::highlight::strip(line);
     if line.contains(LOCATION_NOTE) {
         return Some(String::new());
     }
@@ -360,7 +360,7 @@ fn user_place(at: &str, rest: &[&str]) -> String {
     }
     let note = rest
         .iter()
-        .map(|l| strip_ansi(l))
+        .map(|l| crate::highlight::strip(l))
         .take_while(|l| !l.contains(": error: "))
         .find_map(|l| {
             l.split_once(LOCATION_NOTE)
@@ -402,28 +402,11 @@ fn unsupported_routine(name: &str) -> String {
 
 fn starts_diagnostic(line: &str) -> bool {
     // `<file>:<line>:<col>: <kind>:` where kind is error/warning/note/fatal error.
-    let stripped = strip_ansi(line);
+    let stripped = crate::highlight::strip(line);
     [": error:", ": warning:", ": note:", ": fatal error:"]
         .iter()
         .any(|k| stripped.contains(k))
         && !stripped.starts_with(' ')
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -152,6 +152,38 @@ enum ValueForm {
     Discard,
 }
 
+impl ValueForm {
+    /// The generated code around the expression of input `n`: at file
+    /// scope (the value variable's declaration, if any) and in the run
+    /// function, each as the text before and after the expression.
+    fn wrappers(self, n: usize) -> (Option<(String, String)>, (String, String)) {
+        let declare = |before: &str, after: String| Some((before.to_string(), after));
+        let run = |before: String, after: &str| (before, after.to_string());
+        match self {
+            ValueForm::Copy => (
+                declare("__typeof__((", format!(")) __repl_val_{n};")),
+                run(format!("__repl_val_{n} = ("), ");"),
+            ),
+            ValueForm::Reference => (
+                declare("__typeof__((", format!(")) *__repl_ref_{n};")),
+                run(format!("__repl_ref_{n} = &("), ");"),
+            ),
+            ValueForm::ArrayCopy => (
+                declare("__typeof__((", format!(")) __repl_val_{n};")),
+                (
+                    format!("__builtin_memcpy(&__repl_val_{n}, ("),
+                    format!("), sizeof __repl_val_{n});"),
+                ),
+            ),
+            ValueForm::Address => (
+                declare("__typeof__(&(", format!(")) __repl_val_{n};")),
+                run(format!("__repl_val_{n} = &("), ");"),
+            ),
+            ValueForm::Discard => (None, run("(void)(".to_string(), ");")),
+        }
+    }
+}
+
 /// Inputs compiled together per clang run by [`Repl::eval_batch`].
 pub const MAX_BATCH: usize = 64;
 
@@ -925,63 +957,32 @@ impl Repl {
                         &input::strip_internal_linkage(&stripped),
                     );
                     for init in inits {
-                        let _ = writeln!(run_body, "#line 1 \"<repl>\"\n{} = (", init.name);
                         let at = Item {
                             line: init.line,
                             col: init.col,
+                            text: init.text,
                             ..item.clone()
                         };
-                        place(&mut run_body, plan.origin, &at, &init.text);
-                        let _ = writeln!(run_body, "#line 1 \"<repl>\"\n);");
+                        wrap(
+                            &mut run_body,
+                            plan.origin,
+                            &at,
+                            &format!("{} = (", init.name),
+                            ");",
+                        );
                     }
                 }
                 ItemKind::Declaration(_) => {
                     place(tu, plan.origin, item, &input::strip_internal_linkage(item))
                 }
                 ItemKind::Statement => place(&mut run_body, plan.origin, item, &item.text),
-                ItemKind::Expression => match plan.form {
-                    ValueForm::Copy => {
-                        let _ = writeln!(tu, "#line 1 \"<repl>\"\n__typeof__((");
-                        place(tu, plan.origin, item, &item.text);
-                        let _ = writeln!(tu, "#line 1 \"<repl>\"\n)) __repl_val_{n};");
-                        let _ = writeln!(run_body, "#line 1 \"<repl>\"\n__repl_val_{n} = (");
-                        place(&mut run_body, plan.origin, item, &item.text);
-                        let _ = writeln!(run_body, "#line 1 \"<repl>\"\n);");
+                ItemKind::Expression => {
+                    let (declaration, run) = plan.form.wrappers(n);
+                    if let Some((before, after)) = declaration {
+                        wrap(tu, plan.origin, item, &before, &after);
                     }
-                    ValueForm::Reference => {
-                        let _ = writeln!(tu, "#line 1 \"<repl>\"\n__typeof__((");
-                        place(tu, plan.origin, item, &item.text);
-                        let _ = writeln!(tu, "#line 1 \"<repl>\"\n)) *__repl_ref_{n};");
-                        let _ = writeln!(run_body, "#line 1 \"<repl>\"\n__repl_ref_{n} = &(");
-                        place(&mut run_body, plan.origin, item, &item.text);
-                        let _ = writeln!(run_body, "#line 1 \"<repl>\"\n);");
-                    }
-                    ValueForm::Address => {
-                        let _ = writeln!(tu, "#line 1 \"<repl>\"\n__typeof__(&(");
-                        place(tu, plan.origin, item, &item.text);
-                        let _ = writeln!(tu, "#line 1 \"<repl>\"\n)) __repl_val_{n};");
-                        let _ = writeln!(run_body, "#line 1 \"<repl>\"\n__repl_val_{n} = &(");
-                        place(&mut run_body, plan.origin, item, &item.text);
-                        let _ = writeln!(run_body, "#line 1 \"<repl>\"\n);");
-                    }
-                    ValueForm::ArrayCopy => {
-                        let _ = writeln!(tu, "#line 1 \"<repl>\"\n__typeof__((");
-                        place(tu, plan.origin, item, &item.text);
-                        let _ = writeln!(tu, "#line 1 \"<repl>\"\n)) __repl_val_{n};");
-                        let _ = writeln!(
-                            run_body,
-                            "#line 1 \"<repl>\"\n__builtin_memcpy(&__repl_val_{n}, ("
-                        );
-                        place(&mut run_body, plan.origin, item, &item.text);
-                        let _ =
-                            writeln!(run_body, "#line 1 \"<repl>\"\n), sizeof __repl_val_{n});");
-                    }
-                    ValueForm::Discard => {
-                        let _ = writeln!(run_body, "#line 1 \"<repl>\"\n(void)(");
-                        place(&mut run_body, plan.origin, item, &item.text);
-                        let _ = writeln!(run_body, "#line 1 \"<repl>\"\n);");
-                    }
-                },
+                    wrap(&mut run_body, plan.origin, item, &run.0, &run.1);
+                }
             }
         }
         if plan_has_run(plan) {
@@ -1177,6 +1178,14 @@ fn place(out: &mut String, origin: &Origin, item: &Item, text: &str) {
     }
     out.push_str(text);
     out.push('\n');
+}
+
+/// `item`'s text between generated `before` and `after` lines, which are
+/// marked as `<repl>` code so that diagnostics in them are not the user's.
+fn wrap(out: &mut String, origin: &Origin, item: &Item, before: &str, after: &str) {
+    let _ = writeln!(out, "#line 1 \"<repl>\"\n{before}");
+    place(out, origin, item, &item.text);
+    let _ = writeln!(out, "#line 1 \"<repl>\"\n{after}");
 }
 
 fn escape_c(s: &str) -> String {

@@ -242,6 +242,16 @@ impl Decoded {
 }
 
 /// Signed hexadecimal as objdump prints immediates: `0x5`, `-0x5`.
+/// The source operand of an ALU op or conditional jump: register `w`+`s`
+/// (BPF_X, imm must be 0) or the immediate (BPF_K, src must be 0).
+fn source_operand(insn: Insn, x: bool, w: char, s: u8) -> Option<String> {
+    if x {
+        (insn.imm == 0).then(|| format!("{w}{s}"))
+    } else {
+        (s == 0).then(|| hex(insn.imm as i64))
+    }
+}
+
 fn hex(v: i64) -> String {
     if v < 0 {
         format!("-{:#x}", v.unsigned_abs())
@@ -314,17 +324,7 @@ fn decode_alu(insn: Insn) -> Option<Decoded> {
             Decoded::one(format!("r{d} = {name}{} r{d}", insn.imm))
         }
         _ => {
-            let rhs = if x {
-                if insn.imm != 0 {
-                    return None;
-                }
-                format!("{w}{s}")
-            } else {
-                if s != 0 {
-                    return None;
-                }
-                hex(insn.imm as i64)
-            };
+            let rhs = source_operand(insn, x, w, s)?;
             let op = match (code, insn.off) {
                 (ALU_ADD, 0) => "+=",
                 (ALU_SUB, 0) => "-=",
@@ -428,17 +428,7 @@ fn decode_jmp(insn: Insn, pc: u64) -> Option<Decoded> {
         _ => return None,
     };
     let w = if is32 { 'w' } else { 'r' };
-    let rhs = if x {
-        if insn.imm != 0 {
-            return None;
-        }
-        format!("{w}{s}")
-    } else {
-        if s != 0 {
-            return None;
-        }
-        hex(insn.imm as i64)
-    };
+    let rhs = source_operand(insn, x, w, s)?;
     jump(
         format!(
             "if {w}{d} {cond} {rhs} goto {}",
