@@ -74,7 +74,6 @@ pub fn carry_with_bounds(item: &Item, bound: &dyn Fn(&str) -> Option<u64>) -> St
 /// The variables a declaration item defines as arrays with an empty outer
 /// bound and an initializer (`a` in `int a[] = {1}, n, e[];`).
 pub fn unsized_arrays(item: &Item) -> Vec<String> {
-    let is_variable = |kind| kind == ItemKind::Declaration(DeclKind::Variable);
     let Some((toks, declaration)) = read_item(item, is_variable) else {
         return Vec::new();
     };
@@ -90,7 +89,6 @@ pub fn unsized_arrays(item: &Item) -> Vec<String> {
 /// (`const int k = 5;`). clang folds such a value into code compiled in
 /// the same translation unit, even where a later input redefines it.
 pub fn defines_constant(item: &Item) -> bool {
-    let is_variable = |kind| kind == ItemKind::Declaration(DeclKind::Variable);
     read_item(item, is_variable).is_some_and(|(_, declaration)| {
         declaration
             .declarators
@@ -104,7 +102,6 @@ pub fn defines_constant(item: &Item) -> bool {
 /// Such a definition of a name that exists merges with it when the types
 /// agree (C's rule for one translation unit).
 pub fn tentative_names(item: &Item) -> Vec<String> {
-    let is_variable = |kind| kind == ItemKind::Declaration(DeclKind::Variable);
     let Some((toks, declaration)) = read_item(item, is_variable) else {
         return Vec::new();
     };
@@ -162,7 +159,6 @@ fn empty_bound(toks: &[Token], declarator: &Declarator) -> Option<(usize, usize)
 /// cannot be assigned; clang reports them if they are not constant). Items
 /// other than variable declarations come back as they are, with no initializers.
 pub fn split_initializers(item: &Item) -> (String, Vec<Initializer>) {
-    let is_variable = |kind| kind == ItemKind::Declaration(DeclKind::Variable);
     let Some((toks, declaration)) = read_item(item, is_variable) else {
         return (item.text.clone(), Vec::new());
     };
@@ -186,6 +182,10 @@ pub fn split_initializers(item: &Item) -> (String, Vec<Initializer>) {
         with_semicolon(apply(&item.text, edits), &toks),
         initializers,
     )
+}
+
+fn is_variable(kind: ItemKind) -> bool {
+    kind == ItemKind::Declaration(DeclKind::Variable)
 }
 
 fn is_declaration(kind: ItemKind) -> bool {
