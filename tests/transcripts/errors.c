@@ -61,8 +61,8 @@ ping(100000)
 good = 2;
 good
 //> (int) 2
-*(int *)0x700000000 = 1
-//! error: invalid memory access: write of 4 bytes at 0x700000000: address is not mapped
+*(int *)0x900000000 = 1
+//! error: invalid memory access: write of 4 bytes at 0x900000000: address is not mapped
 //!   #0 <input 23> at errors.c:64:21
 *(long *)ping
 //! error: invalid memory access: read of 8 bytes at 0x100000128: code addresses cannot be read or written

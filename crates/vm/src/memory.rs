@@ -28,16 +28,25 @@ pub enum RegionKind {
     Heap = 4,
     /// Call stack frames.
     Stack = 5,
+    /// Variable-length arrays and `alloca` (docs/abi.md).
+    Alloca = 6,
+    /// Thread-local storage blocks.
+    Tls = 7,
+    /// Kernel-style objects: map values, program contexts, packets.
+    Kernel = 8,
 }
 
 impl RegionKind {
     /// All kinds, in address order.
-    pub const ALL: [RegionKind; 5] = [
+    pub const ALL: [RegionKind; 8] = [
         RegionKind::Code,
         RegionKind::Rodata,
         RegionKind::Data,
         RegionKind::Heap,
         RegionKind::Stack,
+        RegionKind::Alloca,
+        RegionKind::Tls,
+        RegionKind::Kernel,
     ];
 
     /// First virtual address of the region.
@@ -53,6 +62,9 @@ impl RegionKind {
             RegionKind::Data => "data",
             RegionKind::Heap => "heap",
             RegionKind::Stack => "stack",
+            RegionKind::Alloca => "alloca",
+            RegionKind::Tls => "thread-local",
+            RegionKind::Kernel => "kernel object",
         }
     }
 
@@ -141,14 +153,20 @@ const NO_ACCESS: usize = usize::MAX;
 
 /// The kind of each slot of [`Memory`]'s table (slot 0, the unmapped low
 /// addresses, is never named).
-const SLOT_KINDS: [RegionKind; 6] = [
+const SLOT_KINDS: [RegionKind; SLOTS] = [
     RegionKind::Code,
     RegionKind::Code,
     RegionKind::Rodata,
     RegionKind::Data,
     RegionKind::Heap,
     RegionKind::Stack,
+    RegionKind::Alloca,
+    RegionKind::Tls,
+    RegionKind::Kernel,
 ];
+
+/// Slots in [`Memory`]'s table: the unmapped low addresses and one per region.
+const SLOTS: usize = 9;
 
 impl Region {
     fn new(data: bool, writable: bool) -> Region {
@@ -182,14 +200,14 @@ fn bad_size(addr: u64, len: usize, access: Access) -> MemError {
 /// A position in every region, to roll allocations back to (see [`Memory::release_to`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryMark {
-    lens: [usize; 6],
+    lens: [usize; SLOTS],
 }
 
 /// The whole VM address space.
 #[derive(Clone, Debug)]
 pub struct Memory {
     /// Indexed by `addr >> 32`; slot 0 is the unmapped low 4 GiB.
-    regions: [Region; 6],
+    regions: [Region; SLOTS],
 }
 
 impl Default for Memory {
@@ -207,6 +225,9 @@ impl Memory {
                 Region::new(false, false),
                 Region::new(false, false),
                 Region::new(true, false),
+                Region::new(true, true),
+                Region::new(true, true),
+                Region::new(true, true),
                 Region::new(true, true),
                 Region::new(true, true),
                 Region::new(true, true),
@@ -240,7 +261,7 @@ impl Memory {
 
     /// Records the current end of every region.
     pub fn mark(&self) -> MemoryMark {
-        let mut lens = [0; 6];
+        let mut lens = [0; SLOTS];
         for (l, r) in lens.iter_mut().zip(&self.regions) {
             *l = r.bytes.len();
         }
@@ -488,7 +509,7 @@ mod tests {
         assert_eq!(e.reason, MemReason::Unmapped);
         let e = m.load(RegionKind::Heap.base() + 12, 8).unwrap_err();
         assert_eq!(e.reason, MemReason::OutOfBounds(RegionKind::Heap));
-        let e = m.load(7 << 32, 1).unwrap_err();
+        let e = m.load(9 << 32, 1).unwrap_err();
         assert_eq!(e.reason, MemReason::Unmapped);
         let e = m.load(u64::MAX - 2, 8).unwrap_err();
         assert_eq!(e.reason, MemReason::Unmapped);

@@ -160,8 +160,8 @@ fn forged_pointers_into_unmapped_space() {
     for addr in [
         0x1000,
         (1 << 32) - 8,
-        6 << 32,
-        7 << 32,
+        9 << 32,
+        10 << 32,
         0xdead_beef_0000_0000,
         u64::MAX - 7,
     ] {
