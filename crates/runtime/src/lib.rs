@@ -25,10 +25,10 @@
 //! for (i, (name, f)) in rt.helpers().into_iter().enumerate() {
 //!     vm.register_helper(i as u32 + 1, name, f);
 //! }
-//! // Before an input runs, snapshot VM memory and runtime state together...
-//! let (mem, saved) = (vm.mem.clone(), rt.save());
+//! // Before an input runs, open a memory epoch and snapshot runtime state...
+//! let (checkpoint, saved) = (vm.mem.begin_epoch(), rt.save());
 //! // ...link and run the input; if it fails, roll both back:
-//! vm.mem = mem;
+//! vm.mem.rollback(checkpoint);
 //! rt.restore(saved);
 //! // Then show what the program printed, followed by the input's value.
 //! out.write_all(b"(int) 42\n").unwrap();

@@ -17,7 +17,7 @@ pub mod validate;
 mod vm;
 
 pub use isa::Insn;
-pub use memory::{Access, MemError, MemReason, Memory, MemoryMark, RegionKind};
+pub use memory::{Access, Checkpoint, MemError, MemReason, Memory, MemoryMark, RegionKind};
 pub use trap::{HelperError, Trap, TrapKind};
 pub use validate::{validate, InvalidInsn, InvalidKind};
 pub use vm::{code_addr, HelperFn, Vm, VmConfig, MAX_HELPER_ID};
