@@ -162,3 +162,14 @@ fn disasm_interleaves_source() {
     assert!(out.contains("<mid>:\n;     int r = leaf(p);\n"), "{out}");
     assert!(out.contains("<leaf>:\n;     return *p + 1;\n"), "{out}");
 }
+
+#[test]
+fn devices_and_oversized_objects_are_refused_before_reading() {
+    let o = jitlink(&["/dev/zero"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+    let o = jitlink(&[&fixture("fib.o"), "--memory-limit", "64"]);
+    assert!(stderr(&o).contains("--memory-limit"), "{}", stderr(&o));
+    let o = jitlink(&[&fixture("fib.o"), "--max-call-depth", "0"]);
+    assert!(stderr(&o).contains("--max-call-depth"), "{}", stderr(&o));
+}

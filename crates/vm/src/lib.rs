@@ -9,6 +9,7 @@
 //! then [`Vm::call`] a function by its code index.
 
 pub mod disasm;
+pub mod files;
 mod interp;
 pub mod isa;
 pub mod memory;

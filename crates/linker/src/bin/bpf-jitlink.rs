@@ -60,6 +60,12 @@ struct Args {
     /// Stack bytes per call frame (match clang's -mllvm -bpf-stack-size).
     #[arg(long, default_value_t = VmConfig::default().frame_size)]
     stack_size: usize,
+    /// Maximum number of nested call frames, the entry frame included.
+    #[arg(long, default_value_t = VmConfig::default().max_call_depth)]
+    max_call_depth: usize,
+    /// Bytes of VM memory (and of each object file read) allowed.
+    #[arg(long, value_name = "BYTES", default_value_t = bpf_vm::files::DEFAULT_MEMORY_LIMIT)]
+    memory_limit: usize,
 }
 
 fn parse_int(s: &str) -> Result<u64, String> {
@@ -125,21 +131,24 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     }
     let mut files = Vec::new();
     for path in &args.objects {
-        let bytes =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let bytes = bpf_vm::files::read_bounded(path, "", args.memory_limit, "--memory-limit")?;
         files.push((path.display().to_string(), bytes));
     }
     let config = VmConfig {
         budget: args.budget,
         frame_size: args.stack_size,
-        ..VmConfig::default()
+        max_call_depth: args.max_call_depth,
     };
-    config.check().map_err(|e| format!("--stack-size: {e}"))?;
+    config
+        .check()
+        .map_err(|e| format!("--stack-size/--max-call-depth: {e}"))?;
     let options = SessionOptions {
         allow_redefinition: false,
         keep_unfixed_graphs: args.show_graph,
     };
-    let mut session = Session::new(Vm::new(config), options);
+    let mut vm = Vm::new(config);
+    vm.mem.set_limit(args.memory_limit);
+    let mut session = Session::new(vm, options);
     for (name, value) in &args.abs {
         session.define_absolute(name, *value);
     }
