@@ -64,12 +64,107 @@ pub use runtime::{helper_names, Runtime, RuntimeSnapshot};
 pub use stdio::{STDERR_HANDLE, STDOUT_HANDLE};
 pub use stdlib::assert_message;
 
+mod headers {
+    include!(concat!(env!("OUT_DIR"), "/headers.rs"));
+}
+
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// The directory holding the runtime's headers (pass it with `-isystem`).
+///
+/// The headers are compiled into the library (every file under
+/// `crates/runtime/include`) and written once per version to a private
+/// cache directory, `$XDG_CACHE_HOME/bpf-repl/include-<hash>` (else
+/// `~/.cache/...`, else the system temporary directory), named by a hash
+/// of their contents, so an installed binary keeps working wherever the
+/// source checkout is. If no directory is writable, the source checkout's
+/// `include/` is returned.
 pub fn include_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("include")
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let name = format!("include-{:016x}", headers_hash());
+        cache_roots()
+            .into_iter()
+            .find_map(|root| materialize(&root.join(&name)).ok())
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("include"))
+    })
+    .clone()
+}
+
+/// The embedded headers: path relative to the include directory, contents.
+pub fn embedded_headers() -> &'static [(&'static str, &'static [u8])] {
+    headers::HEADERS
+}
+
+/// Candidate parents of the cache directory, best first.
+fn cache_roots() -> Vec<PathBuf> {
+    let mut roots = Vec::new();
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        roots.push(PathBuf::from(dir).join("bpf-repl"));
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        roots.push(PathBuf::from(home).join(".cache").join("bpf-repl"));
+    }
+    roots.push(std::env::temp_dir().join(format!("bpf-repl-{}", user_tag())));
+    roots
+}
+
+/// Something that tells users apart in a shared temporary directory.
+fn user_tag() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "user".to_string())
+}
+
+/// FNV-1a over every header's path and contents.
+fn headers_hash() -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (path, bytes) in headers::HEADERS {
+        for b in path
+            .bytes()
+            .chain([0])
+            .chain(bytes.iter().copied())
+            .chain([0])
+        {
+            h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// Makes `dir` hold exactly the embedded headers: written to a fresh
+/// sibling directory, then renamed into place (another process may win
+/// the race; its copy is identical).
+fn materialize(dir: &Path) -> std::io::Result<PathBuf> {
+    const DONE: &str = ".complete";
+    if dir.join(DONE).is_file() {
+        return Ok(dir.to_path_buf());
+    }
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let staging = parent.join(format!(
+        ".{}.{}",
+        dir.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("include"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&staging);
+    for (path, bytes) in headers::HEADERS {
+        let file = staging.join(path);
+        if let Some(p) = file.parent() {
+            std::fs::create_dir_all(p)?;
+        }
+        std::fs::write(file, bytes)?;
+    }
+    std::fs::write(staging.join(DONE), b"")?;
+    if std::fs::rename(&staging, dir).is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+        if !dir.join(DONE).is_file() {
+            return Err(std::io::Error::other("cache directory not usable"));
+        }
+    }
+    Ok(dir.to_path_buf())
 }
 
 /// The clang arguments that make `#include <stdio.h>` and friends resolve
