@@ -89,7 +89,7 @@ impl fmt::Display for TrapKind {
             TrapKind::CallDepthExceeded { limit } => {
                 write!(
                     f,
-                    "call depth limit of {limit} frames exceeded (runaway recursion?)"
+                    "call depth limit of {limit} frames exceeded (runaway recursion? raise it with --max-call-depth)"
                 )
             }
             TrapKind::UnknownHelper(id) => write!(f, "call of unknown helper #{id}"),

@@ -85,6 +85,13 @@ pub fn unsized_arrays(item: &Item) -> Vec<String> {
         .collect()
 }
 
+/// Byte length of a function definition's header: the text before the
+/// `{` of its body. `None` for other items.
+pub fn function_header_len(item: &Item) -> Option<usize> {
+    let (toks, declaration) = read_item(item, is_declaration)?;
+    Some(toks[declaration.body?].offset)
+}
+
 /// Whether a declaration item defines a `const` object with an initializer
 /// (`const int k = 5;`). clang folds such a value into code compiled in
 /// the same translation unit, even where a later input redefines it.
