@@ -49,6 +49,7 @@ pub struct Args {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let args = Args::parse();
+    clean_up_on_termination();
     match run(args) {
         Ok(code) => code,
         Err(msg) => {
@@ -56,6 +57,21 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// On SIGTERM or SIGHUP, removes the scratch directories before the
+/// process ends (clang children die with it by their parent-death signal).
+fn clean_up_on_termination() {
+    use signal_hook::consts::{SIGHUP, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            crate::clang::remove_scratch_dirs();
+            std::process::exit(128 + signal);
+        }
+    });
 }
 
 fn options(args: &Args) -> Result<ReplOptions, String> {

@@ -162,6 +162,7 @@ impl Compiler {
         let mut flags = base_flags();
         flags.extend(extra.iter().cloned());
         let dir = scratch_dir()?;
+        live_scratch_dirs().push(dir.path().to_path_buf());
         let servers = [
             ForkServer::start(&clang, dir.path()),
             ForkServer::start(&clang, dir.path()),
@@ -237,6 +238,9 @@ impl Compiler {
     /// Waits for a compile started with [`Compiler::start`].
     pub fn finish(&mut self, job: Job) -> Result<Compiled, CompileError> {
         let status = self.wait(&job)?;
+        if std::env::var_os("BPF_REPL_DEBUG_PROBE").is_some() {
+            let _ = std::fs::copy(&job.files.source, "/tmp/unit-debug.c");
+        }
         let raw = String::from_utf8_lossy(&read_small(&job.files.log)).into_owned();
         let stderr = clean_diagnostics(&raw);
         if status != 0 {
@@ -441,6 +445,26 @@ impl Compiler {
             )),
             _ => None,
         }
+    }
+}
+
+impl Drop for Compiler {
+    fn drop(&mut self) {
+        live_scratch_dirs().retain(|d| d != self.dir.path());
+    }
+}
+
+/// The scratch directories of the compilers alive in this process.
+fn live_scratch_dirs() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    static DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    DIRS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes every live compiler's scratch directory: for a process about
+/// to end without unwinding (SIGTERM, SIGHUP).
+pub fn remove_scratch_dirs() {
+    for dir in live_scratch_dirs().drain(..) {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 

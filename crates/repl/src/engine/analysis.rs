@@ -447,7 +447,11 @@ pub fn apply_probe(plans: &mut [Plan], map: &ProbeMap, json: Option<&str>, model
                 .filter(|n| within(n, (span.start, span.end)) && n.kind != "NullStmt")
                 .collect();
             if nodes.is_empty() {
-                continue; // clang could not parse it: the compile says why
+                // Declares nothing (`T;`), or clang could not parse it (the
+                // compile says why): nothing to carry either way.
+                p.entities.clear();
+                p.carry_from_types = true;
+                continue;
             }
             classify(p, &nodes, j == last);
             if p.item.kind == ItemKind::Expression {
@@ -470,7 +474,8 @@ fn classify(p: &mut Planned, nodes: &[&Node], last: bool) {
     let unterminated = !p.item.text.trim_end().ends_with([';', '}']);
     if declarations.is_empty() {
         if p.item.kind != ItemKind::Declaration(DeclKind::FunctionDef) {
-            p.item.kind = if last && unterminated {
+            let expression = p.item.kind == ItemKind::Expression || (last && unterminated);
+            p.item.kind = if expression {
                 ItemKind::Expression
             } else {
                 ItemKind::Statement

@@ -182,9 +182,9 @@ impl Repl {
         let (plans, compiled) = match self.prepare(plans, true) {
             Ok(done) => done,
             Err(Failure::Refused(k, _)) => return Err(positions[k]),
-            Err(Failure::Compile(e)) => {
-                return Err(batch_position(&origins, &e.raw).unwrap_or(positions[0]))
-            }
+            // An error nobody's line names (a timeout, a crash): evaluate
+            // every input of the batch on its own, so it is paid once.
+            Err(Failure::Compile(e)) => return Err(batch_position(&origins, &e.raw).unwrap_or(last)),
         };
         let compile_time = t.elapsed() / plans.len() as u32;
         let (first, final_plan) = (&plans[0], &plans[plans.len() - 1]);

@@ -19,7 +19,9 @@ mod rollback;
 pub mod session;
 mod values;
 
+use crate::clang::ast::EntityKind;
 use crate::clang::{ClangError, CompileError, Compiled, Compiler, Limits};
+use crate::input::{DeclKind, ItemKind};
 use analysis::Plan;
 use bpf_linker::{LinkError, Session, SessionOptions};
 use bpf_runtime::{OutputSink, Runtime};
@@ -372,13 +374,41 @@ impl Repl {
         }
         let refs: Vec<&Plan> = plans.iter().collect();
         let final_tu = render::unit(&self.model, &refs);
-        let compiled = if final_tu == guess_tu {
+        let mut compiled = if final_tu == guess_tu {
             self.compiler.finish(job)
         } else {
             self.compiler.abandon(job);
             self.compiler.compile(&final_tu)
-        };
-        compiled.map(|c| (plans, c)).map_err(Failure::Compile)
+        }
+        .map_err(Failure::Compile)?;
+        // `static` from a macro is only visible in the object: a definition
+        // that is not a global symbol there (local, or dropped as unused)
+        // is compiled again with its linkage neutralized.
+        let globals = global_definitions(&compiled.object);
+        let mut hidden = false;
+        for p in plans.iter_mut().flat_map(|p| p.items.iter_mut()) {
+            let defines = |e: &crate::clang::ast::Entity| match p.item.kind {
+                ItemKind::Declaration(DeclKind::FunctionDef) => e.kind == EntityKind::Function,
+                ItemKind::Declaration(DeclKind::Variable) => {
+                    e.kind == EntityKind::Variable && e.storage.as_deref() != Some("extern")
+                }
+                _ => false,
+            };
+            let missing = p
+                .entities
+                .iter()
+                .any(|e| defines(e) && !globals.contains(&e.name));
+            if p.active && missing && !p.hidden_linkage {
+                p.hidden_linkage = true;
+                hidden = true;
+            }
+        }
+        if hidden {
+            let refs: Vec<&Plan> = plans.iter().collect();
+            let tu = render::unit(&self.model, &refs);
+            compiled = self.compiler.compile(&tu).map_err(Failure::Compile)?;
+        }
+        Ok((plans, compiled))
     }
 
     /// Why the REPL refuses to compile these plans, if it does: a variable
@@ -401,6 +431,18 @@ impl Repl {
         }
         None
     }
+}
+
+/// Names an object defines (or holds as common) with global binding.
+fn global_definitions(object: &[u8]) -> std::collections::HashSet<String> {
+    use object::{Object, ObjectSymbol};
+    let Ok(file) = object::File::parse(object) else {
+        return Default::default();
+    };
+    file.symbols()
+        .filter(|s| s.is_global() && (s.is_definition() || s.is_common()))
+        .filter_map(|s| s.name().ok().map(str::to_string))
+        .collect()
 }
 
 fn link_message(e: &LinkError) -> String {

@@ -317,6 +317,13 @@ pub fn carried(p: &Planned, model: &Model) -> String {
         .entities
         .iter()
         .all(|e| matches!(e.kind, EntityKind::Variable | EntityKind::Function));
+    let object_item = matches!(
+        item.kind,
+        ItemKind::Declaration(DeclKind::Variable | DeclKind::Prototype)
+    );
+    if by_types && p.entities.is_empty() && object_item {
+        return String::new();
+    }
     if by_types && !p.entities.is_empty() && only_objects {
         if let Some(text) = typed_declarations(&p.entities) {
             return text;

@@ -252,8 +252,12 @@ fn extern_declaration(item: &Item, bound: &dyn Fn(&str) -> Option<u64>) -> Strin
     let specifiers = &toks[..declaration.specifiers_end];
     let mut edits = linkage_edits(&item.text, &toks, &declaration, Some("extern"));
     if !specifiers.iter().any(|t| t.is_any(&["static", "extern"])) {
+        // After C23 attributes, which must come first.
+        let at = toks
+            .get(super::syntax::skip_attributes(&toks, 0))
+            .map_or(0, |t| t.offset);
         edits.push(Edit {
-            range: 0..0,
+            range: at..at,
             replacement: "extern ".to_string(),
         });
     }
