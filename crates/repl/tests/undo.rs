@@ -41,7 +41,8 @@ fn undo_forgets_definitions_and_writes() {
 fn undo_restores_writes_to_a_large_array_by_pages() {
     let mut repl = Repl::new(&ReplOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     repl.eval("char big[1UL << 26];", None).unwrap();
-    repl.eval("big[12345] = 7; big[1 << 25] = 9;", None).unwrap();
+    repl.eval("big[12345] = 7; big[1 << 25] = 9;", None)
+        .unwrap();
     for i in 0..20 {
         repl.eval(&format!("int v{i} = {i};"), None).unwrap();
     }
@@ -49,7 +50,9 @@ fn undo_restores_writes_to_a_large_array_by_pages() {
     assert!(used < (1 << 26) + (12 << 20), "memory used: {used}");
     // A failing input's writes are rolled back.
     repl.eval("int *nowhere = 0;", None).unwrap();
-    let e = repl.eval("big[12345] = 1; *nowhere = 1;", None).unwrap_err();
+    let e = repl
+        .eval("big[12345] = 1; *nowhere = 1;", None)
+        .unwrap_err();
     assert!(e.to_string().contains("NULL"), "{e}");
     assert_eq!(value(&mut repl, "big[12345]"), "(char) '\\a'");
     assert_eq!(repl.undo(22), 22);

@@ -9,6 +9,8 @@ pub mod diagnostics;
 pub mod find;
 pub mod flags;
 
-pub use compiler::{base_flags, remove_scratch_dirs, CompileError, Compiled, Compiler, Job, Limits, PROBE_FUNCTION};
+pub use compiler::{
+    base_flags, remove_scratch_dirs, CompileError, Compiled, Compiler, Job, Limits, PROBE_FUNCTION,
+};
 pub use diagnostics::clean_diagnostics;
 pub use find::{clang_version, find_clang, ClangError, INSTALL_HINT, MIN_CLANG};

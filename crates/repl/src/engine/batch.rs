@@ -184,7 +184,9 @@ impl Repl {
             Err(Failure::Refused(k, _)) => return Err(positions[k]),
             // An error nobody's line names (a timeout, a crash): evaluate
             // every input of the batch on its own, so it is paid once.
-            Err(Failure::Compile(e)) => return Err(batch_position(&origins, &e.raw).unwrap_or(last)),
+            Err(Failure::Compile(e)) => {
+                return Err(batch_position(&origins, &e.raw).unwrap_or(last))
+            }
         };
         let compile_time = t.elapsed() / plans.len() as u32;
         let (first, final_plan) = (&plans[0], &plans[plans.len() - 1]);
