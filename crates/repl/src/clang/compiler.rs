@@ -238,9 +238,6 @@ impl Compiler {
     /// Waits for a compile started with [`Compiler::start`].
     pub fn finish(&mut self, job: Job) -> Result<Compiled, CompileError> {
         let status = self.wait(&job)?;
-        if std::env::var_os("BPF_REPL_DEBUG_PROBE").is_some() {
-            let _ = std::fs::copy(&job.files.source, "/tmp/unit-debug.c");
-        }
         let raw = String::from_utf8_lossy(&read_small(&job.files.log)).into_owned();
         let stderr = clean_diagnostics(&raw);
         if status != 0 {
@@ -298,11 +295,6 @@ impl Compiler {
         let job = self.launch(Action::Probe, source).ok()?;
         self.wait(&job).ok()?;
         let json = std::fs::read(&job.files.output).ok()?;
-        if std::env::var_os("BPF_REPL_DEBUG_PROBE").is_some() {
-            let _ = std::fs::copy(&job.files.source, "/tmp/probe-debug.c");
-            let _ = std::fs::copy(&job.files.output, "/tmp/probe-debug.json");
-            let _ = std::fs::copy(&job.files.log, "/tmp/probe-debug.log");
-        }
         let _ = std::fs::remove_file(&job.files.output);
         String::from_utf8(json).ok()
     }
