@@ -233,6 +233,32 @@ mod tests {
     }
 
     #[test]
+    fn an_unclosed_bracket_fails_its_input_alone() {
+        let file = "int broken( { return 0; }\nint after = 3;\nafter\n";
+        let chunks = split_inputs(file, &NoNames);
+        let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["int broken( { return 0; }", "int after = 3;", "after"]
+        );
+        assert!(chunks[0].note.as_deref().unwrap_or("").contains("line 2"));
+        // An open function body ends at the next function definition; an
+        // unindented local declaration does not end it.
+        let file = "int f(void) {\nint x = 1;\nint y = 2;\nint main(void) {\n  return 0;\n}\n";
+        let chunks = split_inputs(file, &NoNames);
+        assert_eq!(chunks[0].text, "int f(void) {\nint x = 1;\nint y = 2;");
+        assert_eq!(chunks[1].first_line, 4);
+    }
+
+    #[test]
+    fn k_and_r_layouts_stay_one_input() {
+        let file = "int (f)(int si)\n{\n  return si;\n}\nuint32_t\ng(void)\n{\n  return 1;\n}\n";
+        let chunks = split_inputs(file, &NoNames);
+        assert_eq!(chunks.len(), 2, "{chunks:#?}");
+        assert!(chunks[1].text.starts_with("uint32_t\ng(void)"));
+    }
+
+    #[test]
     fn diff_is_empty_only_when_equal() {
         assert_eq!(diff("a\n", "a\n", "t"), "");
         let d = diff("a\nb\n", "a\nc\n", "t.c");

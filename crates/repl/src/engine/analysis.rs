@@ -189,11 +189,35 @@ pub fn is_conditional(text: &str) -> bool {
     )
 }
 
-/// Whether the plan needs clang's probe: anything but plain directives.
-pub fn needs_probe(items: &[Item]) -> bool {
-    items
+/// Whether the plan needs clang's probe. Not for what the lexer reads
+/// exactly: plain directives, function definitions that use no macro (the
+/// lexer finds their names; a `static` from a macro shows in the object),
+/// and an expression made only of number and character literals and
+/// operators (its value is an arithmetic rvalue: copied).
+pub fn needs_probe(items: &[Item], model: &Model) -> bool {
+    let defines_macros = items
         .iter()
-        .any(|i| i.kind != ItemKind::Directive || is_conditional(&i.text))
+        .any(|i| i.kind == ItemKind::Directive && !directive_macros(&i.text).is_empty());
+    items.iter().any(|i| match i.kind {
+        ItemKind::Directive => is_conditional(&i.text),
+        ItemKind::Declaration(DeclKind::FunctionDef) => {
+            defines_macros
+                || input::tokens(&i.text).iter().any(|t| {
+                    t.kind == input::TokenKind::Identifier && model.is_macro(t.text)
+                })
+        }
+        ItemKind::Expression if items.len() == 1 => !literal_arithmetic(&i.text),
+        _ => true,
+    })
+}
+
+/// Only number and character literals, operators and parentheses.
+fn literal_arithmetic(text: &str) -> bool {
+    use input::TokenKind::{Char, Comment, Number, Punctuator};
+    input::tokens(text).iter().all(|t| {
+        matches!(t.kind, Number | Char | Comment)
+            || (t.kind == Punctuator && !t.is_any(&["{", "}", "[", "]", ".", "->", "="]))
+    })
 }
 
 /// The lexer's plan for an input: what the unit would be if its guesses

@@ -358,7 +358,7 @@ impl Repl {
         let job = self.compiler.start(&guess_tu).map_err(Failure::Compile)?;
         let probe = plans.iter().any(|p| {
             let items: Vec<_> = p.items.iter().map(|i| i.item.clone()).collect();
-            analysis::needs_probe(&items)
+            analysis::needs_probe(&items, &self.model)
         });
         if probe {
             let (probe_tu, map) = {

@@ -357,3 +357,88 @@ impl Model {
         ids
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entity(name: &str, kind: EntityKind) -> Entity {
+        Entity {
+            name: name.to_string(),
+            kind,
+            ty: "int".to_string(),
+            canonical: "int".to_string(),
+            storage: None,
+            inline: false,
+            initialized: false,
+            constant_init: false,
+            defines_body: true,
+        }
+    }
+
+    fn record(text: &str, entities: Vec<Entity>) -> Record {
+        Record {
+            origin: Origin {
+                name: "t".into(),
+                first_line: 1,
+            },
+            directive: false,
+            idents: identifiers(text),
+            text: text.to_string(),
+            entities,
+            macros: Vec::new(),
+            live: true,
+        }
+    }
+
+    #[test]
+    fn tags_and_variables_have_separate_bindings_and_undo_restores_them() {
+        let mut model = Model::default();
+        let mut first = Vec::new();
+        model.add(
+            record("extern int pt;", vec![entity("pt", EntityKind::Variable)]),
+            &mut first,
+        );
+        let mut second = Vec::new();
+        let tag = model.add(
+            record("struct pt { int a; };", vec![entity("pt", EntityKind::Tag)]),
+            &mut second,
+        );
+        assert_eq!(model.kind("pt"), NameKind::Variable);
+        assert_eq!(model.binding(Space::Tag, "pt"), Some(tag));
+        let prelude = model.prelude(["pt"], &Displacement::default());
+        assert!(
+            prelude.contains("extern int pt;") && prelude.contains("struct pt {"),
+            "{prelude}"
+        );
+        model.revert(second);
+        assert_eq!(model.binding(Space::Tag, "pt"), None);
+        assert_eq!(model.kind("pt"), NameKind::Variable);
+    }
+
+    #[test]
+    fn the_prelude_holds_what_an_input_can_reach() {
+        let mut model = Model::default();
+        let mut log = Vec::new();
+        model.add(
+            record("struct p { int x; };", vec![entity("p", EntityKind::Tag)]),
+            &mut log,
+        );
+        model.add(
+            record(
+                "extern struct p a;",
+                vec![entity("a", EntityKind::Variable)],
+            ),
+            &mut log,
+        );
+        model.add(
+            record(
+                "extern int unrelated;",
+                vec![entity("unrelated", EntityKind::Variable)],
+            ),
+            &mut log,
+        );
+        let prelude = model.prelude(["a"], &Displacement::default());
+        assert_eq!(prelude, "struct p { int x; };\nextern struct p a;\n");
+    }
+}
