@@ -202,9 +202,9 @@ pub fn needs_probe(items: &[Item], model: &Model) -> bool {
         ItemKind::Directive => is_conditional(&i.text),
         ItemKind::Declaration(DeclKind::FunctionDef) => {
             defines_macros
-                || input::tokens(&i.text).iter().any(|t| {
-                    t.kind == input::TokenKind::Identifier && model.is_macro(t.text)
-                })
+                || input::tokens(&i.text)
+                    .iter()
+                    .any(|t| t.kind == input::TokenKind::Identifier && model.is_macro(t.text))
         }
         ItemKind::Expression if items.len() == 1 => !literal_arithmetic(&i.text),
         _ => true,
