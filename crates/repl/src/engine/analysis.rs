@@ -206,17 +206,44 @@ pub fn needs_probe(items: &[Item], model: &Model) -> bool {
                     .iter()
                     .any(|t| t.kind == input::TokenKind::Identifier && model.is_macro(t.text))
         }
-        ItemKind::Expression if items.len() == 1 => !literal_arithmetic(&i.text),
+        ItemKind::Expression if items.len() == 1 => !scalar_arithmetic(&i.text, model),
         _ => true,
     })
 }
 
-/// Only number and character literals, operators and parentheses.
-fn literal_arithmetic(text: &str) -> bool {
-    use input::TokenKind::{Char, Comment, Number, Punctuator};
-    input::tokens(text).iter().all(|t| {
-        matches!(t.kind, Number | Char | Comment)
-            || (t.kind == Punctuator && !t.is_any(&["{", "}", "[", "]", ".", "->", "="]))
+/// Whether an expression is arithmetic on literals and on variables whose
+/// types clang gave earlier and that are neither arrays, functions nor
+/// `const` (nor reached through members, subscripts, dereferences or
+/// calls): its value is then a copy, whatever clang would say.
+fn scalar_arithmetic(text: &str, model: &Model) -> bool {
+    use input::TokenKind::{Char, Comment, Identifier, Number, Punctuator};
+    let toks: Vec<_> = input::tokens(text)
+        .into_iter()
+        .filter(|t| t.kind != Comment)
+        .collect();
+    let forbidden = [
+        "{", "}", "[", "]", ".", "->", "=", "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=",
+        "^=", "<<=", ">>=", ",",
+    ];
+    toks.iter().enumerate().all(|(k, t)| match t.kind {
+        Number | Char => true,
+        Punctuator if t.is_any(&forbidden) => false,
+        Punctuator if t.is_any(&["*", "&"]) => {
+            // Binary only: after an operand.
+            k > 0 && (matches!(toks[k - 1].kind, Number | Char | Identifier) || toks[k - 1].is(")"))
+        }
+        Punctuator => true,
+        Identifier => {
+            let called = toks.get(k + 1).is_some_and(|n| n.is("("));
+            let typed = model.entity(Space::Ordinary, t.text).is_some_and(|e| {
+                matches!(e.kind, EntityKind::Variable | EntityKind::Enumerator)
+                    && !e.canonical.is_empty()
+                    && !e.canonical.contains(['[', '(', ':'])
+                    && !ast::is_top_level_const(&e.canonical)
+            });
+            typed && !called && !model.is_macro(t.text)
+        }
+        _ => false,
     })
 }
 
