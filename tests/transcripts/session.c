@@ -62,3 +62,9 @@ huge[0]
 //! session.c:61:1: error: use of undeclared identifier 'huge'
 //!    61 | huge[0]
 //!       | ^
+// A call of a void function, alone (no probe runs for a call of a known
+// function; the failed guess brings it).
+void nothing(int v) { (void)v; }
+%time off
+//> times are off
+nothing(1)

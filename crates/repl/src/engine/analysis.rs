@@ -206,9 +206,40 @@ pub fn needs_probe(items: &[Item], model: &Model) -> bool {
                     .iter()
                     .any(|t| t.kind == input::TokenKind::Identifier && model.is_macro(t.text))
         }
-        ItemKind::Expression if items.len() == 1 => !scalar_arithmetic(&i.text, model),
+        ItemKind::Expression if items.len() == 1 => {
+            !scalar_arithmetic(&i.text, model) && !call_of_known_function(&i.text, model)
+        }
         _ => true,
     })
+}
+
+/// Whether an expression is one call `f(...)` of a function the session
+/// knows: its value is an rvalue of the return type (never an array), so
+/// a copy is right unless the type is `void`, and then the guess does not
+/// compile and the probe runs after all.
+fn call_of_known_function(text: &str, model: &Model) -> bool {
+    use input::TokenKind::Comment;
+    let toks: Vec<_> = input::tokens(text)
+        .into_iter()
+        .filter(|t| t.kind != Comment)
+        .collect();
+    let [name, open, .., close] = toks.as_slice() else {
+        return false;
+    };
+    let function = model
+        .entity(Space::Ordinary, name.text)
+        .is_some_and(|e| e.kind == EntityKind::Function)
+        && !model.is_macro(name.text);
+    let mut depth = 0usize;
+    let one_group = toks[1..].iter().enumerate().all(|(k, t)| {
+        if t.is("(") {
+            depth += 1;
+        } else if t.is(")") {
+            depth = depth.saturating_sub(1);
+        }
+        depth > 0 || k == toks.len() - 2
+    });
+    function && open.is("(") && close.is(")") && one_group
 }
 
 /// Whether an expression is arithmetic on literals and on variables whose

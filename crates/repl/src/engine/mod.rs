@@ -374,13 +374,33 @@ impl Repl {
         }
         let refs: Vec<&Plan> = plans.iter().collect();
         let final_tu = render::unit(&self.model, &refs);
-        let mut compiled = if final_tu == guess_tu {
+        let compiled = if final_tu == guess_tu {
             self.compiler.finish(job)
         } else {
             self.compiler.abandon(job);
             self.compiler.compile(&final_tu)
-        }
-        .map_err(Failure::Compile)?;
+        };
+        let mut compiled = match compiled {
+            Ok(c) => c,
+            // Without a probe, a failed compile may be a wrong guess (a call
+            // of a `void` function): ask clang now, and compile again if
+            // that changes the unit. (Only the failure itself is used.)
+            Err(e) if !probe => {
+                let (probe_tu, map) = {
+                    let refs: Vec<&Plan> = plans.iter().collect();
+                    analysis::probe_source(&self.model, &refs)
+                };
+                let json = self.compiler.probe(&probe_tu);
+                analysis::apply_probe(&mut plans, &map, json.as_deref(), &self.model);
+                let refs: Vec<&Plan> = plans.iter().collect();
+                let tu = render::unit(&self.model, &refs);
+                if tu == final_tu {
+                    return Err(Failure::Compile(e));
+                }
+                self.compiler.compile(&tu).map_err(Failure::Compile)?
+            }
+            Err(e) => return Err(Failure::Compile(e)),
+        };
         // `static` from a macro is only visible in the object: a definition
         // that is not a global symbol there (local, or dropped as unused)
         // is compiled again with its linkage neutralized.
