@@ -207,10 +207,39 @@ pub fn needs_probe(items: &[Item], model: &Model) -> bool {
                     .any(|t| t.kind == input::TokenKind::Identifier && model.is_macro(t.text))
         }
         ItemKind::Expression if items.len() == 1 => {
-            !scalar_arithmetic(&i.text, model) && !call_of_known_function(&i.text, model)
+            !scalar_arithmetic(&i.text, model)
+                && !call_of_known_function(&i.text, model)
+                && known_name_form(&i.text, model).is_none()
         }
         _ => true,
     })
+}
+
+/// The value form of an expression that is one name whose type an earlier
+/// probe gave: a variable (an array or a `const` object is read in place)
+/// or a function (its address).
+fn known_name_form(text: &str, model: &Model) -> Option<ValueForm> {
+    let toks: Vec<_> = input::tokens(text)
+        .into_iter()
+        .filter(|t| t.kind != input::TokenKind::Comment)
+        .collect();
+    let [name] = toks.as_slice() else { return None };
+    if name.kind != input::TokenKind::Identifier || model.is_macro(name.text) {
+        return None;
+    }
+    let e = model.entity(Space::Ordinary, name.text)?;
+    match e.kind {
+        EntityKind::Function => Some(ValueForm::Address),
+        EntityKind::Variable if !e.canonical.is_empty() => {
+            let array = ast::outer_bound(&e.canonical).is_some() || e.canonical.ends_with("[]");
+            Some(if array || ast::is_top_level_const(&e.canonical) {
+                ValueForm::Reference
+            } else {
+                ValueForm::Copy
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Whether an expression is one call `f(...)` of a function the session
@@ -296,6 +325,9 @@ pub fn guess(number: usize, origin: &Origin, source: &str, items: &[Item], model
     let form = match items.last() {
         Some(i) if i.kind == ItemKind::Expression && is_string_literal(&i.text) => {
             ValueForm::Reference
+        }
+        Some(i) if i.kind == ItemKind::Expression => {
+            known_name_form(&i.text, model).unwrap_or(ValueForm::Copy)
         }
         _ => ValueForm::Copy,
     };
