@@ -44,8 +44,11 @@
 //! check them against heap blocks and report misuse by name.
 
 mod ctx;
+mod float;
 mod format;
 mod heap;
+mod libm;
+mod math;
 mod output;
 mod rand;
 mod runtime;
@@ -53,6 +56,7 @@ mod stdio;
 mod stdlib;
 mod strconv;
 mod string;
+mod strtod;
 mod vmstr;
 
 pub use format::MAX_FORMATTED;
@@ -72,19 +76,42 @@ pub fn include_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("include")
 }
 
+/// The ABI a translation unit is compiled for (docs/abi.md, "Modes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbiMode {
+    /// Full C through the IR stage: floating point, any number of
+    /// arguments, variadic definitions; hosted (`main` returns 0).
+    Full,
+    /// Only what the BPF backend lowers itself: the headers see
+    /// `__BPF_REPL_STRICT__` and name the register variants of the
+    /// variadic functions (`printf` -> `__bpf_strict_printf`).
+    Strict,
+}
+
 /// The clang arguments that make `#include <stdio.h>` and friends resolve
-/// to the runtime's headers: freestanding (clang's own `<stdint.h>` then
-/// defines everything itself instead of including glibc's), no host system
-/// include directories (a header we do not ship is "file not found", not a
-/// glibc header that cannot compile for BPF), no built-in library calls
-/// (loops stay loops; `memcpy(...)` stays a call to the helper), and our
-/// include directory.
-pub fn clang_args() -> Vec<OsString> {
-    vec![
-        "-ffreestanding".into(),
+/// to the runtime's headers for `mode`: no host system include directories
+/// (a header we do not ship is "file not found", not a glibc header that
+/// cannot compile for BPF; clang's own `<stdint.h>`, `<float.h>`,
+/// `<stdarg.h>`... are found), no built-in library calls (loops stay
+/// loops; `memcpy(...)` stays a call to the helper; clang invents no calls
+/// to functions the runtime lacks, such as `fwrite`), and our include
+/// directory. Strict mode is also freestanding, as BPF code always was.
+pub fn clang_args_for(mode: AbiMode) -> Vec<OsString> {
+    let mut args: Vec<OsString> = match mode {
+        AbiMode::Full => vec![],
+        AbiMode::Strict => vec!["-ffreestanding".into(), "-D__BPF_REPL_STRICT__".into()],
+    };
+    args.extend([
         "-fno-builtin".into(),
         "-nostdlibinc".into(),
         "-isystem".into(),
         include_dir().into_os_string(),
-    ]
+    ]);
+    args
+}
+
+/// The arguments of [`clang_args_for`] in strict mode: what the REPL and
+/// `bpf-jitlink` compile with until they run the IR stage.
+pub fn clang_args() -> Vec<OsString> {
+    clang_args_for(AbiMode::Strict)
 }
