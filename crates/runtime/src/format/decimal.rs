@@ -118,6 +118,11 @@ impl Decimal {
             .unwrap_or(0)
     }
 
+    /// True when a nonzero digit lies at position `i` or after it.
+    pub(crate) fn nonzero_from(&self, i: i64) -> bool {
+        i < self.digits.len() as i64 && !self.digits.is_empty()
+    }
+
     /// Rounds to the first `keep` significant digits (any number, negative
     /// ones included: rounding 0.001 to `keep = -1` gives zero), ties to even.
     pub(crate) fn round(&mut self, keep: i64) {

@@ -124,39 +124,159 @@ fn exponential(x: f64, precision: usize, hash: bool, upper: bool) -> Vec<u8> {
     out
 }
 
-/// Drops trailing zeros after a decimal point, and the point if bare.
-fn strip_fraction_zeros(digits: &mut Vec<u8>) {
-    if digits.contains(&b'.') {
-        while digits.last() == Some(&b'0') {
-            digits.pop();
-        }
-        if digits.last() == Some(&b'.') {
-            digits.pop();
-        }
-    }
-}
-
-/// `%g` without sign: `%e` when the exponent is below -4 or not below the
-/// precision, else `%f`; trailing zeros dropped unless `#`.
-fn general(x: f64, precision: usize, hash: bool, upper: bool) -> Vec<u8> {
-    let p = precision.max(1);
-    let mut d = Decimal::of(x);
-    d.round(p as i64);
-    let exp = if d.is_zero() { 0 } else { d.point() - 1 };
-    if exp < -4 || exp >= p as i64 {
-        let (mut out, exp) = exponential_parts(x, p - 1, hash);
-        if !hash {
-            strip_fraction_zeros(&mut out);
-        }
-        exponent_suffix(&mut out, if upper { b'E' } else { b'e' }, exp);
-        out
+/// `%g` without sign: glibc's algorithm, step by step, because its
+/// output differs from the C standard's description in corner cases that
+/// programs can see (`%#g` of 999999.5 is `1.e+06`, not `1.00000e+06`).
+/// The style is chosen from the exponent *before* rounding; rounding may
+/// then add a digit, move to `%e`, or (from below 1e-4) come back to
+/// `0.0001`. Trailing zeros are dropped unless `#`.
+fn general(x: f64, precision: usize, alt: bool, upper: bool) -> Vec<u8> {
+    let d = Decimal::of(x);
+    let dig_max = precision.max(1) as i64;
+    let exp10 = if d.is_zero() { 0 } else { d.point() - 1 };
+    let (mut negative_exp, mut exponent) = (exp10 < 0, exp10.abs());
+    let mut exp_style = (!negative_exp && exponent >= dig_max) || (negative_exp && exponent > 4);
+    let intdig_max = match (exp_style, negative_exp) {
+        (true, _) => 1,
+        (false, true) => 0,
+        (false, false) => exponent + 1,
+    };
+    let mut fracdig_max = dig_max - intdig_max;
+    let fracdig_min = if alt { fracdig_max } else { 0 };
+    // The exact digits, from the first significant one (or, for "0.ddd",
+    // from the first digit after the point).
+    let mut pos = if !exp_style && negative_exp {
+        d.point()
     } else {
-        let mut out = fixed(x, (p as i64 - 1 - exp) as usize, hash);
-        if !hash {
-            strip_fraction_zeros(&mut out);
+        0
+    };
+    let mut next = |pos: &mut i64| {
+        let c = ascii(d.digit(*pos));
+        *pos += 1;
+        c
+    };
+    let mut buf = Vec::with_capacity(precision + 16);
+    let mut intdig_no = 0;
+    let mut significant = true;
+    if exp_style || !negative_exp {
+        while intdig_no < intdig_max {
+            intdig_no += 1;
+            buf.push(next(&mut pos));
         }
-        out
+        if alt || fracdig_min > 0 || (fracdig_max > 0 && d.nonzero_from(pos)) {
+            buf.push(b'.');
+        }
+    } else {
+        buf.extend_from_slice(b"0.");
+        significant = false;
     }
+    let (mut fracdig_no, mut added_zeros) = (0i64, 0i64);
+    while fracdig_no < fracdig_min + added_zeros
+        || (fracdig_no < fracdig_max && d.nonzero_from(pos))
+    {
+        fracdig_no += 1;
+        let c = next(&mut pos);
+        buf.push(c);
+        if c != b'0' {
+            significant = true;
+        } else if !significant {
+            fracdig_max += 1;
+            if fracdig_min > 0 {
+                added_zeros += 1;
+            }
+        }
+    }
+    // Round to nearest, ties to even, on the exact rest.
+    let last = buf[buf.len() - if buf.last() == Some(&b'.') { 2 } else { 1 }];
+    let following = next(&mut pos);
+    let more = following != b'5' || d.nonzero_from(pos);
+    if following >= b'5' && (more || (last - b'0') % 2 == 1) {
+        let mut at = buf.len();
+        if fracdig_no > 0 {
+            let mut removed = 0;
+            loop {
+                at -= 1;
+                if buf[at] != b'9' {
+                    break;
+                }
+                buf[at] = b'0';
+                removed += 1;
+            }
+            if removed == fracdig_min && added_zeros > 0 {
+                added_zeros -= 1;
+            }
+            if buf[at] != b'.' {
+                buf[at] += 1;
+            } else if !exp_style && alt && at == 1 && buf[0] == b'0' {
+                // The number rounded to 1: %#g prints "1.".
+                added_zeros -= 1;
+            }
+        }
+        if fracdig_no == 0 || buf[at] == b'.' {
+            if at > 0 && buf[at - 1] == b'.' {
+                at -= 1;
+            }
+            let mut carried = true;
+            while at > 0 {
+                at -= 1;
+                if buf[at] == b'9' {
+                    buf[at] = b'0';
+                } else {
+                    buf[at] += 1;
+                    carried = false;
+                    break;
+                }
+            }
+            if carried {
+                if exp_style {
+                    buf[0] = b'1';
+                    exponent += if negative_exp { -1 } else { 1 };
+                    if exponent == 0 {
+                        negative_exp = false;
+                    }
+                } else if intdig_no == dig_max {
+                    // Fitted %f before rounding, but has a digit too many now.
+                    buf.splice(0..0, [b'1', b'.']);
+                    if alt || fracdig_no > 0 {
+                        buf[intdig_no as usize + 2] = b'0';
+                        fracdig_no += 1;
+                    }
+                    fracdig_no += intdig_no;
+                    intdig_no = 1;
+                    exponent += 1;
+                    exp_style = true;
+                } else {
+                    buf.insert(0, b'1');
+                    intdig_no += 1;
+                }
+                let excess = intdig_no + fracdig_no - dig_max;
+                if excess > 0 {
+                    buf.truncate(buf.len() - excess as usize);
+                    fracdig_no -= excess;
+                }
+            }
+        }
+    }
+    while fracdig_no > fracdig_min + added_zeros && buf.last() == Some(&b'0') {
+        buf.pop();
+        fracdig_no -= 1;
+    }
+    if fracdig_no == 0 && !alt && buf.last() == Some(&b'.') {
+        buf.pop();
+    }
+    if exp_style {
+        if negative_exp && exponent == 4 {
+            // Below 1e-4 before rounding, 1e-4 after it: back to %f.
+            let zeros = buf.len().saturating_sub(2);
+            buf.clear();
+            buf.extend_from_slice(b"0.0001");
+            buf.resize(6 + zeros, b'0');
+        } else {
+            let e = if negative_exp { -exponent } else { exponent };
+            exponent_suffix(&mut buf, if upper { b'E' } else { b'e' }, e);
+        }
+    }
+    buf
 }
 
 /// `%a` without sign and `0x`: `1.8p+1`. Normal numbers lead with 1,
