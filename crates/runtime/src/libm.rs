@@ -3,36 +3,46 @@
 //! for `floor(x)` (x86-64 without SSE4.1 has no rounding instruction) and
 //! for `frem` (`fmod`), so calling them gives bit-exact native results.
 //!
+//! The functions are looked up in `libm.so.6` with `dlopen`/`dlsym`, not
+//! linked by name: a Rust program already defines `floor`, `fmod`, `fma`
+//! and others itself (the `compiler_builtins` crate carries its own libm,
+//! whose NaN results differ from glibc's), and the static linker would
+//! bind to those. Where `libm.so.6` cannot be opened (not a glibc host),
+//! the linked definitions are used.
+//!
 //! Every wrapper is safe: the functions are pure apart from `errno` and the
 //! floating-point status flags, which no BPF program can observe, and the
 //! pointer out-parameters point at locals of the wrapper.
 
-use std::ffi::{c_int, c_long};
+use std::ffi::{c_int, c_long, c_void, CStr};
+use std::sync::OnceLock;
 
-#[link(name = "m")]
-extern "C" {
-    #[link_name = "frexp"]
-    fn frexp_raw(x: f64, exp: *mut c_int) -> f64;
-    #[link_name = "frexpf"]
-    fn frexpf_raw(x: f32, exp: *mut c_int) -> f32;
-    #[link_name = "modf"]
-    fn modf_raw(x: f64, int_part: *mut f64) -> f64;
-    #[link_name = "modff"]
-    fn modff_raw(x: f32, int_part: *mut f32) -> f32;
-    #[link_name = "remquo"]
-    fn remquo_raw(x: f64, y: f64, quo: *mut c_int) -> f64;
-    #[link_name = "remquof"]
-    fn remquof_raw(x: f32, y: f32, quo: *mut c_int) -> f32;
-    #[link_name = "lgamma_r"]
-    fn lgamma_r_raw(x: f64, sign: *mut c_int) -> f64;
-    #[link_name = "lgammaf_r"]
-    fn lgammaf_r_raw(x: f32, sign: *mut c_int) -> f32;
+/// `libm.so.6`, opened once; null when it cannot be.
+fn libm_handle() -> usize {
+    static HANDLE: OnceLock<usize> = OnceLock::new();
+    *HANDLE.get_or_init(|| {
+        // SAFETY: dlopen of the system's libm with a NUL-terminated name;
+        // it has no initialisers that could observe this process.
+        unsafe { libc::dlopen(c"libm.so.6".as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) as usize }
+    })
 }
 
-/// Declares libm functions and a safe wrapper of the same name for each.
+/// The address of `name` in glibc's libm, if there is one.
+fn glibc_symbol(name: &CStr) -> Option<*mut c_void> {
+    let handle = libm_handle();
+    if handle == 0 {
+        return None;
+    }
+    // SAFETY: dlsym on a live handle with a NUL-terminated name.
+    let sym = unsafe { libc::dlsym(handle as *mut c_void, name.as_ptr()) };
+    (!sym.is_null()).then_some(sym)
+}
+
+/// Declares libm functions and a safe wrapper of the same name for each,
+/// calling glibc's definition.
 macro_rules! libm {
     ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
-        mod ffi {
+        mod linked {
             #[allow(unused_imports)]
             use std::ffi::{c_int, c_long};
             #[link(name = "m")]
@@ -41,10 +51,21 @@ macro_rules! libm {
             }
         }
         $(
-            #[doc = concat!("libm's `", stringify!($name), "`.")]
+            #[doc = concat!("glibc's `", stringify!($name), "`.")]
             pub(crate) fn $name($($arg: $ty),*) -> $ret {
+                type F = unsafe extern "C" fn($($ty),*) -> $ret;
+                static FUNC: OnceLock<F> = OnceLock::new();
+                let f = FUNC.get_or_init(|| {
+                    let name = concat!(stringify!($name), "\0");
+                    let name = CStr::from_bytes_with_nul(name.as_bytes()).unwrap_or(c"?");
+                    match glibc_symbol(name) {
+                        // SAFETY: glibc's function of this C signature.
+                        Some(sym) => unsafe { std::mem::transmute::<*mut c_void, F>(sym) },
+                        None => linked::$name,
+                    }
+                });
                 // SAFETY: a pure libm function of plain values (see the module doc).
-                unsafe { ffi::$name($($arg),*) }
+                unsafe { f($($arg),*) }
             }
         )*
     };
@@ -103,61 +124,70 @@ libm! {
     fma(x: f64, y: f64, z: f64) -> f64; fmaf(x: f32, y: f32, z: f32) -> f32;
 }
 
+/// The functions with pointer out-parameters, called by the wrappers below
+/// with pointers to their own locals.
+mod raw {
+    use super::*;
+
+    libm! {
+        frexp(x: f64, exp: *mut c_int) -> f64;
+        frexpf(x: f32, exp: *mut c_int) -> f32;
+        modf(x: f64, int_part: *mut f64) -> f64;
+        modff(x: f32, int_part: *mut f32) -> f32;
+        remquo(x: f64, y: f64, quo: *mut c_int) -> f64;
+        remquof(x: f32, y: f32, quo: *mut c_int) -> f32;
+        lgamma_r(x: f64, sign: *mut c_int) -> f64;
+        lgammaf_r(x: f32, sign: *mut c_int) -> f32;
+    }
+}
+
 /// `frexp`: the fraction and the exponent.
 pub(crate) fn frexp(x: f64) -> (f64, c_int) {
     let mut e = 0;
-    // SAFETY: `e` is a live local the call writes once.
-    (unsafe { frexp_raw(x, &mut e) }, e)
+    (raw::frexp(x, &mut e), e)
 }
 
 /// `frexpf`.
 pub(crate) fn frexpf(x: f32) -> (f32, c_int) {
     let mut e = 0;
-    // SAFETY: as in `frexp`.
-    (unsafe { frexpf_raw(x, &mut e) }, e)
+    (raw::frexpf(x, &mut e), e)
 }
 
 /// `modf`: the fractional and the integral part.
 pub(crate) fn modf(x: f64) -> (f64, f64) {
     let mut i = 0.0;
-    // SAFETY: `i` is a live local the call writes once.
-    (unsafe { modf_raw(x, &mut i) }, i)
+    (raw::modf(x, &mut i), i)
 }
 
 /// `modff`.
 pub(crate) fn modff(x: f32) -> (f32, f32) {
     let mut i = 0.0;
-    // SAFETY: as in `modf`.
-    (unsafe { modff_raw(x, &mut i) }, i)
+    (raw::modff(x, &mut i), i)
 }
 
 /// `remquo`: the remainder and the low bits of the quotient with its sign.
 pub(crate) fn remquo(x: f64, y: f64) -> (f64, c_int) {
     let mut q = 0;
-    // SAFETY: `q` is a live local the call writes once.
-    (unsafe { remquo_raw(x, y, &mut q) }, q)
+    (raw::remquo(x, y, &mut q), q)
 }
 
 /// `remquof`.
 pub(crate) fn remquof(x: f32, y: f32) -> (f32, c_int) {
     let mut q = 0;
-    // SAFETY: as in `remquo`.
-    (unsafe { remquof_raw(x, y, &mut q) }, q)
+    (raw::remquof(x, y, &mut q), q)
 }
 
 /// `lgamma_r`: `lgamma` and the sign of Γ(x), without touching the host's
 /// `signgam`.
 pub(crate) fn lgamma_r(x: f64) -> (f64, c_int) {
     let mut s = 0;
-    // SAFETY: `s` is a live local the call writes once.
-    (unsafe { lgamma_r_raw(x, &mut s) }, s)
+    (raw::lgamma_r(x, &mut s), s)
 }
 
 /// `lgammaf_r`.
 pub(crate) fn lgammaf_r(x: f32) -> (f32, c_int) {
     let mut s = 0;
-    // SAFETY: as in `lgamma_r`.
-    (unsafe { lgammaf_r_raw(x, &mut s) }, s)
+    (raw::lgammaf_r(x, &mut s), s)
 }
 
 #[cfg(test)]
@@ -174,5 +204,15 @@ mod tests {
         assert_eq!(remquo(7.0, 2.0), (-1.0, 4));
         assert_eq!(lgamma_r(-0.5).1, -1);
         assert_eq!(fmod(7.5, 2.0), 1.5);
+    }
+
+    #[test]
+    fn glibc_is_called_not_the_libm_rust_links() {
+        // glibc's floor makes a signalling NaN quiet; compiler_builtins'
+        // floor (which a plain `extern "C" { fn floor }` would bind to)
+        // returns it unchanged.
+        assert_ne!(libm_handle(), 0, "libm.so.6 not found");
+        let snan = f64::from_bits(0x7ff0_0000_0000_0001);
+        assert_eq!(floor(snan).to_bits(), 0x7ff8_0000_0000_0001);
     }
 }

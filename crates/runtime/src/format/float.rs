@@ -150,7 +150,7 @@ fn general(x: f64, precision: usize, alt: bool, upper: bool) -> Vec<u8> {
     } else {
         0
     };
-    let mut next = |pos: &mut i64| {
+    let next = |pos: &mut i64| {
         let c = ascii(d.digit(*pos));
         *pos += 1;
         c
