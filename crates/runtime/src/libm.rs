@@ -141,52 +141,48 @@ mod raw {
     }
 }
 
+// The wrappers below take the out-parameter's current value, so that what
+// glibc leaves unwritten (remquo's quotient for a NaN result, say) stays as
+// the program had it.
+
 /// `frexp`: the fraction and the exponent.
-pub(crate) fn frexp(x: f64) -> (f64, c_int) {
-    let mut e = 0;
+pub(crate) fn frexp(x: f64, mut e: c_int) -> (f64, c_int) {
     (raw::frexp(x, &mut e), e)
 }
 
 /// `frexpf`.
-pub(crate) fn frexpf(x: f32) -> (f32, c_int) {
-    let mut e = 0;
+pub(crate) fn frexpf(x: f32, mut e: c_int) -> (f32, c_int) {
     (raw::frexpf(x, &mut e), e)
 }
 
 /// `modf`: the fractional and the integral part.
-pub(crate) fn modf(x: f64) -> (f64, f64) {
-    let mut i = 0.0;
+pub(crate) fn modf(x: f64, mut i: f64) -> (f64, f64) {
     (raw::modf(x, &mut i), i)
 }
 
 /// `modff`.
-pub(crate) fn modff(x: f32) -> (f32, f32) {
-    let mut i = 0.0;
+pub(crate) fn modff(x: f32, mut i: f32) -> (f32, f32) {
     (raw::modff(x, &mut i), i)
 }
 
 /// `remquo`: the remainder and the low bits of the quotient with its sign.
-pub(crate) fn remquo(x: f64, y: f64) -> (f64, c_int) {
-    let mut q = 0;
+pub(crate) fn remquo(x: f64, y: f64, mut q: c_int) -> (f64, c_int) {
     (raw::remquo(x, y, &mut q), q)
 }
 
 /// `remquof`.
-pub(crate) fn remquof(x: f32, y: f32) -> (f32, c_int) {
-    let mut q = 0;
+pub(crate) fn remquof(x: f32, y: f32, mut q: c_int) -> (f32, c_int) {
     (raw::remquof(x, y, &mut q), q)
 }
 
 /// `lgamma_r`: `lgamma` and the sign of Γ(x), without touching the host's
 /// `signgam`.
-pub(crate) fn lgamma_r(x: f64) -> (f64, c_int) {
-    let mut s = 0;
+pub(crate) fn lgamma_r(x: f64, mut s: c_int) -> (f64, c_int) {
     (raw::lgamma_r(x, &mut s), s)
 }
 
 /// `lgammaf_r`.
-pub(crate) fn lgammaf_r(x: f32) -> (f32, c_int) {
-    let mut s = 0;
+pub(crate) fn lgammaf_r(x: f32, mut s: c_int) -> (f32, c_int) {
     (raw::lgammaf_r(x, &mut s), s)
 }
 
@@ -199,10 +195,11 @@ mod tests {
         assert_eq!(sqrt(2.0), 2f64.sqrt());
         assert_eq!(floor(-1.5), -2.0);
         assert_eq!(roundeven(2.5), 2.0);
-        assert_eq!(frexp(8.0), (0.5, 4));
-        assert_eq!(modf(-3.25), (-0.25, -3.0));
-        assert_eq!(remquo(7.0, 2.0), (-1.0, 4));
-        assert_eq!(lgamma_r(-0.5).1, -1);
+        assert_eq!(frexp(8.0, 0), (0.5, 4));
+        assert_eq!(modf(-3.25, 0.0), (-0.25, -3.0));
+        assert_eq!(remquo(7.0, 2.0, 0), (-1.0, 4));
+        assert_eq!(remquo(f64::INFINITY, 2.0, 77).1, 77);
+        assert_eq!(lgamma_r(-0.5, 0).1, -1);
         assert_eq!(fmod(7.5, 2.0), 1.5);
     }
 

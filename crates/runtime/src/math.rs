@@ -88,6 +88,14 @@ pub(crate) const BINARY: &[(&str, Imp)] = &binary![
     fmin / fminf,
 ];
 
+/// The current value of an out-parameter of `func`: `size` bytes at `ptr`,
+/// checked like the store that follows (what glibc leaves unwritten keeps
+/// this value).
+fn load_out(cx: &Ctx, func: &str, mem: &Memory, ptr: u64, size: usize) -> Result<u64, HelperError> {
+    cx.check(func, ptr, size)?;
+    Ok(mem.load(ptr, size)?)
+}
+
 /// Stores `size` bytes of `value` at `ptr` (an out-parameter of `func`).
 fn store_out(
     cx: &Ctx,
@@ -108,19 +116,22 @@ fn int_bits(v: i32) -> u64 {
 }
 
 fn frexp(cx: &Ctx, mem: &mut Memory, a: [u64; 5], func: &str) -> Result<u64, HelperError> {
-    let (m, e) = libm::frexp(double(a[0]));
+    let old = load_out(cx, func, mem, a[1], 4)? as i32;
+    let (m, e) = libm::frexp(double(a[0]), old);
     store_out(cx, func, mem, a[1], 4, int_bits(e))?;
     Ok(ret_double(m))
 }
 
 fn modf(cx: &Ctx, mem: &mut Memory, a: [u64; 5], func: &str) -> Result<u64, HelperError> {
-    let (frac, int) = libm::modf(double(a[0]));
+    let old = double(load_out(cx, func, mem, a[1], 8)?);
+    let (frac, int) = libm::modf(double(a[0]), old);
     store_out(cx, func, mem, a[1], 8, ret_double(int))?;
     Ok(ret_double(frac))
 }
 
 fn remquo(cx: &Ctx, mem: &mut Memory, a: [u64; 5], func: &str) -> Result<u64, HelperError> {
-    let (r, q) = libm::remquo(double(a[0]), double(a[1]));
+    let old = load_out(cx, func, mem, a[2], 4)? as i32;
+    let (r, q) = libm::remquo(double(a[0]), double(a[1]), old);
     store_out(cx, func, mem, a[2], 4, int_bits(q))?;
     Ok(ret_double(r))
 }
@@ -146,11 +157,8 @@ fn nan(
 /// `nexttowardf(float x, long double y)`: `long double` is `double`, so
 /// the step is toward a `double`, as glibc computes it.
 fn nexttowardf(x: f32, y: f64) -> u64 {
-    if x.is_nan() {
-        return ret_float(x);
-    }
-    if y.is_nan() {
-        return u64::from(crate::float::ieee::f64_to_f32(y.to_bits()));
+    if x.is_nan() || y.is_nan() {
+        return u64::from(x87_nan_sum(x, y));
     }
     if f64::from(x) == y {
         return ret_float(y as f32);
@@ -161,6 +169,25 @@ fn nexttowardf(x: f32, y: f64) -> u64 {
         f32::NEG_INFINITY
     };
     ret_float(libm::nextafterf(x, toward))
+}
+
+/// glibc's `nexttowardf` returns `x + y` computed in `long double` when
+/// either is NaN, with x87's rules: a signalling NaN loses to a quiet one,
+/// of two quiet NaNs the larger significand wins. (`y`, a `double` made
+/// `long double` by the caller, is always quiet; `x` stays as it came.)
+/// The sum then becomes a `float`.
+fn x87_nan_sum(x: f32, y: f64) -> u32 {
+    use crate::float::ieee::{f32_to_f64, f64_to_f32};
+    let xd = f32_to_f64(x.to_bits());
+    let yd = y.to_bits() | 0x0008_0000_0000_0000;
+    let significand = |d: u64| d & 0x000f_ffff_ffff_ffff;
+    let x_signalling = x.is_nan() && x.to_bits() & 0x0040_0000 == 0;
+    let nan = match (x.is_nan(), y.is_nan()) {
+        (true, true) if x_signalling || significand(yd) > significand(xd) => yd,
+        (true, _) => xd,
+        _ => yd,
+    };
+    f64_to_f32(nan)
 }
 
 /// The functions with other signatures.
@@ -225,42 +252,47 @@ pub(crate) const OTHER: &[(&str, Imp)] = &[
     ("llroundf", |_, _, a| Ok(libm::lroundf(float(a[0])) as u64)),
     ("llroundl", |_, _, a| Ok(libm::lround(double(a[0])) as u64)),
     ("lgamma", |_, _, a| {
-        Ok(ret_double(libm::lgamma_r(double(a[0])).0))
+        Ok(ret_double(libm::lgamma_r(double(a[0]), 0).0))
     }),
     ("lgammaf", |_, _, a| {
-        Ok(ret_float(libm::lgammaf_r(float(a[0])).0))
+        Ok(ret_float(libm::lgammaf_r(float(a[0]), 0).0))
     }),
     ("lgammal", |_, _, a| {
-        Ok(ret_double(libm::lgamma_r(double(a[0])).0))
+        Ok(ret_double(libm::lgamma_r(double(a[0]), 0).0))
     }),
     ("lgamma_r", |cx, mem, a| {
-        let (r, sign) = libm::lgamma_r(double(a[0]));
+        let old = load_out(cx, "lgamma_r", mem, a[1], 4)? as i32;
+        let (r, sign) = libm::lgamma_r(double(a[0]), old);
         store_out(cx, "lgamma_r", mem, a[1], 4, int_bits(sign))?;
         Ok(ret_double(r))
     }),
     ("lgammaf_r", |cx, mem, a| {
-        let (r, sign) = libm::lgammaf_r(float(a[0]));
+        let old = load_out(cx, "lgammaf_r", mem, a[1], 4)? as i32;
+        let (r, sign) = libm::lgammaf_r(float(a[0]), old);
         store_out(cx, "lgammaf_r", mem, a[1], 4, int_bits(sign))?;
         Ok(ret_float(r))
     }),
     ("frexp", |cx, mem, a| frexp(cx, mem, a, "frexp")),
     ("frexpl", |cx, mem, a| frexp(cx, mem, a, "frexpl")),
     ("frexpf", |cx, mem, a| {
-        let (m, e) = libm::frexpf(float(a[0]));
+        let old = load_out(cx, "frexpf", mem, a[1], 4)? as i32;
+        let (m, e) = libm::frexpf(float(a[0]), old);
         store_out(cx, "frexpf", mem, a[1], 4, int_bits(e))?;
         Ok(ret_float(m))
     }),
     ("modf", |cx, mem, a| modf(cx, mem, a, "modf")),
     ("modfl", |cx, mem, a| modf(cx, mem, a, "modfl")),
     ("modff", |cx, mem, a| {
-        let (frac, int) = libm::modff(float(a[0]));
+        let old = float(load_out(cx, "modff", mem, a[1], 4)?);
+        let (frac, int) = libm::modff(float(a[0]), old);
         store_out(cx, "modff", mem, a[1], 4, ret_float(int))?;
         Ok(ret_float(frac))
     }),
     ("remquo", |cx, mem, a| remquo(cx, mem, a, "remquo")),
     ("remquol", |cx, mem, a| remquo(cx, mem, a, "remquol")),
     ("remquof", |cx, mem, a| {
-        let (r, q) = libm::remquof(float(a[0]), float(a[1]));
+        let old = load_out(cx, "remquof", mem, a[2], 4)? as i32;
+        let (r, q) = libm::remquof(float(a[0]), float(a[1]), old);
         store_out(cx, "remquof", mem, a[2], 4, int_bits(q))?;
         Ok(ret_float(r))
     }),
