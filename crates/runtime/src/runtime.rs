@@ -81,6 +81,16 @@ fn all() -> impl Iterator<Item = &'static (&'static str, Imp)> {
     TABLES.iter().flat_map(|t| t.iter())
 }
 
+/// The C function a helper implements: `printf` for `__bpf_strict_printf`
+/// (the register-ABI variant strict-mode code calls), the name itself for
+/// every other helper. For showing helper addresses to users.
+pub fn c_name(helper: &str) -> &str {
+    match helper.strip_prefix("__bpf_strict_") {
+        Some(name) if helper_names().any(|n| n == helper) => name,
+        _ => helper,
+    }
+}
+
 /// The C names of all helpers, in table order.
 pub fn helper_names() -> impl Iterator<Item = &'static str> {
     all().map(|(name, _)| *name)
@@ -181,5 +191,27 @@ impl Runtime {
     /// (for value printing: how many elements a pointer has).
     pub fn heap_block_size(&self, ptr: u64) -> Option<usize> {
         self.ctx.state.borrow().heap.block_size(ptr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_variants_are_shown_by_their_c_name() {
+        assert_eq!(c_name("__bpf_strict_printf"), "printf");
+        assert_eq!(c_name("printf"), "printf");
+        assert_eq!(c_name("__bpf_f64_add"), "__bpf_f64_add");
+        assert_eq!(c_name("__bpf_strict_nothing"), "__bpf_strict_nothing");
+    }
+
+    #[test]
+    fn helper_names_are_unique() {
+        let mut names: Vec<&str> = helper_names().collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n);
     }
 }
