@@ -289,8 +289,8 @@ fn f64_bits() -> impl Strategy<Value = u64> {
         1 => (0u64..1 << 52, any::<bool>()).prop_map(move |(m, s)| m | sign(s)),
         // Around the limits of integer conversions and rounding.
         2 => (proptest::sample::select(vec![
-            0.5, 1.0, 1.5, 2.5, 4503599627370496.0, 9.223372036854775807e18,
-            1.8446744073709551615e19, 1.7014118346046923e38, 3.402823669209385e38, 1e300,
+            0.5, 1.0, 1.5, 2.5, 4503599627370496.0, 9.223372036854776e18,
+            1.8446744073709552e19, 1.7014118346046923e38, 3.402823669209385e38, 1e300,
             f64::MAX, f64::MIN_POSITIVE, f64::INFINITY,
         ]), -4i64..5, any::<bool>())
             .prop_map(move |(x, ulps, s)| (f64::to_bits(x) as i64 + ulps) as u64 | sign(s)),

@@ -103,7 +103,7 @@ fn value_strategy() -> impl Strategy<Value = f64> {
         1 => proptest::sample::select(vec![
             0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -f64::NAN,
             f64::MAX, f64::MIN_POSITIVE, f64::from_bits(1), f64::EPSILON, 0.5, 1.5, 2.5,
-            9.5, 0.05, 0.15, 0.25, 1e23, 9.999999999999999e22, 5e-324, 1e-5, 9.5e-5,
+            9.5, 0.05, 0.15, 0.25, 1e23, f64::from_bits(1e23f64.to_bits() - 1), 5e-324, 1e-5, 9.5e-5,
             99999.5, 999999.5, 0.000099999, 1.0 / 3.0, std::f64::consts::PI,
         ]),
     ]
@@ -197,7 +197,7 @@ fn delicate_roundings_match_host() {
 #[test]
 fn star_width_and_precision_match_host() {
     for (w, p, x) in [
-        (12, 3, 3.14159f64),
+        (12, 3, 3.25f64),
         (-12, 2, -2.5),
         (5, -1, 1e-7),
         (0, 0, 0.5),

@@ -162,7 +162,7 @@ macro_rules! ieee_format {
             pub(crate) fn to_i64(a: $bits) -> u64 {
                 let x = $float::from_bits(a);
                 // -2^63 is exact in both formats; 2^63 is the first value out.
-                if x >= -9223372036854775808.0 && x < 9223372036854775808.0 {
+                if (-9223372036854775808.0..9223372036854775808.0).contains(&x) {
                     x as i64 as u64
                 } else {
                     1 << 63
@@ -203,7 +203,7 @@ macro_rules! ieee_format {
             /// 128-bit integer indefinite) for NaN and values out of range.
             pub(crate) fn to_i128(a: $bits) -> i128 {
                 let x = $float::from_bits(a);
-                if x >= -TWO_127 && x < TWO_127 {
+                if (-TWO_127..TWO_127).contains(&x) {
                     x as i128
                 } else {
                     i128::MIN
