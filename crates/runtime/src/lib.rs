@@ -1,13 +1,21 @@
 //! `bpf-runtime` is the C library of bpf-repl: the headers a snippet may
-//! `#include` (ours in `include/`, clang's own freestanding ones for
-//! `<stdint.h>`, `<stddef.h>`, `<stdbool.h>` and `<limits.h>`) and the host
-//! helpers that implement their functions (`printf`, `malloc`, `strlen`,
-//! `assert`, ...) on the VM's memory, every pointer and length checked.
+//! `#include` (ours in `include/`, clang's own for `<stdint.h>`,
+//! `<stddef.h>`, `<stdbool.h>`, `<limits.h>`, `<float.h>` and
+//! `<stdarg.h>`) and the host helpers that implement their functions
+//! (`printf`, `malloc`, `strlen`, `sin`, `strtod`, `assert`, ...) on the
+//! VM's memory, every pointer and length checked. It also implements the
+//! helpers of the closed-world ABI (docs/abi.md) that the IR stage calls
+//! for floating-point operations (`__bpf_f64_add`, ...): bit-exact with
+//! native x86-64, libm results from the host's glibc.
 //!
 //! It owns no linking and no execution: the linker resolves an undefined
 //! symbol such as `printf` to the helper of the same name from
-//! [`Runtime::helpers`] and registers it with the VM. `<ctype.h>` is pure
-//! BPF code (static inline functions in the header) and needs no helper.
+//! [`Runtime::helpers`] and registers it with the VM. `<ctype.h>` and
+//! `<fenv.h>` are pure BPF code (static inline functions in the header).
+//!
+//! Variadic functions exist in two ABIs ([`AbiMode`]): under their C names
+//! they read a va block (full mode), under `__bpf_strict_<name>` their
+//! values in registers (strict mode, where the headers rename them).
 //!
 //! Output goes to an [`OutputSink`] shared by all helpers, so program output
 //! stays in the order it was produced; the host drains or streams it.
