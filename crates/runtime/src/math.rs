@@ -91,8 +91,16 @@ pub(crate) const BINARY: &[(&str, Imp)] = &binary![
 /// The current value of an out-parameter of `func`: `size` bytes at `ptr`,
 /// checked like the store that follows (what glibc leaves unwritten keeps
 /// this value).
-fn load_out(cx: &Ctx, func: &str, mem: &Memory, ptr: u64, size: usize) -> Result<u64, HelperError> {
+fn load_out(
+    cx: &Ctx,
+    func: &str,
+    mem: &mut Memory,
+    ptr: u64,
+    size: usize,
+) -> Result<u64, HelperError> {
     cx.check(func, ptr, size)?;
+    // Checked as the write C does, so a bad pointer is reported as one.
+    mem.slice_mut(ptr, size)?;
     Ok(mem.load(ptr, size)?)
 }
 
