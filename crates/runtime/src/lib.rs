@@ -1,13 +1,21 @@
 //! `bpf-runtime` is the C library of bpf-repl: the headers a snippet may
-//! `#include` (ours in `include/`, clang's own freestanding ones for
-//! `<stdint.h>`, `<stddef.h>`, `<stdbool.h>` and `<limits.h>`) and the host
-//! helpers that implement their functions (`printf`, `malloc`, `strlen`,
-//! `assert`, ...) on the VM's memory, every pointer and length checked.
+//! `#include` (ours in `include/`, clang's own for `<stdint.h>`,
+//! `<stddef.h>`, `<stdbool.h>`, `<limits.h>`, `<float.h>` and
+//! `<stdarg.h>`) and the host helpers that implement their functions
+//! (`printf`, `malloc`, `strlen`, `sin`, `strtod`, `assert`, ...) on the
+//! VM's memory, every pointer and length checked. It also implements the
+//! helpers of the closed-world ABI (docs/abi.md) that the IR stage calls
+//! for floating-point operations (`__bpf_f64_add`, ...): bit-exact with
+//! native x86-64, libm results from the host's glibc.
 //!
 //! It owns no linking and no execution: the linker resolves an undefined
 //! symbol such as `printf` to the helper of the same name from
-//! [`Runtime::helpers`] and registers it with the VM. `<ctype.h>` is pure
-//! BPF code (static inline functions in the header) and needs no helper.
+//! [`Runtime::helpers`] and registers it with the VM. `<ctype.h>` and
+//! `<fenv.h>` are pure BPF code (static inline functions in the header).
+//!
+//! Variadic functions exist in two ABIs ([`AbiMode`]): under their C names
+//! they read a va block (full mode), under `__bpf_strict_<name>` their
+//! values in registers (strict mode, where the headers rename them).
 //!
 //! Output goes to an [`OutputSink`] shared by all helpers, so program output
 //! stays in the order it was produced; the host drains or streams it.
@@ -44,8 +52,11 @@
 //! check them against heap blocks and report misuse by name.
 
 mod ctx;
+mod float;
 mod format;
 mod heap;
+mod libm;
+mod math;
 mod output;
 mod rand;
 mod runtime;
@@ -53,6 +64,7 @@ mod stdio;
 mod stdlib;
 mod strconv;
 mod string;
+mod strtod;
 mod vmstr;
 
 pub use format::MAX_FORMATTED;
@@ -60,7 +72,7 @@ pub use heap::{
     HeapPlace, HeapStats, ALIGN as HEAP_ALIGN, CANARY as HEAP_CANARY, RED_ZONE as HEAP_RED_ZONE,
 };
 pub use output::{OutputSink, DEFAULT_BUFFER_LIMIT};
-pub use runtime::{helper_names, Runtime, RuntimeSnapshot};
+pub use runtime::{c_name, helper_names, Runtime, RuntimeSnapshot};
 pub use stdio::{STDERR_HANDLE, STDOUT_HANDLE};
 pub use stdlib::assert_message;
 
@@ -167,19 +179,42 @@ fn materialize(dir: &Path) -> std::io::Result<PathBuf> {
     Ok(dir.to_path_buf())
 }
 
+/// The ABI a translation unit is compiled for (docs/abi.md, "Modes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbiMode {
+    /// Full C through the IR stage: floating point, any number of
+    /// arguments, variadic definitions; hosted (`main` returns 0).
+    Full,
+    /// Only what the BPF backend lowers itself: the headers see
+    /// `__BPF_REPL_STRICT__` and name the register variants of the
+    /// variadic functions (`printf` -> `__bpf_strict_printf`).
+    Strict,
+}
+
 /// The clang arguments that make `#include <stdio.h>` and friends resolve
-/// to the runtime's headers: freestanding (clang's own `<stdint.h>` then
-/// defines everything itself instead of including glibc's), no host system
-/// include directories (a header we do not ship is "file not found", not a
-/// glibc header that cannot compile for BPF), no built-in library calls
-/// (loops stay loops; `memcpy(...)` stays a call to the helper), and our
-/// include directory.
-pub fn clang_args() -> Vec<OsString> {
-    vec![
-        "-ffreestanding".into(),
+/// to the runtime's headers for `mode`: no host system include directories
+/// (a header we do not ship is "file not found", not a glibc header that
+/// cannot compile for BPF; clang's own `<stdint.h>`, `<float.h>`,
+/// `<stdarg.h>`... are found), no built-in library calls (loops stay
+/// loops; `memcpy(...)` stays a call to the helper; clang invents no calls
+/// to functions the runtime lacks, such as `fwrite`), and our include
+/// directory. Strict mode is also freestanding, as BPF code always was.
+pub fn clang_args_for(mode: AbiMode) -> Vec<OsString> {
+    let mut args: Vec<OsString> = match mode {
+        AbiMode::Full => vec![],
+        AbiMode::Strict => vec!["-ffreestanding".into(), "-D__BPF_REPL_STRICT__".into()],
+    };
+    args.extend([
         "-fno-builtin".into(),
         "-nostdlibinc".into(),
         "-isystem".into(),
         include_dir().into_os_string(),
-    ]
+    ]);
+    args
+}
+
+/// The arguments of [`clang_args_for`] in strict mode: what the REPL and
+/// `bpf-jitlink` compile with until they run the IR stage.
+pub fn clang_args() -> Vec<OsString> {
+    clang_args_for(AbiMode::Strict)
 }
