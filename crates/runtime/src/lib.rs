@@ -43,6 +43,7 @@
 //! 54 us vs 0.16 us. Helpers also see whole ranges at once, so they can
 //! check them against heap blocks and report misuse by name.
 
+mod abi;
 mod ctx;
 mod format;
 mod heap;
@@ -55,6 +56,7 @@ mod strconv;
 mod string;
 mod vmstr;
 
+pub use abi::{ub_check_name, DEFAULT_ALLOCA_LIMIT};
 pub use format::MAX_FORMATTED;
 pub use heap::{
     HeapPlace, HeapStats, ALIGN as HEAP_ALIGN, CANARY as HEAP_CANARY, RED_ZONE as HEAP_RED_ZONE,

@@ -4,7 +4,7 @@ use crate::ctx::{Ctx, State};
 use crate::heap::{Heap, HeapStats, DEFAULT_HEAP_LIMIT};
 use crate::output::OutputSink;
 use crate::rand::GlibcRandom;
-use crate::{stdio, stdlib, string};
+use crate::{abi, stdio, stdlib, string};
 use bpf_vm::{HelperError, HelperFn, Memory};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -63,6 +63,19 @@ const TABLE: &[(&str, Imp)] = &[
     ("strrchr", string::strrchr),
     ("strstr", string::strstr),
     ("strdup", string::strdup),
+    // bpf-repl's ABI (docs/abi.md), called by code bpf-cc lowered.
+    ("__bpf_memcpy", abi::memcpy),
+    ("__bpf_memmove", abi::memmove),
+    ("__bpf_memset", abi::memset),
+    ("__bpf_i128_mul", abi::i128_mul),
+    ("__bpf_i128_udiv", abi::i128_udiv),
+    ("__bpf_i128_sdiv", abi::i128_sdiv),
+    ("__bpf_i128_urem", abi::i128_urem),
+    ("__bpf_i128_srem", abi::i128_srem),
+    ("__bpf_alloca", abi::alloca),
+    ("__bpf_stacksave", abi::stacksave),
+    ("__bpf_stackrestore", abi::stackrestore),
+    ("__bpf_ub_trap", abi::ub_trap),
 ];
 
 /// The C names of all helpers, in table order.
@@ -92,6 +105,7 @@ impl Runtime {
                 state: Rc::new(RefCell::new(State {
                     heap: Heap::new(DEFAULT_HEAP_LIMIT),
                     rand: GlibcRandom::default(),
+                    alloca_limit: crate::abi::DEFAULT_ALLOCA_LIMIT,
                 })),
                 stderr: out.clone(),
                 stdout: out,
@@ -108,6 +122,13 @@ impl Runtime {
     /// Caps the heap region at `bytes`; `malloc` returns NULL beyond it.
     pub fn with_heap_limit(self, bytes: usize) -> Runtime {
         self.ctx.state.borrow_mut().heap.set_limit(bytes);
+        self
+    }
+
+    /// Caps the alloca region (VLAs and `alloca`) at `bytes`; a larger
+    /// allocation stops the run with a fault naming the limit.
+    pub fn with_alloca_limit(self, bytes: usize) -> Runtime {
+        self.ctx.state.borrow_mut().alloca_limit = bytes;
         self
     }
 
