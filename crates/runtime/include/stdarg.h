@@ -1,0 +1,36 @@
+/* <stdarg.h> for bpf-repl's ABI (docs/abi.md, "Variadic functions").
+ *
+ * A va_list holds the address of a 16-byte va state {cur, end}; each
+ * variadic argument takes whole 8-byte slots, structs and unions by value
+ * as their bytes. va_arg reads the slots at cur and advances it; reading
+ * past end stops the program ("va_arg past the last argument").
+ * (clang's own va_arg passes structs by reference, which is why this
+ * header defines va_arg itself.) */
+#ifndef __BPF_REPL_STDARG_H
+#define __BPF_REPL_STDARG_H
+
+typedef __builtin_va_list va_list;
+typedef __builtin_va_list __gnuc_va_list;
+
+#define va_start(ap, param) __builtin_va_start(ap, param)
+#define va_end(ap) __builtin_va_end(ap)
+#define va_copy(dst, src) __builtin_va_copy(dst, src)
+#define __va_copy(dst, src) __builtin_va_copy(dst, src)
+
+void __bpf_ub_trap(long __check) __attribute__((__noreturn__));
+
+static inline __attribute__((__always_inline__)) void *
+__bpf_va_next(va_list *__ap, unsigned long __size)
+{
+    unsigned long *__state = *(unsigned long **)__ap;
+    unsigned long __cur = __state[0];
+    unsigned long __next = __cur + ((__size + 7) & ~7UL);
+    if (__next > __state[1])
+        __bpf_ub_trap(257); /* va_arg past the last argument */
+    __state[0] = __next;
+    return (void *)__cur;
+}
+
+#define va_arg(ap, type) (*(__typeof__(type) *)__bpf_va_next(&(ap), sizeof(type)))
+
+#endif
