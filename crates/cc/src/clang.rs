@@ -3,7 +3,7 @@
 //! reported as one line, never as its 70-line dump, and leaves no
 //! reproducer files behind unless asked for (`BPF_CC_CLANG_CRASH_REPORT=1`).
 
-use crate::{lower, LowerError, LowerOptions, Mode, OptLevel, UbChecks};
+use crate::{lower, lower_to_asm, lower_to_ir, LowerError, LowerOptions, Mode, OptLevel, UbChecks};
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -67,10 +67,23 @@ pub fn clang_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("clang-19"))
 }
 
+/// What [`compile`] produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Emit {
+    /// A BPF ELF relocatable object.
+    #[default]
+    Object,
+    /// BPF assembly text (`-S`).
+    Assembly,
+    /// The lowered LLVM IR as text (`-S -emit-llvm`).
+    Ir,
+}
+
 /// How [`compile`] builds one file.
 #[derive(Debug, Clone, Default)]
 pub struct CompileOptions {
     pub lower: LowerOptions,
+    pub emit: Emit,
     /// Extra clang flags (`-I`, `-D`, `-std=`, `-W...`), already checked.
     pub clang_args: Vec<OsString>,
 }
@@ -108,15 +121,20 @@ impl fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
-/// Compiles C source file `input` to a BPF object through the IR stage.
-/// Returns the object and clang's warnings (empty when there were none).
+/// Compiles C source file `input` to a BPF object (or what `options.emit`
+/// asks for) through the IR stage. Returns it with clang's warnings
+/// (empty when there were none).
 pub fn compile(input: &Path, options: &CompileOptions) -> Result<(Vec<u8>, String), CompileError> {
     let bitcode_and_warnings = run_clang(input, options)?;
     let (bitcode, warnings) = bitcode_and_warnings;
     let mut lower_options = options.lower.clone();
     lower_options.name = input.display().to_string();
-    let object = lower(&bitcode, &lower_options).map_err(CompileError::Lower)?;
-    Ok((object, warnings))
+    let out = match options.emit {
+        Emit::Object => lower(&bitcode, &lower_options),
+        Emit::Assembly => lower_to_asm(&bitcode, &lower_options).map(String::into_bytes),
+        Emit::Ir => lower_to_ir(&bitcode, &lower_options).map(String::into_bytes),
+    };
+    Ok((out.map_err(CompileError::Lower)?, warnings))
 }
 
 fn run_clang(input: &Path, options: &CompileOptions) -> Result<(Vec<u8>, String), CompileError> {

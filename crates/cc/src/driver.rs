@@ -2,7 +2,7 @@
 //! an allowlist (nothing that loads code into clang or writes other files),
 //! plus bpf-cc's own `--strict-bpf`, `-fcheck-ub` and `--stack-size`.
 
-use crate::clang::{compile, CompileOptions};
+use crate::clang::{compile, CompileOptions, Emit};
 use crate::{LowerOptions, Mode, OptLevel, UbChecks};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -19,6 +19,7 @@ pub struct Invocation {
 
 pub const USAGE: &str = "\
 usage: bpf-cc -c FILE.c [-o FILE.o] [clang flags] [--strict-bpf] [-fcheck-ub]
+       bpf-cc -S [-emit-llvm] FILE.c     (BPF assembly, or the lowered LLVM IR)
 
 Compiles C for bpf-repl's VM: clang -target bpf, then bpf-repl's IR stage,
 which lowers what plain BPF cannot run (floating point, more than five
@@ -108,9 +109,11 @@ pub fn parse_args(args: &[String]) -> Result<Invocation, String> {
                 ..LowerOptions::default()
             },
             clang_args: Vec::new(),
+            emit: Emit::Object,
         },
         ..Invocation::default()
     };
+    let (mut asm, mut llvm) = (false, false);
     let mut it = args.iter();
     let value = |it: &mut std::slice::Iter<String>, flag: &str| -> Result<String, String> {
         it.next().cloned().ok_or_else(|| format!("`{flag}` needs a value"))
@@ -120,6 +123,8 @@ pub fn parse_args(args: &[String]) -> Result<Invocation, String> {
         let a = a.as_str();
         match a {
             "-c" => inv.compile_only = true,
+            "-S" => asm = true,
+            "-emit-llvm" => llvm = true,
             "-o" => inv.output = Some(PathBuf::from(value(&mut it, a)?)),
             "--strict-bpf" => inv.options.lower.mode = Mode::Strict,
             "-fcheck-ub" => inv.options.lower.ub_checks = UbChecks::On,
@@ -173,6 +178,13 @@ pub fn parse_args(args: &[String]) -> Result<Invocation, String> {
             _ => inv.inputs.push(PathBuf::from(a)),
         }
     }
+    inv.options.emit = match (asm, llvm) {
+        (true, true) => Emit::Ir,
+        (true, false) => Emit::Assembly,
+        (false, true) => return Err("-emit-llvm needs -S (bpf-cc writes the lowered IR as text)".into()),
+        _ => Emit::Object,
+    };
+    inv.compile_only |= asm;
     if inv.inputs.is_empty() {
         return Err("no input files".to_string());
     }
@@ -192,7 +204,11 @@ pub fn output_path(inv: &Invocation, input: &std::path::Path) -> PathBuf {
     inv.output.clone().unwrap_or_else(|| {
         let stem = input.file_stem().unwrap_or(input.as_os_str());
         let mut name = OsString::from(stem);
-        name.push(".o");
+        name.push(match inv.options.emit {
+            Emit::Object => ".o",
+            Emit::Assembly => ".s",
+            Emit::Ir => ".ll",
+        });
         PathBuf::from(name)
     })
 }
@@ -206,7 +222,12 @@ pub fn run(inv: &Invocation) -> i32 {
             Ok((object, warnings)) => {
                 eprint!("{warnings}");
                 let out = output_path(inv, input);
-                if let Err(e) = std::fs::write(&out, object) {
+                let written = if out.as_os_str() == "-" {
+                    std::io::Write::write_all(&mut std::io::stdout(), &object)
+                } else {
+                    std::fs::write(&out, object)
+                };
+                if let Err(e) = written {
                     eprintln!("bpf-cc: error: cannot write {}: {e}", out.display());
                     status = 1;
                 }

@@ -28,7 +28,7 @@ mod llvm;
 mod passes;
 
 pub use abi::{ABI_SECTION, ABI_VERSION, TRAP_BUILTIN, TRAP_MISSING_RETURN, TRAP_VA_ARG};
-pub use clang::{compile, clang_flags, CompileError, CompileOptions};
+pub use clang::{clang_flags, compile, CompileError, CompileOptions, Emit};
 pub use error::{Diagnostic, LowerError};
 pub use ir::SourceLoc;
 pub use llvm::OptLevel;
@@ -88,6 +88,28 @@ impl Default for LowerOptions {
 /// Compiles LLVM bitcode for the BPF target (as [`clang_flags`] makes it)
 /// into a BPF ELF relocatable object, lowering it to bpf-repl's ABI.
 pub fn lower(bitcode: &[u8], options: &LowerOptions) -> Result<Vec<u8>, LowerError> {
+    run_stage(bitcode, options, Output::Object)
+}
+
+/// Like [`lower`], but returns the lowered LLVM IR as text instead of an
+/// object (what the backend is given; `bpf-cc -S -emit-llvm`).
+pub fn lower_to_ir(bitcode: &[u8], options: &LowerOptions) -> Result<String, LowerError> {
+    run_stage(bitcode, options, Output::Ir).map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+/// Like [`lower`], but returns BPF assembly text (`bpf-cc -S`).
+pub fn lower_to_asm(bitcode: &[u8], options: &LowerOptions) -> Result<String, LowerError> {
+    run_stage(bitcode, options, Output::Asm).map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+#[derive(PartialEq, Eq)]
+enum Output {
+    Object,
+    Ir,
+    Asm,
+}
+
+fn run_stage(bitcode: &[u8], options: &LowerOptions, output: Output) -> Result<Vec<u8>, LowerError> {
     llvm::CURRENT_INPUT.with(|c| *c.borrow_mut() = options.name.clone());
     let session = llvm::Session::new();
     let module = session.parse(bitcode, &options.name)?;
@@ -118,7 +140,10 @@ pub fn lower(bitcode: &[u8], options: &LowerOptions) -> Result<Vec<u8>, LowerErr
         unsafe { llvm_sys::debuginfo::LLVMStripModuleDebugInfo(module.as_mut_ptr()) };
     }
     drop(ir);
-    let object = llvm::emit_object(&module, &tm);
+    if output == Output::Ir {
+        return Ok(module.print_to_string().to_bytes().to_vec());
+    }
+    let object = llvm::emit(&module, &tm, output == Output::Asm);
     let errors = session.take_errors();
     if !errors.is_empty() {
         return Err(LowerError::Backend(

@@ -221,9 +221,10 @@ pub(crate) fn optimise(module: &Module, tm: &TargetMachine, opt: OptLevel) -> Re
         .map_err(|e| LowerError::Internal(format!("optimisation pipeline: {e}")))
 }
 
-/// Emits the object file.
-pub(crate) fn emit_object(module: &Module, tm: &TargetMachine) -> Result<Vec<u8>, LowerError> {
-    tm.write_to_memory_buffer(module, FileType::Object)
+/// Emits the object file (or assembly text).
+pub(crate) fn emit(module: &Module, tm: &TargetMachine, asm: bool) -> Result<Vec<u8>, LowerError> {
+    let kind = if asm { FileType::Assembly } else { FileType::Object };
+    tm.write_to_memory_buffer(module, kind)
         .map(|b| b.as_slice().to_vec())
         .map_err(|e| LowerError::Internal(format!("code generation: {e}")))
 }
