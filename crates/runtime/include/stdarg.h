@@ -19,18 +19,17 @@ typedef __builtin_va_list __gnuc_va_list;
 
 void __bpf_ub_trap(long __check) __attribute__((__noreturn__));
 
-static inline __attribute__((__always_inline__)) void *
-__bpf_va_next(va_list *__ap, unsigned long __size)
-{
-    unsigned long *__state = *(unsigned long **)__ap;
-    unsigned long __cur = __state[0];
-    unsigned long __next = __cur + ((__size + 7) & ~7UL);
-    if (__next > __state[1])
-        __bpf_ub_trap(257); /* va_arg past the last argument */
-    __state[0] = __next;
-    return (void *)__cur;
-}
-
-#define va_arg(ap, type) (*(__typeof__(type) *)__bpf_va_next(&(ap), sizeof(type)))
+/* A statement expression rather than a function, so a fault is reported
+   at the line that uses va_arg. */
+#define va_arg(ap, type)                                                      \
+    (*(__typeof__(type) *)({                                                  \
+        unsigned long *__bpf_state = *(unsigned long **)&(ap);                \
+        unsigned long __bpf_cur = __bpf_state[0];                             \
+        unsigned long __bpf_next = __bpf_cur + ((sizeof(type) + 7) & ~7UL);   \
+        if (__bpf_next > __bpf_state[1])                                      \
+            __bpf_ub_trap(257); /* va_arg past the last argument */           \
+        __bpf_state[0] = __bpf_next;                                          \
+        (void *)__bpf_cur;                                                    \
+    }))
 
 #endif
