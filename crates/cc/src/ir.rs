@@ -283,6 +283,14 @@ impl Ir {
         let n = unsafe { LLVMGetNumArgOperands(call) };
         (0..n).map(|k| self.operand(call, k)).collect()
     }
+    /// The template of an inline-assembly callee.
+    pub fn inline_asm_text(&self, v: V) -> String {
+        let mut len = 0;
+        unsafe {
+            let p = LLVMGetInlineAsmAsmString(v, &mut len);
+            String::from_utf8_lossy(std::slice::from_raw_parts(p as *const u8, len)).into_owned()
+        }
+    }
     pub fn is_inline_asm(&self, v: V) -> bool {
         !unsafe { LLVMIsAInlineAsm(v) }.is_null()
     }

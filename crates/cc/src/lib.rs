@@ -20,6 +20,7 @@
 //! would need the ABI is reported at its line instead.
 
 mod abi;
+mod backend;
 pub mod clang;
 pub mod driver;
 mod error;
@@ -136,6 +137,7 @@ fn run_stage(bitcode: &[u8], options: &LowerOptions, output: Output) -> Result<V
     if !strict {
         ir.append_module_asm(&marker_asm(&variadic));
     }
+    let asm = backend::asm_sites(&ir);
     if !options.debug_info {
         unsafe { llvm_sys::debuginfo::LLVMStripModuleDebugInfo(module.as_mut_ptr()) };
     }
@@ -146,9 +148,7 @@ fn run_stage(bitcode: &[u8], options: &LowerOptions, output: Output) -> Result<V
     let object = llvm::emit(&module, &tm, output == Output::Asm);
     let errors = session.take_errors();
     if !errors.is_empty() {
-        return Err(LowerError::Backend(
-            errors.iter().map(|e| llvm::backend_diagnostic(e)).collect(),
-        ));
+        return Err(LowerError::Backend(backend::diagnostics(&errors, &asm)));
     }
     object
 }

@@ -2,8 +2,7 @@
 //! target machine, and catching LLVM's diagnostics (which would otherwise
 //! be printed to stderr and end the process).
 
-use crate::error::{Diagnostic, LowerError};
-use crate::ir::SourceLoc;
+use crate::error::LowerError;
 use inkwell::context::Context;
 use inkwell::memory_buffer::MemoryBuffer;
 use inkwell::module::Module;
@@ -229,48 +228,3 @@ pub(crate) fn emit(module: &Module, tm: &TargetMachine, asm: bool) -> Result<Vec
         .map_err(|e| LowerError::Internal(format!("code generation: {e}")))
 }
 
-/// Turns a backend message into a diagnostic. The BPF backend says
-/// `file.c:3:5: in function f i32 (i32): message` (or `<unknown>:0:0` without
-/// debug info).
-pub(crate) fn backend_diagnostic(text: &str) -> Diagnostic {
-    let parse = || -> Option<Diagnostic> {
-        let (place, rest) = text.split_once(": in function ")?;
-        let mut parts = place.rsplitn(3, ':');
-        let column: u32 = parts.next()?.parse().ok()?;
-        let line: u32 = parts.next()?.parse().ok()?;
-        let file = parts.next()?.to_string();
-        let (sig, message) = rest.split_once("): ").or_else(|| rest.split_once(": "))?;
-        let function = sig.split_whitespace().next()?.to_string();
-        let loc = (line > 0 && file != "<unknown>").then_some(SourceLoc { file, line, column });
-        Some(Diagnostic {
-            loc,
-            function: Some(function),
-            message: message.trim().to_string(),
-        })
-    };
-    parse().unwrap_or_else(|| Diagnostic {
-        loc: None,
-        function: None,
-        message: text.trim().to_string(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backend_messages_are_parsed_into_places() {
-        let d = backend_diagnostic(
-            "x.c:3:12: in function f i32 (i32): Looks like the BPF stack limit is exceeded.",
-        );
-        assert_eq!(d.loc.as_ref().map(|l| (l.line, l.column)), Some((3, 12)));
-        assert_eq!(d.function.as_deref(), Some("f"));
-        assert_eq!(d.message, "Looks like the BPF stack limit is exceeded.");
-        let d = backend_diagnostic("<unknown>:0:0: in function g void (): too many arguments");
-        assert_eq!(d.loc, None);
-        assert_eq!(d.function.as_deref(), Some("g"));
-        assert_eq!(d.message, "too many arguments");
-        assert_eq!(backend_diagnostic("odd").message, "odd");
-    }
-}

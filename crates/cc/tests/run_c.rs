@@ -50,3 +50,10 @@ fn variable_length_arrays_and_alloca() {
 fn main_falling_off_its_end_returns_zero() {
     same_as_gcc("hosted.c");
 }
+
+/// Uses the runtime's floating-point helpers (or the stand-in of
+/// `common::host_fp` until the runtime has them).
+#[test]
+fn floating_point_bit_exact() {
+    same_as_gcc("float.c");
+}
