@@ -147,7 +147,12 @@ fn run_clang(input: &Path, options: &CompileOptions) -> Result<(Vec<u8>, String)
         }
     }
     args.extend(options.clang_args.iter().cloned());
-    args.extend(["-c".into(), input.as_os_str().to_owned(), "-o".into(), "-".into()]);
+    args.extend([
+        "-c".into(),
+        input.as_os_str().to_owned(),
+        "-o".into(),
+        "-".into(),
+    ]);
     let out = Command::new(&clang)
         .args(&args)
         .stdin(Stdio::null())

@@ -116,7 +116,9 @@ pub fn parse_args(args: &[String]) -> Result<Invocation, String> {
     let (mut asm, mut llvm) = (false, false);
     let mut it = args.iter();
     let value = |it: &mut std::slice::Iter<String>, flag: &str| -> Result<String, String> {
-        it.next().cloned().ok_or_else(|| format!("`{flag}` needs a value"))
+        it.next()
+            .cloned()
+            .ok_or_else(|| format!("`{flag}` needs a value"))
     };
     let clang = &mut inv.options.clang_args;
     while let Some(a) = it.next() {
@@ -181,7 +183,9 @@ pub fn parse_args(args: &[String]) -> Result<Invocation, String> {
     inv.options.emit = match (asm, llvm) {
         (true, true) => Emit::Ir,
         (true, false) => Emit::Assembly,
-        (false, true) => return Err("-emit-llvm needs -S (bpf-cc writes the lowered IR as text)".into()),
+        (false, true) => {
+            return Err("-emit-llvm needs -S (bpf-cc writes the lowered IR as text)".into())
+        }
         _ => Emit::Object,
     };
     inv.compile_only |= asm;
@@ -292,7 +296,9 @@ mod tests {
             let e = parse_args(&args(&format!("-c x.c {bad}"))).unwrap_err();
             assert!(e.contains("not allowed"), "{bad}: {e}");
         }
-        assert!(parse_args(&args("x.c")).unwrap_err().contains("only compiles"));
+        assert!(parse_args(&args("x.c"))
+            .unwrap_err()
+            .contains("only compiles"));
         assert!(parse_args(&args("-c")).unwrap_err().contains("no input"));
         assert!(parse_args(&args("-c a.c b.c -o x.o")).is_err());
         assert!(parse_args(&args("-c a.c --stack-size 100")).is_err());

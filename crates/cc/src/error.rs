@@ -23,7 +23,11 @@ impl fmt::Display for Diagnostic {
                 "{}:{}:{}: error: {} (in function {func})",
                 l.file, l.line, l.column, self.message
             ),
-            (Some(l), None) => write!(f, "{}:{}:{}: error: {}", l.file, l.line, l.column, self.message),
+            (Some(l), None) => write!(
+                f,
+                "{}:{}:{}: error: {}",
+                l.file, l.line, l.column, self.message
+            ),
             (None, Some(func)) => write!(f, "error: in function {func}: {}", self.message),
             (None, None) => write!(f, "error: {}", self.message),
         }

@@ -9,9 +9,9 @@
 
 use llvm_sys::core::*;
 use llvm_sys::debuginfo::{
-    LLVMDIFileGetFilename, LLVMDILocationGetColumn, LLVMDILocationGetLine,
-    LLVMDILocationGetScope, LLVMDIScopeGetFile, LLVMGetSubprogram, LLVMInstructionGetDebugLoc,
-    LLVMInstructionSetDebugLoc, LLVMSetSubprogram,
+    LLVMDIFileGetFilename, LLVMDILocationGetColumn, LLVMDILocationGetLine, LLVMDILocationGetScope,
+    LLVMDIScopeGetFile, LLVMGetSubprogram, LLVMInstructionGetDebugLoc, LLVMInstructionSetDebugLoc,
+    LLVMSetSubprogram,
 };
 use llvm_sys::prelude::*;
 use llvm_sys::target::{LLVMABIAlignmentOfType, LLVMABISizeOfType, LLVMGetModuleDataLayout};
@@ -226,7 +226,10 @@ impl Ir {
     }
     /// Every instruction of `f`, in block order (a snapshot: safe to edit while iterating).
     pub fn all_insts(&self, f: V) -> Vec<V> {
-        self.blocks(f).into_iter().flat_map(|b| self.insts(b)).collect()
+        self.blocks(f)
+            .into_iter()
+            .flat_map(|b| self.insts(b))
+            .collect()
     }
     pub fn block_of(&self, i: V) -> B {
         unsafe { LLVMGetInstructionParent(i) }
@@ -239,22 +242,19 @@ impl Ir {
     }
     pub fn successors(&self, term: V) -> Vec<B> {
         let n = unsafe { LLVMGetNumSuccessors(term) };
-        (0..n).map(|k| unsafe { LLVMGetSuccessor(term, k) }).collect()
+        (0..n)
+            .map(|k| unsafe { LLVMGetSuccessor(term, k) })
+            .collect()
     }
     pub fn set_successor(&self, term: V, k: u32, b: B) {
         unsafe { LLVMSetSuccessor(term, k, b) }
     }
     pub fn opcode(&self, i: V) -> Option<LLVMOpcode> {
-        (!unsafe { LLVMIsAInstruction(i) }.is_null()).then(|| unsafe { LLVMGetInstructionOpcode(i) })
+        (!unsafe { LLVMIsAInstruction(i) }.is_null())
+            .then(|| unsafe { LLVMGetInstructionOpcode(i) })
     }
     pub fn operand(&self, i: V, k: u32) -> V {
         unsafe { LLVMGetOperand(i, k) }
-    }
-    pub fn num_operands(&self, i: V) -> u32 {
-        unsafe { LLVMGetNumOperands(i) as u32 }
-    }
-    pub fn set_operand(&self, i: V, k: u32, v: V) {
-        unsafe { LLVMSetOperand(i, k, v) }
     }
     pub fn type_of(&self, v: V) -> T {
         unsafe { LLVMTypeOf(v) }
@@ -453,12 +453,6 @@ impl Ir {
     pub fn i64c(&self, v: u64) -> V {
         self.const_int(self.i64(), v)
     }
-    pub fn null_ptr(&self) -> V {
-        unsafe { LLVMConstNull(self.ptr()) }
-    }
-    pub fn zero(&self, t: T) -> V {
-        unsafe { LLVMConstNull(t) }
-    }
     pub fn load(&self, t: T, p: V, align: u64) -> V {
         unsafe {
             let l = LLVMBuildLoad2(self.builder, t, p, NONAME);
@@ -493,23 +487,14 @@ impl Ir {
     pub fn cast(&self, op: LLVMOpcode, v: V, t: T) -> V {
         unsafe { LLVMBuildCast(self.builder, op, v, t, NONAME) }
     }
-    pub fn extract(&self, agg: V, k: u32) -> V {
-        unsafe { LLVMBuildExtractValue(self.builder, agg, k, NONAME) }
-    }
     pub fn insert(&self, agg: V, v: V, k: u32) -> V {
         unsafe { LLVMBuildInsertValue(self.builder, agg, v, k, NONAME) }
-    }
-    pub fn undef(&self, t: T) -> V {
-        unsafe { LLVMGetUndef(t) }
     }
     pub fn poison(&self, t: T) -> V {
         unsafe { LLVMGetPoison(t) }
     }
     pub fn unreachable(&self) -> V {
         unsafe { LLVMBuildUnreachable(self.builder) }
-    }
-    pub fn br(&self, b: B) -> V {
-        unsafe { LLVMBuildBr(self.builder, b) }
     }
     pub fn cond_br(&self, c: V, then: B, otherwise: B) -> V {
         unsafe { LLVMBuildCondBr(self.builder, c, then, otherwise) }
@@ -610,7 +595,10 @@ impl Ir {
         unsafe {
             LLVMSetInstructionCallConv(new, LLVMGetInstructionCallConv(call));
             LLVMSetTailCallKind(new, LLVMGetTailCallKind(call));
-            for idx in [llvm_sys::LLVMAttributeFunctionIndex, llvm_sys::LLVMAttributeReturnIndex] {
+            for idx in [
+                llvm_sys::LLVMAttributeFunctionIndex,
+                llvm_sys::LLVMAttributeReturnIndex,
+            ] {
                 for a in self.call_attrs(call, idx) {
                     LLVMAddCallSiteAttribute(new, idx, a);
                 }
@@ -704,7 +692,10 @@ impl Ir {
             }
             LLVMSetSubprogram(new, LLVMGetSubprogram(old));
         }
-        for idx in [llvm_sys::LLVMAttributeFunctionIndex, llvm_sys::LLVMAttributeReturnIndex] {
+        for idx in [
+            llvm_sys::LLVMAttributeFunctionIndex,
+            llvm_sys::LLVMAttributeReturnIndex,
+        ] {
             for a in self.fn_attrs(old, idx) {
                 self.add_fn_attr(new, idx, a);
             }
@@ -755,7 +746,10 @@ fn is_type_suffix(s: &str) -> bool {
         "f16" | "f32" | "f64" | "f80" | "f128" | "bf16" | "ppcf128" | "isVoid" => true,
         _ => {
             (s.len() > 1 && (s.starts_with('i') || s.starts_with('p')) && digits(&s[1..]))
-                || (s.starts_with('v') && s[1..].find(|c: char| !c.is_ascii_digit()).is_some_and(|k| k > 0))
+                || (s.starts_with('v')
+                    && s[1..]
+                        .find(|c: char| !c.is_ascii_digit())
+                        .is_some_and(|k| k > 0))
                 || s.starts_with("nxv")
                 || s.starts_with("s_")
         }
@@ -769,14 +763,20 @@ mod tests {
     #[test]
     fn intrinsic_names_lose_their_type_suffixes() {
         assert_eq!(intrinsic_base("llvm.memcpy.p0.p0.i64"), Some("llvm.memcpy"));
-        assert_eq!(intrinsic_base("llvm.is.fpclass.f64"), Some("llvm.is.fpclass"));
+        assert_eq!(
+            intrinsic_base("llvm.is.fpclass.f64"),
+            Some("llvm.is.fpclass")
+        );
         assert_eq!(intrinsic_base("llvm.va_start.p0"), Some("llvm.va_start"));
         assert_eq!(intrinsic_base("llvm.ubsantrap"), Some("llvm.ubsantrap"));
         assert_eq!(
             intrinsic_base("llvm.smul.with.overflow.i64"),
             Some("llvm.smul.with.overflow")
         );
-        assert_eq!(intrinsic_base("llvm.fptosi.sat.i32.f64"), Some("llvm.fptosi.sat"));
+        assert_eq!(
+            intrinsic_base("llvm.fptosi.sat.i32.f64"),
+            Some("llvm.fptosi.sat")
+        );
         assert_eq!(intrinsic_base("printf"), None);
     }
 }

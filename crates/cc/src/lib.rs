@@ -110,7 +110,11 @@ enum Output {
     Asm,
 }
 
-fn run_stage(bitcode: &[u8], options: &LowerOptions, output: Output) -> Result<Vec<u8>, LowerError> {
+fn run_stage(
+    bitcode: &[u8],
+    options: &LowerOptions,
+    output: Output,
+) -> Result<Vec<u8>, LowerError> {
     llvm::CURRENT_INPUT.with(|c| *c.borrow_mut() = options.name.clone());
     let session = llvm::Session::new();
     let module = session.parse(bitcode, &options.name)?;

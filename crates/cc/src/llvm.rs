@@ -211,7 +211,11 @@ pub(crate) fn target_machine(opt: OptLevel, frame_size: u64) -> TargetMachine {
 }
 
 /// Runs LLVM's standard pipeline for `opt` on `module`.
-pub(crate) fn optimise(module: &Module, tm: &TargetMachine, opt: OptLevel) -> Result<(), LowerError> {
+pub(crate) fn optimise(
+    module: &Module,
+    tm: &TargetMachine,
+    opt: OptLevel,
+) -> Result<(), LowerError> {
     let options = PassBuilderOptions::create();
     options.set_loop_vectorization(false);
     options.set_loop_slp_vectorization(false);
@@ -222,9 +226,12 @@ pub(crate) fn optimise(module: &Module, tm: &TargetMachine, opt: OptLevel) -> Re
 
 /// Emits the object file (or assembly text).
 pub(crate) fn emit(module: &Module, tm: &TargetMachine, asm: bool) -> Result<Vec<u8>, LowerError> {
-    let kind = if asm { FileType::Assembly } else { FileType::Object };
+    let kind = if asm {
+        FileType::Assembly
+    } else {
+        FileType::Object
+    };
     tm.write_to_memory_buffer(module, kind)
         .map(|b| b.as_slice().to_vec())
         .map_err(|e| LowerError::Internal(format!("code generation: {e}")))
 }
-

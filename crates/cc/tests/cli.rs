@@ -52,7 +52,11 @@ fn strict_mode_names_each_refused_construct_at_its_line() {
     let o = bpf_cc(dir.path(), &["-c", "s.c", "--strict-bpf"]);
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert!(e.contains("s.c:2:") && e.contains("floating-point multiplication is not allowed under --strict-bpf"), "{e}");
+    assert!(
+        e.contains("s.c:2:")
+            && e.contains("floating-point multiplication is not allowed under --strict-bpf"),
+        "{e}"
+    );
     assert!(e.contains("6 parameter registers"), "{e}");
     assert!(!dir.path().join("s.o").exists());
     // The same file compiles in full mode.
@@ -103,7 +107,11 @@ fn a_clang_crash_is_one_line_and_leaves_no_files() {
     assert!(!o.status.success());
     let e = stderr(&o);
     assert_eq!(e.lines().count(), 1, "{e}");
-    assert!(e.contains("clang crashed while compiling x.c") && e.contains("BPF_CC_CLANG_CRASH_REPORT=1"), "{e}");
+    assert!(
+        e.contains("clang crashed while compiling x.c")
+            && e.contains("BPF_CC_CLANG_CRASH_REPORT=1"),
+        "{e}"
+    );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), before.len());
     // Asked for, the report is shown.
     let o = Command::new(env!("CARGO_BIN_EXE_bpf-cc"))
@@ -121,7 +129,11 @@ fn flags_that_load_code_are_refused_and_help_lists_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let o = bpf_cc(dir.path(), &["-c", "x.c", "-fplugin=evil.so"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("`-fplugin=evil.so` is not allowed"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("`-fplugin=evil.so` is not allowed"),
+        "{}",
+        stderr(&o)
+    );
     let o = bpf_cc(dir.path(), &["--help"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("--strict-bpf"));
 }
@@ -130,7 +142,11 @@ fn flags_that_load_code_are_refused_and_help_lists_the_rest() {
 fn emits_assembly_and_lowered_ir() {
     common::require_clang();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("f.c"), "double f(double x) { return x * 3; }\n").unwrap();
+    std::fs::write(
+        dir.path().join("f.c"),
+        "double f(double x) { return x * 3; }\n",
+    )
+    .unwrap();
     let o = bpf_cc(dir.path(), &["-S", "f.c"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let asm = std::fs::read_to_string(dir.path().join("f.s")).unwrap();

@@ -5,7 +5,8 @@ use bpf_cc::{lower, lower_to_ir, LowerError, LowerOptions, Mode, OptLevel, UbChe
 use inkwell::context::Context;
 use inkwell::memory_buffer::MemoryBuffer;
 
-const HEADER: &str = "target datalayout = \"e-m:e-p:64:64-i64:64-i128:128-n32:64-S128\"\ntarget triple = \"bpf\"\n";
+const HEADER: &str =
+    "target datalayout = \"e-m:e-p:64:64-i64:64-i128:128-n32:64-S128\"\ntarget triple = \"bpf\"\n";
 
 fn bitcode(ir: &str) -> Vec<u8> {
     let ctx = Context::create();
@@ -63,13 +64,27 @@ fn float_arithmetic_becomes_helper_calls_on_bit_patterns() {
          }",
     );
     let f = body(&ir, "f");
-    for helper in ["__bpf_f64_add", "__bpf_f64_mul", "__bpf_f64_div", "__bpf_f64_rem"] {
-        assert!(f.contains(&format!("call i64 @{helper}(i64")), "{helper} in\n{f}");
+    for helper in [
+        "__bpf_f64_add",
+        "__bpf_f64_mul",
+        "__bpf_f64_div",
+        "__bpf_f64_rem",
+    ] {
+        assert!(
+            f.contains(&format!("call i64 @{helper}(i64")),
+            "{helper} in\n{f}"
+        );
     }
     assert!(!f.contains("fadd") && !f.contains("fneg"), "{f}");
-    assert!(f.contains("xor i64") && f.contains("-9223372036854775808"), "fneg flips bit 63:\n{f}");
+    assert!(
+        f.contains("xor i64") && f.contains("-9223372036854775808"),
+        "fneg flips bit 63:\n{f}"
+    );
     let g = body(&ir, "g");
-    assert!(g.contains("@__bpf_f32_sub") && g.contains("zext i32"), "{g}");
+    assert!(
+        g.contains("@__bpf_f32_sub") && g.contains("zext i32"),
+        "{g}"
+    );
 }
 
 #[test]
@@ -88,7 +103,9 @@ fn float_compares_pass_the_predicate_number() {
            ret i1 %c
          }",
     );
-    assert!(body(&ir, "lt").contains("@__bpf_f64_cmp(i64 %") && body(&ir, "lt").contains(", i64 4)"));
+    assert!(
+        body(&ir, "lt").contains("@__bpf_f64_cmp(i64 %") && body(&ir, "lt").contains(", i64 4)")
+    );
     assert!(body(&ir, "une").contains("@__bpf_f32_cmp") && body(&ir, "une").contains(", i64 14)"));
     assert!(body(&ir, "t").contains("ret i1 true"));
 }
@@ -129,7 +146,9 @@ fn conversions_use_64_bit_helpers_and_extend_or_truncate() {
            ret i128 %i
          }",
     );
-    assert!(body(&ir, "si").contains("sext i32") && body(&ir, "si").contains("@__bpf_f64_from_i64"));
+    assert!(
+        body(&ir, "si").contains("sext i32") && body(&ir, "si").contains("@__bpf_f64_from_i64")
+    );
     assert!(body(&ir, "ui").contains("zext i8") && body(&ir, "ui").contains("@__bpf_f32_from_u64"));
     assert!(body(&ir, "fs").contains("@__bpf_f64_to_i64") && body(&ir, "fs").contains("trunc i64"));
     assert!(body(&ir, "fu").contains("@__bpf_f32_to_u64"));
@@ -226,13 +245,28 @@ fn six_arguments_use_an_argument_block_in_definition_and_call() {
            ret i64 %s
          }",
     );
-    assert!(ir.contains("define i64 @six(i64 %0, i64 %1, i64 %2, i64 %3, ptr %4)"), "{ir}");
+    assert!(
+        ir.contains("define i64 @six(i64 %0, i64 %1, i64 %2, i64 %3, ptr %4)"),
+        "{ir}"
+    );
     let six = body(&ir, "six");
-    assert!(six.contains("load i32, ptr %4") && six.contains("getelementptr i8, ptr %4, i64 8"), "{six}");
+    assert!(
+        six.contains("load i32, ptr %4") && six.contains("getelementptr i8, ptr %4, i64 8"),
+        "{six}"
+    );
     let caller = body(&ir, "caller");
-    assert!(caller.contains("store i64 -5"), "the fifth argument is widened:\n{caller}");
-    assert!(caller.contains("call i64 @six(i64 1, i64 2, i64 3, i64 4, ptr"), "{caller}");
-    assert!(caller.contains("call i64 %fp(i64 1, i64 2, i64 3, i64 4, ptr"), "through a pointer:\n{caller}");
+    assert!(
+        caller.contains("store i64 -5"),
+        "the fifth argument is widened:\n{caller}"
+    );
+    assert!(
+        caller.contains("call i64 @six(i64 1, i64 2, i64 3, i64 4, ptr"),
+        "{caller}"
+    );
+    assert!(
+        caller.contains("call i64 %fp(i64 1, i64 2, i64 3, i64 4, ptr"),
+        "through a pointer:\n{caller}"
+    );
 }
 
 #[test]
@@ -245,14 +279,20 @@ fn i128_parameters_count_two_registers() {
          }",
     );
     // 3 + 2 registers: five, no block.
-    assert!(ir.contains("define i64 @f(i64 %a, i64 %b, i64 %c, i128 %d)"), "{ir}");
+    assert!(
+        ir.contains("define i64 @f(i64 %a, i64 %b, i64 %c, i128 %d)"),
+        "{ir}"
+    );
     let ir = lowered(
         "define i64 @g(i64 %a, i64 %b, i64 %c, i64 %x, i128 %d) {
            %t = trunc i128 %d to i64
            ret i64 %t
          }",
     );
-    assert!(ir.contains("define i64 @g(i64 %0, i64 %1, i64 %2, i64 %3, ptr %4)"), "{ir}");
+    assert!(
+        ir.contains("define i64 @g(i64 %0, i64 %1, i64 %2, i64 %3, ptr %4)"),
+        "{ir}"
+    );
 }
 
 #[test]
@@ -285,11 +325,26 @@ fn variadic_calls_build_a_va_block_and_definitions_read_it() {
     assert!(caller.contains("store i64 7"), "{caller}");
     assert!(caller.contains("store double 1.5"), "{caller}");
     assert!(caller.contains("store i128 3"), "{caller}");
-    assert_eq!(caller.matches("call i32 @printf(ptr @fmt, ptr").count(), 2, "{caller}");
+    assert_eq!(
+        caller.matches("call i32 @printf(ptr @fmt, ptr").count(),
+        2,
+        "{caller}"
+    );
     let sum = body(&ir, "sum");
-    assert!(!sum.contains("va_arg") && !sum.contains("llvm.va_"), "{sum}");
-    assert!(sum.contains("@__bpf_ub_trap(i64 257)"), "va_arg checks the end:\n{sum}");
-    assert!(ir.contains(".bpf_repl.abi") && ir.contains("printf") && ir.contains("\\09.asciz \\22sum\\22"), "marker:\n{ir}");
+    assert!(
+        !sum.contains("va_arg") && !sum.contains("llvm.va_"),
+        "{sum}"
+    );
+    assert!(
+        sum.contains("@__bpf_ub_trap(i64 257)"),
+        "va_arg checks the end:\n{sum}"
+    );
+    assert!(
+        ir.contains(".bpf_repl.abi")
+            && ir.contains("printf")
+            && ir.contains("\\09.asciz \\22sum\\22"),
+        "marker:\n{ir}"
+    );
 }
 
 #[test]
@@ -300,7 +355,10 @@ fn kernel_helper_calls_by_id_keep_registers() {
            ret i64 %r
          }",
     );
-    assert!(body(&ir, "k").contains("inttoptr (i64 6 to ptr)(ptr %fmt, i32 4, i64 1, i64 2)"), "{ir}");
+    assert!(
+        body(&ir, "k").contains("inttoptr (i64 6 to ptr)(ptr %fmt, i32 4, i64 1, i64 2)"),
+        "{ir}"
+    );
     let bc = bitcode(
         "define i64 @k(ptr %fmt) {
            %r = call i64 (ptr, i32, ...) inttoptr (i64 6 to ptr)(ptr %fmt, i32 4, i64 1, i64 2, i64 3, i64 4)
@@ -308,7 +366,11 @@ fn kernel_helper_calls_by_id_keep_registers() {
          }",
     );
     let e = lower(&bc, &o0()).unwrap_err();
-    assert!(e.to_string().contains("kernel helper #6 with 6 argument registers"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("kernel helper #6 with 6 argument registers"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -333,7 +395,10 @@ fn byval_arguments_are_copied_by_the_caller_and_sret_is_a_plain_pointer() {
     );
     assert!(!ir.contains("sret") && !ir.contains("byval"), "{ir}");
     let caller = body(&ir, "caller");
-    assert!(caller.contains("@llvm.memcpy") || caller.contains("@__bpf_memcpy"), "the caller copies:\n{caller}");
+    assert!(
+        caller.contains("@llvm.memcpy") || caller.contains("@__bpf_memcpy"),
+        "the caller copies:\n{caller}"
+    );
 }
 
 #[test]
@@ -371,7 +436,10 @@ fn large_and_variable_memory_intrinsics_call_helpers_small_ones_stay() {
          }",
     );
     let f = body(&ir, "f");
-    assert!(f.contains("@llvm.memcpy.p0.p0.i64(ptr align 8 %a, ptr align 8 %b, i64 16"), "{f}");
+    assert!(
+        f.contains("@llvm.memcpy.p0.p0.i64(ptr align 8 %a, ptr align 8 %b, i64 16"),
+        "{f}"
+    );
     assert!(f.contains("@__bpf_memcpy(ptr %a, ptr %b, i64 4096)"), "{f}");
     assert!(f.contains("@__bpf_memmove(ptr %a, ptr %b, i64 %n)"), "{f}");
     assert!(f.contains("@__bpf_memset(ptr %a, i64 7, i64 %n)"), "{f}");
@@ -398,10 +466,19 @@ fn dynamic_allocas_use_the_alloca_region_released_on_return() {
          }",
     );
     let vla = body(&ir, "vla");
-    assert!(vla.contains("mul i64 %") && vla.contains("@__bpf_alloca(i64"), "{vla}");
-    assert!(vla.contains("@__bpf_stacksave()") && vla.contains("@__bpf_stackrestore(ptr"), "{vla}");
+    assert!(
+        vla.contains("mul i64 %") && vla.contains("@__bpf_alloca(i64"),
+        "{vla}"
+    );
+    assert!(
+        vla.contains("@__bpf_stacksave()") && vla.contains("@__bpf_stackrestore(ptr"),
+        "{vla}"
+    );
     let big = body(&ir, "big");
-    assert!(big.contains("@__bpf_alloca(i64 4096, i64 1)"), "a frame-sized array moves:\n{big}");
+    assert!(
+        big.contains("@__bpf_alloca(i64 4096, i64 1)"),
+        "a frame-sized array moves:\n{big}"
+    );
     assert!(big.contains("@__bpf_stackrestore"), "{big}");
 }
 
@@ -511,15 +588,24 @@ fn unsupported_float_types_are_one_message() {
          }",
     );
     let e = lower(&bc, &o0()).unwrap_err();
-    assert!(e.to_string().contains("vector floating-point addition is not supported"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("vector floating-point addition is not supported"),
+        "{e}"
+    );
 }
 
 #[test]
 fn bad_input_is_an_error_not_a_crash() {
-    assert!(matches!(lower(b"not bitcode", &o0()), Err(LowerError::BadInput(_))));
+    assert!(matches!(
+        lower(b"not bitcode", &o0()),
+        Err(LowerError::BadInput(_))
+    ));
     let ctx = Context::create();
     let m = ctx.create_module("x86");
-    m.set_triple(&inkwell::targets::TargetTriple::create("x86_64-pc-linux-gnu"));
+    m.set_triple(&inkwell::targets::TargetTriple::create(
+        "x86_64-pc-linux-gnu",
+    ));
     let bc = m.write_bitcode_to_memory().as_slice().to_vec();
     let e = lower(&bc, &o0()).unwrap_err();
     assert!(e.to_string().contains("not bpf"), "{e}");

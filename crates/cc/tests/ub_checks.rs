@@ -41,24 +41,44 @@ const PRELUDE: &str = "volatile int zero = 0, one = 1, big = 2147483647, minus =
 
 #[test]
 fn signed_overflow() {
-    check(&format!("{PRELUDE}int main(void) {{\n  return big + one;\n}}\n"), "undefined behaviour: signed integer overflow", 3);
+    check(
+        &format!("{PRELUDE}int main(void) {{\n  return big + one;\n}}\n"),
+        "undefined behaviour: signed integer overflow",
+        3,
+    );
     check(&format!("{PRELUDE}int main(void) {{\n  volatile long x = 1L << 62;\n  return (x * 4) != 0;\n}}\n"), "signed integer overflow", 4);
 }
 
 #[test]
 fn division_by_zero() {
-    check(&format!("{PRELUDE}int main(void) {{\n  return 10 / zero;\n}}\n"), "undefined behaviour: division by zero", 3);
-    check(&format!("{PRELUDE}int main(void) {{\n  return (-big - 1) / minus;\n}}\n"), "INT_MIN / -1", 3);
+    check(
+        &format!("{PRELUDE}int main(void) {{\n  return 10 / zero;\n}}\n"),
+        "undefined behaviour: division by zero",
+        3,
+    );
+    check(
+        &format!("{PRELUDE}int main(void) {{\n  return (-big - 1) / minus;\n}}\n"),
+        "INT_MIN / -1",
+        3,
+    );
 }
 
 #[test]
 fn shift_out_of_range() {
-    check(&format!("{PRELUDE}int main(void) {{\n  int s = 40 + zero;\n  return one << s;\n}}\n"), "undefined behaviour: shift amount out of range", 4);
+    check(
+        &format!("{PRELUDE}int main(void) {{\n  int s = 40 + zero;\n  return one << s;\n}}\n"),
+        "undefined behaviour: shift amount out of range",
+        4,
+    );
 }
 
 #[test]
 fn null_dereference() {
-    check("int *volatile p = 0;\nint main(void) {\n  return *p;\n}\n", "undefined behaviour: NULL or misaligned pointer used", 3);
+    check(
+        "int *volatile p = 0;\nint main(void) {\n  return *p;\n}\n",
+        "undefined behaviour: NULL or misaligned pointer used",
+        3,
+    );
 }
 
 #[test]
@@ -68,22 +88,42 @@ fn misaligned_pointer() {
 
 #[test]
 fn index_out_of_bounds() {
-    check(&format!("{PRELUDE}int a[4];\nint main(void) {{\n  int i = 4 + zero;\n  return a[i];\n}}\n"), "undefined behaviour: array index out of bounds", 5);
+    check(
+        &format!(
+            "{PRELUDE}int a[4];\nint main(void) {{\n  int i = 4 + zero;\n  return a[i];\n}}\n"
+        ),
+        "undefined behaviour: array index out of bounds",
+        5,
+    );
 }
 
 #[test]
 fn vla_bound_not_positive() {
-    check(&format!("{PRELUDE}int main(void) {{\n  int n = minus;\n  char v[n];\n  return sizeof v;\n}}\n"), "variable-length array bound is not positive", 4);
+    check(
+        &format!(
+            "{PRELUDE}int main(void) {{\n  int n = minus;\n  char v[n];\n  return sizeof v;\n}}\n"
+        ),
+        "variable-length array bound is not positive",
+        4,
+    );
 }
 
 #[test]
 fn float_to_int_out_of_range() {
-    check("volatile double d = 1e30;\nint main(void) {\n  return (int)d;\n}\n", "floating-point value out of range", 3);
+    check(
+        "volatile double d = 1e30;\nint main(void) {\n  return (int)d;\n}\n",
+        "floating-point value out of range",
+        3,
+    );
 }
 
 #[test]
 fn invalid_builtin_argument() {
-    check(&format!("{PRELUDE}int main(void) {{\n  return __builtin_clz(zero);\n}}\n"), "invalid argument to a builtin", 3);
+    check(
+        &format!("{PRELUDE}int main(void) {{\n  return __builtin_clz(zero);\n}}\n"),
+        "invalid argument to a builtin",
+        3,
+    );
 }
 
 #[test]

@@ -96,7 +96,9 @@ mod tests {
         let m = AbiMarker::parse(b"\x01\0\0\0printf\0sum\0").unwrap();
         assert_eq!(m.variadic, vec!["printf", "sum"]);
         assert!(AbiMarker::parse(b"\x01\0\0\0").unwrap().variadic.is_empty());
-        assert!(AbiMarker::parse(b"\x02\0\0\0").unwrap_err().contains("version 2"));
+        assert!(AbiMarker::parse(b"\x02\0\0\0")
+            .unwrap_err()
+            .contains("version 2"));
         assert!(AbiMarker::parse(b"\x01\0").is_err());
     }
 }

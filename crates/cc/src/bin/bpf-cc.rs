@@ -9,7 +9,11 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if args.iter().any(|a| a == "--version") {
-        println!("bpf-cc {} (LLVM 19, bpf-repl ABI {})", env!("CARGO_PKG_VERSION"), bpf_cc::ABI_VERSION);
+        println!(
+            "bpf-cc {} (LLVM 19, bpf-repl ABI {})",
+            env!("CARGO_PKG_VERSION"),
+            bpf_cc::ABI_VERSION
+        );
         return ExitCode::SUCCESS;
     }
     match bpf_cc::driver::parse_args(&args) {

@@ -75,9 +75,10 @@ pub(crate) fn run(cx: &mut Cx) {
     for (call, base) in calls(ir) {
         let (name, fnty) = match base.as_deref() {
             Some("llvm.stacksave") => ("__bpf_stacksave", ir.fn_type(ir.ptr(), &[], false)),
-            Some("llvm.stackrestore") => {
-                ("__bpf_stackrestore", ir.fn_type(ir.void(), &[ir.ptr()], false))
-            }
+            Some("llvm.stackrestore") => (
+                "__bpf_stackrestore",
+                ir.fn_type(ir.void(), &[ir.ptr()], false),
+            ),
             _ => continue,
         };
         if cx.strict {

@@ -77,10 +77,7 @@ fn check_slot(cx: &mut Cx, f: V, ret_block: B, load: V, slot: V, ret: V) {
     loop {
         let mut changed = false;
         for b in &blocks {
-            let inflow = *b != entry
-                && preds
-                    .get(b)
-                    .is_some_and(|ps| ps.iter().all(|p| out[p]));
+            let inflow = *b != entry && preds.get(b).is_some_and(|ps| ps.iter().all(|p| out[p]));
             let o = inflow || stores[b];
             if out[b] != o {
                 out.insert(*b, o);

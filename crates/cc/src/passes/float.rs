@@ -146,7 +146,11 @@ fn lower_inst(cx: &mut Cx, i: V) {
             ir.before(i);
             let a = ir.operand(i, 0);
             if op == LLVMFNeg {
-                let flipped = ir.binop(LLVMXor, bits_of(ir, a, fp), ir.const_int(ir.int(fp.bits()), fp.sign()));
+                let flipped = ir.binop(
+                    LLVMXor,
+                    bits_of(ir, a, fp),
+                    ir.const_int(ir.int(fp.bits()), fp.sign()),
+                );
                 from_bits(ir, flipped, fp)
             } else {
                 let name = match op {
@@ -170,14 +174,20 @@ fn lower_inst(cx: &mut Cx, i: V) {
                 0 => ir.const_int(ir.i1(), 0),
                 15 => ir.const_int(ir.i1(), 1),
                 _ => {
-                    let args = [to_word(ir, a, fp), to_word(ir, ir.operand(i, 1), fp), ir.i64c(pred)];
+                    let args = [
+                        to_word(ir, a, fp),
+                        to_word(ir, ir.operand(i, 1), fp),
+                        ir.i64c(pred),
+                    ];
                     let r = ir.call_named(&format!("{}cmp", fp.prefix()), words(ir, 3), &args);
                     ir.icmp(LLVMIntPredicate::LLVMIntNE, r, ir.i64c(0))
                 }
             }
         }
         LLVMSIToFP | LLVMUIToFP => {
-            let Some(fp) = scalar(cx, i, ty, op) else { return };
+            let Some(fp) = scalar(cx, i, ty, op) else {
+                return;
+            };
             let src = ir.operand(i, 0);
             let signed = op == LLVMSIToFP;
             ir.before(i);
@@ -190,13 +200,21 @@ fn lower_inst(cx: &mut Cx, i: V) {
                 }
                 Some(128) => {
                     let (lo, hi) = halves(ir, src);
-                    let name = if signed { "__bpf_f64_from_i128" } else { "__bpf_f64_from_u128" };
+                    let name = if signed {
+                        "__bpf_f64_from_i128"
+                    } else {
+                        "__bpf_f64_from_u128"
+                    };
                     let r = ir.call_named(name, words(ir, 2), &[lo, hi]);
                     let d = from_word(ir, r, Fp::F64);
                     match fp {
                         Fp::F64 => d,
                         Fp::F32 => {
-                            let r = ir.call_named("__bpf_f64_to_f32", words(ir, 1), &[to_word(ir, d, Fp::F64)]);
+                            let r = ir.call_named(
+                                "__bpf_f64_to_f32",
+                                words(ir, 1),
+                                &[to_word(ir, d, Fp::F64)],
+                            );
                             from_word(ir, r, Fp::F32)
                         }
                     }
@@ -209,23 +227,39 @@ fn lower_inst(cx: &mut Cx, i: V) {
         }
         LLVMFPToSI | LLVMFPToUI => {
             let src = ir.operand(i, 0);
-            let Some(fp) = scalar(cx, i, ir.type_of(src), op) else { return };
+            let Some(fp) = scalar(cx, i, ir.type_of(src), op) else {
+                return;
+            };
             let signed = op == LLVMFPToSI;
             ir.before(i);
             match ir.int_width(ty) {
                 Some(w) if w <= 64 => {
                     let name = if signed { "to_i64" } else { "to_u64" };
-                    let r = ir.call_named(&format!("{}{name}", fp.prefix()), words(ir, 1), &[to_word(ir, src, fp)]);
-                    if w == 64 { r } else { ir.cast(LLVMTrunc, r, ty) }
+                    let r = ir.call_named(
+                        &format!("{}{name}", fp.prefix()),
+                        words(ir, 1),
+                        &[to_word(ir, src, fp)],
+                    );
+                    if w == 64 {
+                        r
+                    } else {
+                        ir.cast(LLVMTrunc, r, ty)
+                    }
                 }
                 Some(128) => {
                     let d = match fp {
                         Fp::F64 => to_word(ir, src, fp),
-                        Fp::F32 => ir.call_named("__bpf_f32_to_f64", words(ir, 1), &[to_word(ir, src, fp)]),
+                        Fp::F32 => {
+                            ir.call_named("__bpf_f32_to_f64", words(ir, 1), &[to_word(ir, src, fp)])
+                        }
                     };
                     let out = cx.slot(ir.function_of(i), "i128", 16, 8);
                     ir.before(i);
-                    let name = if signed { "__bpf_f64_to_i128" } else { "__bpf_f64_to_u128" };
+                    let name = if signed {
+                        "__bpf_f64_to_i128"
+                    } else {
+                        "__bpf_f64_to_u128"
+                    };
                     let fnty = ir.fn_type(ir.void(), &[ir.ptr(), ir.i64()], false);
                     ir.call_named(name, fnty, &[out, d]);
                     ir.load(ty, out, 8)
@@ -244,7 +278,14 @@ fn lower_inst(cx: &mut Cx, i: V) {
                 (Some(Fp::F32), Some(Fp::F64)) | (Some(Fp::F64), Some(Fp::F32)) => {}
                 _ => {
                     if is_float_like(ir, ty) {
-                        cx.problem(i, format!("{} of type {} is not supported (long double is double on BPF)", describe(op), ir.type_string(ty)));
+                        cx.problem(
+                            i,
+                            format!(
+                                "{} of type {} is not supported (long double is double on BPF)",
+                                describe(op),
+                                ir.type_string(ty)
+                            ),
+                        );
                     }
                     return;
                 }
@@ -255,19 +296,30 @@ fn lower_inst(cx: &mut Cx, i: V) {
             }
             ir.before(i);
             let (from, to) = (from.unwrap(), to.unwrap());
-            let name = if from == Fp::F32 { "__bpf_f32_to_f64" } else { "__bpf_f64_to_f32" };
+            let name = if from == Fp::F32 {
+                "__bpf_f32_to_f64"
+            } else {
+                "__bpf_f64_to_f32"
+            };
             let r = ir.call_named(name, words(ir, 1), &[to_word(ir, src, from)]);
             from_word(ir, r, to)
         }
         LLVMCall => {
             let name = ir.callee_name(i);
-            let Some(base) = intrinsic_base(&name) else { return };
-            let Some(r) = lower_intrinsic(cx, i, base) else { return };
+            let Some(base) = intrinsic_base(&name) else {
+                return;
+            };
+            let Some(r) = lower_intrinsic(cx, i, base) else {
+                return;
+            };
             r
         }
         LLVMAtomicRMW => {
             if is_float_like(ir, ty) {
-                cx.problem(i, "atomic floating-point operations are not supported".into());
+                cx.problem(
+                    i,
+                    "atomic floating-point operations are not supported".into(),
+                );
             }
             return;
         }
@@ -296,7 +348,10 @@ fn scalar(cx: &mut Cx, i: V, t: T, op: LLVMOpcode) -> Option<Fp> {
             None
         }
         None => {
-            cx.problem(i, format!("{} on {} is not supported", describe(op), ir.type_string(t)));
+            cx.problem(
+                i,
+                format!("{} on {} is not supported", describe(op), ir.type_string(t)),
+            );
             None
         }
     }
@@ -312,8 +367,19 @@ pub(crate) fn halves(ir: &Ir, v: V) -> (V, V) {
 
 /// Intrinsics with a helper of their own: `llvm.<name>` -> `__bpf_fNN_<name>`.
 const OWN_HELPERS: &[&str] = &[
-    "sqrt", "floor", "ceil", "trunc", "round", "rint", "nearbyint", "roundeven", "fma", "minnum",
-    "maxnum", "minimum", "maximum",
+    "sqrt",
+    "floor",
+    "ceil",
+    "trunc",
+    "round",
+    "rint",
+    "nearbyint",
+    "roundeven",
+    "fma",
+    "minnum",
+    "maxnum",
+    "minimum",
+    "maximum",
 ];
 
 /// Intrinsics that are C library calls of the same name (`f` suffix for float).
@@ -337,7 +403,10 @@ fn lower_intrinsic(cx: &mut Cx, i: V, base: &str) -> Option<V> {
         return None;
     }
     if name.starts_with("experimental.constrained.") {
-        cx.problem(i, "strict floating-point semantics (#pragma STDC FENV_ACCESS) are not supported".into());
+        cx.problem(
+            i,
+            "strict floating-point semantics (#pragma STDC FENV_ACCESS) are not supported".into(),
+        );
         return None;
     }
     let what = format!("`{}`", name.split('.').next().unwrap_or(name));
@@ -346,7 +415,10 @@ fn lower_intrinsic(cx: &mut Cx, i: V, base: &str) -> Option<V> {
         return None;
     }
     let Some(fp) = fp_kind(ir, operand_ty) else {
-        cx.problem(i, format!("{what} on {} is not supported", ir.type_string(operand_ty)));
+        cx.problem(
+            i,
+            format!("{what} on {} is not supported", ir.type_string(operand_ty)),
+        );
         return None;
     };
     ir.before(i);
@@ -362,13 +434,25 @@ fn lower_intrinsic(cx: &mut Cx, i: V, base: &str) -> Option<V> {
             helper(ir, fp, "add", &[p, args[2]])
         }
         "fabs" => {
-            let b = ir.binop(LLVMOpcode::LLVMAnd, bits_of(ir, args[0], fp), ir.const_int(ir.int(fp.bits()), !fp.sign()));
+            let b = ir.binop(
+                LLVMOpcode::LLVMAnd,
+                bits_of(ir, args[0], fp),
+                ir.const_int(ir.int(fp.bits()), !fp.sign()),
+            );
             from_bits(ir, b, fp)
         }
         "copysign" => {
             let w = ir.int(fp.bits());
-            let mag = ir.binop(LLVMOpcode::LLVMAnd, bits_of(ir, args[0], fp), ir.const_int(w, !fp.sign()));
-            let sign = ir.binop(LLVMOpcode::LLVMAnd, bits_of(ir, args[1], fp), ir.const_int(w, fp.sign()));
+            let mag = ir.binop(
+                LLVMOpcode::LLVMAnd,
+                bits_of(ir, args[0], fp),
+                ir.const_int(w, !fp.sign()),
+            );
+            let sign = ir.binop(
+                LLVMOpcode::LLVMAnd,
+                bits_of(ir, args[1], fp),
+                ir.const_int(w, fp.sign()),
+            );
             from_bits(ir, ir.binop(LLVMOpcode::LLVMOr, mag, sign), fp)
         }
         "is.fpclass" => {
@@ -395,7 +479,11 @@ fn lower_intrinsic(cx: &mut Cx, i: V, base: &str) -> Option<V> {
         "lround" | "llround" | "lrint" | "llrint" => {
             let fnty = ir.fn_type(ir.i64(), &[fptype], false);
             let r = ir.call_named(&libm(name.split('.').next().unwrap_or(name)), fnty, &args);
-            if ir.int_width(ty) == Some(64) { r } else { ir.cast(LLVMOpcode::LLVMTrunc, r, ty) }
+            if ir.int_width(ty) == Some(64) {
+                r
+            } else {
+                ir.cast(LLVMOpcode::LLVMTrunc, r, ty)
+            }
         }
         "frexp" => {
             let exp = cx.slot(ir.function_of(i), "frexp", 4, 4);
@@ -407,7 +495,10 @@ fn lower_intrinsic(cx: &mut Cx, i: V, base: &str) -> Option<V> {
             ir.insert(agg, e, 1)
         }
         _ => {
-            cx.problem(i, format!("the floating-point builtin {what} is not supported"));
+            cx.problem(
+                i,
+                format!("the floating-point builtin {what} is not supported"),
+            );
             return None;
         }
     })
@@ -425,7 +516,11 @@ fn fp_class_test(ir: &Ir, bits: V, fp: Fp, mask: u64) -> V {
         Fp::F32 => (0x7f80_0000u64, 1u64 << 22, 1u64 << 23),
         Fp::F64 => (0x7ff0_0000_0000_0000, 1 << 51, 1 << 52),
     };
-    let abs = ir.binop(LLVMAnd, bits, c(!fp.sign() & (u64::MAX >> (64 - fp.bits()))));
+    let abs = ir.binop(
+        LLVMAnd,
+        bits,
+        c(!fp.sign() & (u64::MAX >> (64 - fp.bits()))),
+    );
     let neg = ir.icmp(LLVMIntSLT, bits, c(0));
     let by_sign = |n: u64, p: u64| ir.select(neg, c(n), c(p));
     let is_nan = ir.icmp(LLVMIntUGT, abs, c(exp_mask));

@@ -3,8 +3,8 @@
 //! overflow (`__builtin_mul_overflow`, the signed-overflow check on `long`),
 //! which the backend would expand into a 128-bit multiply.
 
-use super::{definitions, Cx};
 use super::float::halves;
+use super::{definitions, Cx};
 use crate::ir::{intrinsic_base, Ir, V};
 use llvm_sys::{LLVMIntPredicate, LLVMOpcode};
 
@@ -30,11 +30,10 @@ fn lower_inst(cx: &mut Cx, i: V) {
         LLVMSRem => "srem",
         LLVMCall => {
             let callee = ir.callee_name(i);
-            match intrinsic_base(&callee) {
-                Some(b @ ("llvm.smul.with.overflow" | "llvm.umul.with.overflow")) => {
-                    mul_overflow(cx, i, b == "llvm.smul.with.overflow");
-                }
-                _ => {}
+            if let Some(b @ ("llvm.smul.with.overflow" | "llvm.umul.with.overflow")) =
+                intrinsic_base(&callee)
+            {
+                mul_overflow(cx, i, b == "llvm.smul.with.overflow");
             }
             return;
         }
@@ -44,13 +43,20 @@ fn lower_inst(cx: &mut Cx, i: V) {
         Some(w) if w <= 64 => return,
         Some(128) => {}
         Some(w) => {
-            cx.problem(i, format!("{w}-bit integer arithmetic is not supported (at most 128 bits)"));
+            cx.problem(
+                i,
+                format!("{w}-bit integer arithmetic is not supported (at most 128 bits)"),
+            );
             return;
         }
         None => return,
     }
     if cx.strict {
-        let what = if name == "mul" { "128-bit multiplication" } else { "128-bit division or remainder" };
+        let what = if name == "mul" {
+            "128-bit multiplication"
+        } else {
+            "128-bit division or remainder"
+        };
         cx.refuse(i, what);
         return;
     }
@@ -65,8 +71,16 @@ fn wide_op(ir: &Ir, at: V, out: V, name: &str, a: V, b: V) -> V {
     ir.before(at);
     let (alo, ahi) = halves(ir, a);
     let (blo, bhi) = halves(ir, b);
-    let fnty = ir.fn_type(ir.void(), &[ir.ptr(), ir.i64(), ir.i64(), ir.i64(), ir.i64()], false);
-    ir.call_named(&format!("__bpf_i128_{name}"), fnty, &[out, alo, ahi, blo, bhi]);
+    let fnty = ir.fn_type(
+        ir.void(),
+        &[ir.ptr(), ir.i64(), ir.i64(), ir.i64(), ir.i64()],
+        false,
+    );
+    ir.call_named(
+        &format!("__bpf_i128_{name}"),
+        fnty,
+        &[out, alo, ahi, blo, bhi],
+    );
     ir.load(ir.int(128), out, 8)
 }
 
@@ -81,7 +95,10 @@ fn mul_overflow(cx: &mut Cx, i: V, signed: bool) {
         Some(w) if w < 64 => return,
         Some(64) => {}
         _ => {
-            cx.problem(i, "overflow-checked multiplication wider than 64 bits is not supported".into());
+            cx.problem(
+                i,
+                "overflow-checked multiplication wider than 64 bits is not supported".into(),
+            );
             return;
         }
     }

@@ -35,14 +35,21 @@ pub(crate) fn run(cx: &mut Cx) {
         }
         if cx.strict {
             let what = match ir.const_int_value(len) {
-                Some(n) => format!("a {n}-byte block copy or fill (a large struct copy, memcpy or memset)"),
-                None => "a block copy or fill of variable length (memcpy, memmove or memset)".to_string(),
+                Some(n) => {
+                    format!("a {n}-byte block copy or fill (a large struct copy, memcpy or memset)")
+                }
+                None => "a block copy or fill of variable length (memcpy, memmove or memset)"
+                    .to_string(),
             };
             cx.refuse(call, &what);
             continue;
         }
         ir.before(call);
-        let fnty = ir.fn_type(ir.ptr(), &[ir.ptr(), ir.ptr_or_i64(helper), ir.i64()], false);
+        let fnty = ir.fn_type(
+            ir.ptr(),
+            &[ir.ptr(), ir.ptr_or_i64(helper), ir.i64()],
+            false,
+        );
         let second = if helper == "__bpf_memset" {
             ir.cast(LLVMOpcode::LLVMZExt, args[1], ir.i64())
         } else {

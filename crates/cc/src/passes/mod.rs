@@ -66,23 +66,6 @@ impl<'a> Cx<'a> {
         }
     }
 
-    /// Reports a problem with function `f` as a whole.
-    pub fn problem_in(&mut self, f: V, message: String) {
-        let loc = self
-            .ir
-            .blocks(f)
-            .first()
-            .and_then(|b| self.ir.insts(*b).into_iter().find_map(|i| self.ir.loc(i)));
-        let d = Diagnostic {
-            loc,
-            function: Some(c_name(&self.ir.name(f))),
-            message,
-        };
-        if !self.problems.contains(&d) {
-            self.problems.push(d);
-        }
-    }
-
     /// Under `--strict-bpf`: reports that `construct` needs the full ABI.
     pub fn refuse(&mut self, at: V, construct: &str) {
         self.problem(

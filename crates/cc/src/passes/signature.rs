@@ -256,7 +256,14 @@ fn lower_call(cx: &mut Cx, call: V, scratch: &mut Scratch) {
         list.push((*v, Some(k)));
     }
     if lowered.variadic {
-        let va = build_va_block(ir, call, &values[lowered.fixed..], lowered.fixed, base, &mut layout);
+        let va = build_va_block(
+            ir,
+            call,
+            &values[lowered.fixed..],
+            lowered.fixed,
+            base,
+            &mut layout,
+        );
         list.push((va, None));
     }
     let block = (lowered.block_size > 0).then(|| {
@@ -281,7 +288,13 @@ fn lower_call(cx: &mut Cx, call: V, scratch: &mut Scratch) {
     if let Some(b) = block {
         final_args[n_final - 1] = b;
     }
-    let new = ir.rebuild_call(call, lowered.fnty, ir.callee(call), &final_args, &attrs_from);
+    let new = ir.rebuild_call(
+        call,
+        lowered.fnty,
+        ir.callee(call),
+        &final_args,
+        &attrs_from,
+    );
     strip_param_attrs(ir, new, n_final, &["byval", "sret", "signext", "zeroext"]);
     let result = result_slot.map(|p| {
         let t = lowered.indirect_result.expect("indirect result");
@@ -319,7 +332,11 @@ fn strip_param_attrs(ir: &Ir, call: V, n: usize, names: &[&str]) {
 /// memory pass later keeps inline or turns into a helper call.
 fn copy_bytes(ir: &Ir, dst: V, src: V, size: u64) {
     let fnty = ir.fn_type(ir.void(), &[ir.ptr(), ir.ptr(), ir.i64(), ir.i1()], false);
-    ir.call(fnty, memcpy_decl(ir), &[dst, src, ir.i64c(size), ir.const_int(ir.i1(), 0)]);
+    ir.call(
+        fnty,
+        memcpy_decl(ir),
+        &[dst, src, ir.i64c(size), ir.const_int(ir.i1(), 0)],
+    );
 }
 
 fn memcpy_decl(ir: &Ir) -> V {
@@ -342,7 +359,11 @@ fn store_slots(ir: &Ir, v: V, p: V, signed: bool) {
             let signed = signed && w > 1 && w.is_power_of_two();
             ir.store(ir.to_i64(v, signed), p, 8);
         } else {
-            let wide = if w < 128 { ir.cast(LLVMZExt, v, ir.int(128)) } else { v };
+            let wide = if w < 128 {
+                ir.cast(LLVMZExt, v, ir.int(128))
+            } else {
+                v
+            };
             ir.store(wide, p, 8);
         }
         return;
@@ -352,7 +373,7 @@ fn store_slots(ir: &Ir, v: V, p: V, signed: bool) {
             let bits = ir.cast(LLVMBitCast, v, ir.i32());
             ir.store(ir.cast(LLVMZExt, bits, ir.i64()), p, 8);
         }
-        _ if ir.is_aggregate(t) && ir.size_of(t) % 8 != 0 => {
+        _ if ir.is_aggregate(t) && !ir.size_of(t).is_multiple_of(8) => {
             let slots = ir.size_of(t).div_ceil(8);
             ir.store(ir.i64c(0), ir.offset(p, 8 * (slots - 1)), 8);
             ir.store(v, p, 8);
@@ -386,7 +407,7 @@ fn build_va_block(ir: &Ir, call: V, extra: &[V], first: usize, base: V, layout: 
         match byval_type(ir, call, first + j) {
             Some(t) => {
                 let size = ir.size_of(t);
-                if size % 8 != 0 {
+                if !size.is_multiple_of(8) {
                     ir.store(ir.i64c(0), ir.offset(p, size / 8 * 8), 8);
                 }
                 copy_bytes(ir, p, *v, size);
@@ -405,17 +426,32 @@ fn refuse_call(cx: &mut Cx, call: V, fnty: T, byvals: &[usize]) {
     let ir = cx.ir;
     let regs: u64 = ir.param_types(fnty).iter().map(|t| words_of(ir, *t)).sum();
     if !byvals.is_empty() {
-        cx.refuse(call, "passing a struct or union larger than 16 bytes by value");
+        cx.refuse(
+            call,
+            "passing a struct or union larger than 16 bytes by value",
+        );
     }
     if needs_indirect_result(ir, ir.return_type(fnty)) {
         cx.refuse(call, "a call of a function returning a 128-bit integer");
     }
     if regs > ARG_REGS as u64 {
-        cx.refuse(call, &format!("a call with {regs} argument registers (plain BPF passes at most five)"));
+        cx.refuse(
+            call,
+            &format!("a call with {regs} argument registers (plain BPF passes at most five)"),
+        );
     } else if ir.is_variadic(fnty) {
-        let all: u64 = ir.args(call).iter().map(|a| words_of(ir, ir.type_of(*a))).sum();
+        let all: u64 = ir
+            .args(call)
+            .iter()
+            .map(|a| words_of(ir, ir.type_of(*a)))
+            .sum();
         if all > ARG_REGS as u64 {
-            cx.refuse(call, &format!("a variadic call with {all} argument registers (plain BPF passes at most five)"));
+            cx.refuse(
+                call,
+                &format!(
+                    "a variadic call with {all} argument registers (plain BPF passes at most five)"
+                ),
+            );
         }
     }
 }
@@ -428,7 +464,10 @@ fn lower_function(cx: &mut Cx, f: V) {
     let byval = ir.attr_kind("byval");
     let sret = ir.attr_kind("sret");
     let byval_params: Vec<usize> = (0..n)
-        .filter(|k| ir.type_attr(&ir.fn_attrs(f, *k as u32 + 1), byval).is_some())
+        .filter(|k| {
+            ir.type_attr(&ir.fn_attrs(f, *k as u32 + 1), byval)
+                .is_some()
+        })
         .collect();
     let has_sret = (0..n).any(|k| ir.has_enum_attr(&ir.fn_attrs(f, k as u32 + 1), sret));
     let lowered = lower_type(ir, fnty);
@@ -521,6 +560,9 @@ fn refuse_definition(cx: &mut Cx, f: V, fnty: T, byvals: &[usize], has_sret: boo
         cx.refuse(at, "a struct or union parameter larger than 16 bytes");
     }
     if regs > ARG_REGS as u64 {
-        cx.refuse(at, &format!("a function with {regs} parameter registers (plain BPF passes at most five)"));
+        cx.refuse(
+            at,
+            &format!("a function with {regs} parameter registers (plain BPF passes at most five)"),
+        );
     }
 }

@@ -43,11 +43,7 @@ pub(crate) fn run(cx: &mut Cx) {
     let ir = cx.ir;
     for (call, base) in calls(ir) {
         match base.as_deref() {
-            Some("llvm.va_end") => {
-                if !cx.strict {
-                    ir.erase(call);
-                }
-            }
+            Some("llvm.va_end") if !cx.strict => ir.erase(call),
             Some("llvm.va_copy") => {
                 if cx.strict {
                     cx.refuse(call, "va_copy");

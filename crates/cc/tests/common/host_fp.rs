@@ -39,17 +39,20 @@ fn cmp(o: Option<std::cmp::Ordering>, p: u64) -> u64 {
     r as u64
 }
 
+/// 2^63 as a double.
+const TWO63: f64 = 9_223_372_036_854_775_808.0;
+
 /// x86-64 `cvttsd2si`: out of range gives 0x8000000000000000.
 fn to_i64(x: f64) -> u64 {
-    if x.is_nan() || x >= 9.223372036854775808e18 || x < -9.223372036854775808e18 {
+    if !(-TWO63..TWO63).contains(&x) {
         0x8000_0000_0000_0000
     } else {
         x as i64 as u64
     }
 }
 fn to_u64(x: f64) -> u64 {
-    if x >= 9.223372036854775808e18 {
-        to_i64(x - 9.223372036854775808e18) ^ 0x8000_0000_0000_0000
+    if x >= TWO63 {
+        to_i64(x - TWO63) ^ 0x8000_0000_0000_0000
     } else {
         to_i64(x)
     }
@@ -63,7 +66,9 @@ const PURE: &[(&str, Pure)] = &[
     ("__bpf_f64_mul", |a| rd(d(a[0]) * d(a[1]))),
     ("__bpf_f64_div", |a| rd(d(a[0]) / d(a[1]))),
     ("__bpf_f64_rem", |a| rd(d(a[0]) % d(a[1]))),
-    ("__bpf_f64_cmp", |a| cmp(d(a[0]).partial_cmp(&d(a[1])), a[2])),
+    ("__bpf_f64_cmp", |a| {
+        cmp(d(a[0]).partial_cmp(&d(a[1])), a[2])
+    }),
     ("__bpf_f64_from_i64", |a| rd(a[0] as i64 as f64)),
     ("__bpf_f64_from_u64", |a| rd(a[0] as f64)),
     ("__bpf_f64_to_i64", |a| to_i64(d(a[0]))),
@@ -85,7 +90,9 @@ const PURE: &[(&str, Pure)] = &[
     ("__bpf_f32_mul", |a| rf(f(a[0]) * f(a[1]))),
     ("__bpf_f32_div", |a| rf(f(a[0]) / f(a[1]))),
     ("__bpf_f32_rem", |a| rf(f(a[0]) % f(a[1]))),
-    ("__bpf_f32_cmp", |a| cmp(f(a[0]).partial_cmp(&f(a[1])), a[2])),
+    ("__bpf_f32_cmp", |a| {
+        cmp(f(a[0]).partial_cmp(&f(a[1])), a[2])
+    }),
     ("__bpf_f32_from_i64", |a| rf(a[0] as i64 as f32)),
     ("__bpf_f32_from_u64", |a| rf(a[0] as f32)),
     ("__bpf_f32_to_i64", |a| to_i64(f64::from(f(a[0])))),
@@ -107,8 +114,9 @@ pub fn helpers() -> Vec<(&'static str, HelperFn)> {
     PURE.iter()
         .map(|(name, imp)| {
             let imp = *imp;
-            let h: HelperFn =
-                Box::new(move |_: &mut Memory, a: [u64; 5]| -> Result<u64, HelperError> { Ok(imp(a)) });
+            let h: HelperFn = Box::new(
+                move |_: &mut Memory, a: [u64; 5]| -> Result<u64, HelperError> { Ok(imp(a)) },
+            );
             (*name, h)
         })
         .collect()

@@ -45,7 +45,10 @@ pub fn run_objects(objects: &[(String, Vec<u8>)]) -> Result<Outcome, String> {
             session.register_helper(name, helper);
         }
     }
-    let inputs: Vec<(&str, &[u8])> = objects.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    let inputs: Vec<(&str, &[u8])> = objects
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
     session.add_objects(&inputs).map_err(|e| e.to_string())?;
     let result = session.call("main", &[]);
     let _ = runtime.stdout().flush();
@@ -85,16 +88,28 @@ pub fn run_native(source: &Path) -> Outcome {
         source.display(),
         String::from_utf8_lossy(&gcc.stderr)
     );
-    let run = Command::new(&exe).output().expect("the native program runs");
+    let run = Command::new(&exe)
+        .output()
+        .expect("the native program runs");
     Outcome {
         stdout: String::from_utf8_lossy(&run.stdout).into_owned(),
-        end: run.status.code().ok_or_else(|| format!("killed: {:?}", run.status)),
+        end: run
+            .status
+            .code()
+            .ok_or_else(|| format!("killed: {:?}", run.status)),
     }
 }
 
 /// Fails with the install hint when clang-19 is missing.
 pub fn require_clang() {
     let clang = bpf_cc::clang::clang_path();
-    let ok = Command::new(&clang).arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(ok, "these tests need {} (run scripts/setup.sh, or set BPF_REPL_CLANG)", clang.display());
+    let ok = Command::new(&clang)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "these tests need {} (run scripts/setup.sh, or set BPF_REPL_CLANG)",
+        clang.display()
+    );
 }

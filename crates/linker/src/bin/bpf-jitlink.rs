@@ -114,9 +114,9 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
             "-g",
             "-D__BPF_REPL_STRICT__",
         ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         flags.extend(
             bpf_runtime::clang_args()
                 .into_iter()
