@@ -62,7 +62,7 @@ pub use heap::{
     HeapPlace, HeapStats, ALIGN as HEAP_ALIGN, CANARY as HEAP_CANARY, RED_ZONE as HEAP_RED_ZONE,
 };
 pub use output::{OutputSink, DEFAULT_BUFFER_LIMIT};
-pub use runtime::{helper_names, Runtime, RuntimeSnapshot};
+pub use runtime::{abi_helper_names, helper_names, Runtime, RuntimeSnapshot};
 pub use stdio::{STDERR_HANDLE, STDOUT_HANDLE};
 pub use stdlib::assert_message;
 

@@ -63,7 +63,11 @@ const TABLE: &[(&str, Imp)] = &[
     ("strrchr", string::strrchr),
     ("strstr", string::strstr),
     ("strdup", string::strdup),
-    // bpf-repl's ABI (docs/abi.md), called by code bpf-cc lowered.
+];
+
+/// The helpers of bpf-repl's ABI (docs/abi.md): no header declares them;
+/// code lowered by bpf-cc calls them.
+const ABI_TABLE: &[(&str, Imp)] = &[
     ("__bpf_memcpy", abi::memcpy),
     ("__bpf_memmove", abi::memmove),
     ("__bpf_memset", abi::memset),
@@ -78,9 +82,20 @@ const TABLE: &[(&str, Imp)] = &[
     ("__bpf_ub_trap", abi::ub_trap),
 ];
 
-/// The C names of all helpers, in table order.
+/// Every entry, C functions first.
+fn all() -> impl Iterator<Item = &'static (&'static str, Imp)> {
+    TABLE.iter().chain(ABI_TABLE)
+}
+
+/// The C names of all helpers (C functions, then the ABI's), in table order.
 pub fn helper_names() -> impl Iterator<Item = &'static str> {
-    TABLE.iter().map(|(name, _)| *name)
+    all().map(|(name, _)| *name)
+}
+
+/// The names of the ABI helpers (`__bpf_memcpy`, `__bpf_ub_trap`, ...),
+/// which no header declares.
+pub fn abi_helper_names() -> impl Iterator<Item = &'static str> {
+    ABI_TABLE.iter().map(|(name, _)| *name)
 }
 
 /// The C library of one session: heap, random generator and output.
@@ -145,16 +160,14 @@ impl Runtime {
     /// One closure per C function, named exactly as in C, for the linker's
     /// helper table. Every call returns fresh closures over the same state.
     pub fn helpers(&self) -> Vec<(&'static str, HelperFn)> {
-        TABLE
-            .iter()
+        all()
             .map(|(name, imp)| (*name, self.closure(*imp)))
             .collect()
     }
 
     /// The helper for one C name, if the runtime provides it.
     pub fn helper(&self, name: &str) -> Option<HelperFn> {
-        TABLE
-            .iter()
+        all()
             .find(|(n, _)| *n == name)
             .map(|(_, imp)| self.closure(*imp))
     }
