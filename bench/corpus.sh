@@ -13,6 +13,8 @@
 #       --wildcards 'gcc-12.2.0/gcc/testsuite/gcc.c-torture/execute/*'
 #   bench/corpus.sh /tmp/gcc-12.2.0/gcc/testsuite/gcc.c-torture/execute
 # Per-program results go to $OUT (default /tmp/corpus-results.tsv).
+# CORPUS_CFLAGS (same for both BPF builds) defaults to flags that let clang
+# accept pre-C99 code the way gcc does (implicit int and declarations).
 set -uo pipefail
 dir=${1:?usage: bench/corpus.sh DIR [JOBS]}
 jobs=${2:-2}
@@ -21,6 +23,7 @@ cargo build --release -q -p bpf-cc -p bpf-linker --manifest-path "$root/Cargo.to
 export BIN=$root/target/release
 export CFLAGS_PLAIN=$("$BIN/bpf-jitlink" --print-cflags)
 export CLANG=${BPF_REPL_CLANG:-clang-19}
+export CORPUS_CFLAGS=${CORPUS_CFLAGS:--Wno-error=implicit-function-declaration -Wno-error=implicit-int -Wno-error=int-conversion -Wno-error=incompatible-pointer-types -Wno-error=return-type}
 OUT=${OUT:-/tmp/corpus-results.tsv}
 
 one() {
@@ -35,7 +38,7 @@ one() {
     printf '%s\tnative-fail\t-\t-\n' "$name"; return
   fi
   # before: plain clang
-  if $CLANG $CFLAGS_PLAIN -w -c "$src" -o "$work/b.o" 2>"$work/b.err"; then
+  if $CLANG $CFLAGS_PLAIN $CORPUS_CFLAGS -w -c "$src" -o "$work/b.o" 2>"$work/b.err"; then
     timeout 30 "$BIN/bpf-jitlink" "$work/b.o" >"$work/b.out" 2>"$work/b.err"
     rc=$?
     if [ $rc -eq 0 ] && cmp -s "$work/b.out" "$work/native.out"; then before=pass; else before="run:$(head -c 150 "$work/b.err" | head -1)"; fi
@@ -43,7 +46,7 @@ one() {
     before="compile:$(grep -m1 -E 'error' "$work/b.err" | head -c 150)"
   fi
   # after: bpf-cc
-  if "$BIN/bpf-cc" -w -c "$src" -o "$work/a.o" 2>"$work/a.err"; then
+  if "$BIN/bpf-cc" $CORPUS_CFLAGS -w -c "$src" -o "$work/a.o" 2>"$work/a.err"; then
     timeout 30 "$BIN/bpf-jitlink" "$work/a.o" >"$work/a.out" 2>"$work/a.err"
     rc=$?
     if [ $rc -eq 0 ] && cmp -s "$work/a.out" "$work/native.out"; then after=pass; else after="run:$(head -c 150 "$work/a.err" | head -1)"; fi

@@ -28,15 +28,33 @@ pub(crate) fn asm_sites(ir: &Ir) -> Vec<AsmSite> {
 }
 
 /// Explains the backend's errors: inline-assembly errors at the `asm`
-/// statement they come from, the rest at the place the backend names.
-pub(crate) fn diagnostics(errors: &[String], sites: &[AsmSite]) -> Vec<Diagnostic> {
+/// statement they come from, the rest at the place the backend names, in
+/// bpf-repl's terms (`frame_size`: the stack bytes per call).
+pub(crate) fn diagnostics(
+    errors: &[String],
+    sites: &[AsmSite],
+    frame_size: u64,
+) -> Vec<Diagnostic> {
     errors
         .iter()
         .map(|e| match e.strip_prefix("<inline asm>:") {
             Some(rest) => inline_asm(rest, sites),
-            None => backend_diagnostic(e),
+            None => {
+                let mut d = backend_diagnostic(e);
+                if d.message.starts_with("Looks like the BPF stack limit is exceeded") {
+                    d.message = format!(
+                        "the function needs more than its {frame_size}-byte stack frame for the values it keeps (compile with a larger --stack-size and run bpf-jitlink with the same --stack-size)"
+                    );
+                }
+                d
+            }
         })
-        .collect()
+        .fold(Vec::new(), |mut all, d| {
+            if !all.contains(&d) {
+                all.push(d);
+            }
+            all
+        })
 }
 
 /// `<inline asm>:1:2: invalid register/token name\n\tmovl $1, r0\n\t^`.

@@ -47,9 +47,16 @@ pub fn clang_flags(mode: Mode, ub: UbChecks) -> Vec<OsString> {
     if std::env::var_os(CRASH_REPORT_ENV).is_none_or(|v| v.is_empty() || v == "0") {
         f.push("-fno-crash-diagnostics".into());
     }
-    if mode == Mode::Strict {
-        for a in ["-D__BPF_REPL_STRICT__", "-ffreestanding", "-fno-builtin"] {
-            f.push(a.into());
+    match mode {
+        Mode::Strict => {
+            for a in ["-D__BPF_REPL_STRICT__", "-ffreestanding", "-fno-builtin"] {
+                f.push(a.into());
+            }
+        }
+        // `__builtin_va_arg` reads by-value struct arguments (docs/abi.md).
+        Mode::Full => {
+            f.push("-include".into());
+            f.push("__bpf_va_arg.h".into());
         }
     }
     if ub == UbChecks::On {

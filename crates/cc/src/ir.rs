@@ -716,6 +716,40 @@ impl Ir {
         new
     }
 
+    /// Drops attributes that no longer fit after a result became indirect
+    /// (`noundef` on `void`, `returned` parameters), on a function or call.
+    pub fn drop_result_attrs(&self, v: V, nparams: usize, is_call: bool) {
+        let ret = llvm_sys::LLVMAttributeReturnIndex;
+        let kinds: Vec<u32> = if is_call {
+            self.call_attrs(v, ret)
+        } else {
+            self.fn_attrs(v, ret)
+        }
+        .into_iter()
+        .filter_map(|a| unsafe {
+            (LLVMIsEnumAttribute(a) != 0 || LLVMIsTypeAttribute(a) != 0)
+                .then(|| LLVMGetEnumAttributeKind(a))
+        })
+        .collect();
+        let returned = self.attr_kind("returned");
+        unsafe {
+            for k in kinds {
+                if is_call {
+                    LLVMRemoveCallSiteEnumAttribute(v, ret, k);
+                } else {
+                    LLVMRemoveEnumAttributeAtIndex(v, ret, k);
+                }
+            }
+            for p in 0..nparams as u32 {
+                if is_call {
+                    LLVMRemoveCallSiteEnumAttribute(v, p + 1, returned);
+                } else {
+                    LLVMRemoveEnumAttributeAtIndex(v, p + 1, returned);
+                }
+            }
+        }
+    }
+
     /// Ends [`Ir::clone_signature`]: uses of `old` go to `new`, `old` is deleted.
     pub fn finish_replace(&self, old: V, new: V) {
         self.replace_uses(old, new);

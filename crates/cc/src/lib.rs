@@ -127,6 +127,7 @@ fn run_stage(
     let variadic = variadic_names(&ir);
     llvm::optimise(&module, &tm, options.opt)?;
     let mut cx = Cx::new(&ir, strict, options.frame_size);
+    passes::unsupported::run(&mut cx);
     passes::traps::run(&mut cx);
     passes::float::run(&mut cx);
     passes::int128::run(&mut cx);
@@ -152,7 +153,11 @@ fn run_stage(
     let object = llvm::emit(&module, &tm, output == Output::Asm);
     let errors = session.take_errors();
     if !errors.is_empty() {
-        return Err(LowerError::Backend(backend::diagnostics(&errors, &asm)));
+        return Err(LowerError::Backend(backend::diagnostics(
+            &errors,
+            &asm,
+            options.frame_size,
+        )));
     }
     object
 }

@@ -57,11 +57,17 @@ pub(crate) fn run(cx: &mut Cx) {
         let start = first_non_alloca(ir, f);
         ir.before(start);
         let mark = ir.call_named("__bpf_stacksave", ir.fn_type(ir.ptr(), &[], false), &[]);
+        let mut markers = Vec::new();
         for slot in moved {
-            move_to_region(ir, slot, start);
+            markers.extend(move_to_region(ir, slot, start));
         }
         for slot in dynamic {
-            move_to_region(ir, slot, slot);
+            markers.extend(move_to_region(ir, slot, slot));
+        }
+        // Lifetime markers only make sense on stack slots (erased last:
+        // `start` may be one).
+        for m in markers {
+            ir.erase(m);
         }
         let restore = ir.fn_type(ir.void(), &[ir.ptr()], false);
         for b in ir.blocks(f) {
@@ -100,8 +106,9 @@ fn first_non_alloca(ir: &Ir, f: V) -> V {
         .expect("a block ends with a terminator")
 }
 
-/// Replaces `alloca` by `__bpf_alloca(size, align)` placed before `at`.
-fn move_to_region(ir: &Ir, alloca: V, at: V) {
+/// Replaces `alloca` by `__bpf_alloca(size, align)` placed before `at`;
+/// returns the lifetime markers of the slot, for the caller to erase.
+fn move_to_region(ir: &Ir, alloca: V, at: V) -> Vec<V> {
     ir.before(at);
     ir.loc_from(alloca);
     let count = ir.to_i64(ir.operand(alloca, 0), false);
@@ -110,15 +117,12 @@ fn move_to_region(ir: &Ir, alloca: V, at: V) {
     let align = ir.alignment(alloca).max(1);
     let fnty = ir.fn_type(ir.ptr(), &[ir.i64(), ir.i64()], false);
     let p = ir.call_named("__bpf_alloca", fnty, &[size, ir.i64c(align)]);
-    // Lifetime markers only make sense on stack slots.
-    for user in ir.users(alloca) {
-        if ir.is_call(user) {
-            let callee = ir.callee_name(user);
-            if callee.starts_with("llvm.lifetime.") {
-                ir.erase(user);
-            }
-        }
-    }
+    let markers: Vec<V> = ir
+        .users(alloca)
+        .into_iter()
+        .filter(|u| ir.is_call(*u) && ir.callee_name(*u).starts_with("llvm.lifetime."))
+        .collect();
     ir.replace_uses(alloca, p);
     ir.erase(alloca);
+    markers
 }

@@ -39,9 +39,9 @@ fn lower_inst(cx: &mut Cx, i: V) {
         }
         _ => return,
     };
-    match ir.int_width(ty) {
+    let width = match ir.int_width(ty) {
         Some(w) if w <= 64 => return,
-        Some(128) => {}
+        Some(w) if w <= 128 => w,
         Some(w) => {
             cx.problem(
                 i,
@@ -50,7 +50,7 @@ fn lower_inst(cx: &mut Cx, i: V) {
             return;
         }
         None => return,
-    }
+    };
     if cx.strict {
         let what = if name == "mul" {
             "128-bit multiplication"
@@ -61,7 +61,19 @@ fn lower_inst(cx: &mut Cx, i: V) {
         return;
     }
     let out = cx.slot(ir.function_of(i), "i128", 16, 8);
-    let r = wide_op(ir, i, out, name, ir.operand(i, 0), ir.operand(i, 1));
+    // Widths between 64 and 128 bits (`_BitInt(65)`, the optimizer's i65)
+    // are computed in 128 bits.
+    ir.before(i);
+    let widen = |v: V| match width {
+        128 => v,
+        _ if name.starts_with('s') => ir.cast(LLVMSExt, v, ir.int(128)),
+        _ => ir.cast(LLVMZExt, v, ir.int(128)),
+    };
+    let (a, b) = (widen(ir.operand(i, 0)), widen(ir.operand(i, 1)));
+    let mut r = wide_op(ir, i, out, name, a, b);
+    if width < 128 {
+        r = ir.cast(LLVMTrunc, r, ty);
+    }
     ir.replace_uses(i, r);
     ir.erase(i);
 }

@@ -12,6 +12,7 @@ pub(crate) mod int128;
 pub(crate) mod memory;
 pub(crate) mod signature;
 pub(crate) mod traps;
+pub(crate) mod unsupported;
 pub(crate) mod vaarg;
 
 use crate::error::Diagnostic;
@@ -54,7 +55,12 @@ impl<'a> Cx<'a> {
 
     /// Reports `message` at instruction `at`.
     pub fn problem(&mut self, at: V, message: String) {
-        let loc = self.ir.loc(at);
+        // An instruction without a location: the nearest one before it.
+        let loc = self.ir.loc(at).or_else(|| {
+            let insts = self.ir.insts(self.ir.block_of(at));
+            let k = insts.iter().position(|i| *i == at)?;
+            insts[..k].iter().rev().find_map(|i| self.ir.loc(*i))
+        });
         let function = Some(c_name(&self.ir.name(self.ir.function_of(at))));
         let d = Diagnostic {
             loc,

@@ -39,10 +39,13 @@ struct Lowered {
     block_size: u64,
 }
 
-/// 64-bit registers (or block slots) a value of type `t` takes.
+/// 64-bit registers (or block slots) a value of type `t` takes. The
+/// backend splits a vector into one register per element.
 fn words_of(ir: &Ir, t: T) -> u64 {
     if ir.is_ptr(t) {
         1
+    } else if ir.is_vector(t) {
+        u64::from(unsafe { llvm_sys::core::LLVMGetVectorSize(t) }).max(ir.size_of(t).div_ceil(8))
     } else {
         ir.size_of(t).div_ceil(8).max(1)
     }
@@ -50,7 +53,7 @@ fn words_of(ir: &Ir, t: T) -> u64 {
 
 /// True when the backend cannot return a `t` in r0.
 fn needs_indirect_result(ir: &Ir, t: T) -> bool {
-    ir.is_aggregate(t) || ir.int_width(t).is_some_and(|w| w > 64)
+    ir.is_aggregate(t) || ir.is_vector(t) || ir.int_width(t).is_some_and(|w| w > 64)
 }
 
 /// The lowered form of `fnty`, or `None` when the backend takes it as is.
@@ -494,6 +497,9 @@ fn lower_function(cx: &mut Cx, f: V) {
     }
     let old_params = ir.params(f);
     let new = ir.clone_signature(f, lowered.fnty, &attrs_from);
+    if lowered.indirect_result.is_some() {
+        ir.drop_result_attrs(new, attrs_from.len(), false);
+    }
     for k in 0..ir.param_types(lowered.fnty).len() {
         for name in ["signext", "zeroext", "byval", "sret"] {
             ir.remove_fn_attr(new, k as u32 + 1, ir.attr_kind(name));

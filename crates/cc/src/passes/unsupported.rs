@@ -1,0 +1,23 @@
+//! Constructs BPF cannot express at all, in any mode: one message each at
+//! the user's line instead of a backend crash.
+
+use super::{definitions, Cx};
+use llvm_sys::LLVMOpcode;
+
+pub(crate) fn run(cx: &mut Cx) {
+    let ir = cx.ir;
+    for f in definitions(ir) {
+        for i in ir.all_insts(f) {
+            match ir.opcode(i) {
+                Some(LLVMOpcode::LLVMIndirectBr) => cx.problem(
+                    i,
+                    "computed goto (`goto *p`) is not supported: BPF has no indirect jumps".into(),
+                ),
+                Some(LLVMOpcode::LLVMCallBr) => {
+                    cx.problem(i, "`asm goto` is not supported on BPF".into())
+                }
+                _ => {}
+            }
+        }
+    }
+}
