@@ -128,6 +128,7 @@ fn run_stage(
     llvm::optimise(&module, &tm, options.opt)?;
     let mut cx = Cx::new(&ir, strict, options.frame_size);
     passes::unsupported::run(&mut cx);
+    passes::atomics::run(&mut cx);
     passes::traps::run(&mut cx);
     passes::float::run(&mut cx);
     passes::int128::run(&mut cx);

@@ -610,3 +610,48 @@ fn bad_input_is_an_error_not_a_crash() {
     let e = lower(&bc, &o0()).unwrap_err();
     assert!(e.to_string().contains("not bpf"), "{e}");
 }
+
+#[test]
+fn atomics_bpf_lacks_become_sequential_code() {
+    let ir = lowered(
+        "define i64 @f(ptr %p, ptr %q, ptr %c) {
+           %a = atomicrmw max ptr %p, i64 5 seq_cst
+           %b = atomicrmw add ptr %q, i8 1 seq_cst
+           %n = atomicrmw nand ptr %p, i64 3 seq_cst
+           %x = cmpxchg ptr %c, i16 1, i16 2 seq_cst seq_cst
+           %k = atomicrmw add ptr %p, i64 1 seq_cst
+           fence seq_cst
+           store atomic i64 1, ptr %p seq_cst, align 8
+           %l = load atomic i32, ptr %q acquire, align 4
+           %b64 = zext i8 %b to i64
+           %s = add i64 %a, %b64
+           ret i64 %s
+         }",
+    );
+    let f = body(&ir, "f");
+    assert!(!f.contains("atomicrmw max") && !f.contains("atomicrmw nand") && !f.contains("i8 1 seq_cst"), "{f}");
+    assert!(!f.contains("cmpxchg") && !f.contains("fence") && !f.contains("atomic i"), "{f}");
+    // What BPF has natively stays atomic.
+    assert!(f.contains("atomicrmw add ptr %p, i64 1 seq_cst"), "{f}");
+}
+
+#[test]
+fn constructs_bpf_cannot_express_are_one_message_each() {
+    let bc = bitcode(
+        "declare ptr @llvm.returnaddress(i32)
+         define ptr @ra() {
+           %r = call ptr @llvm.returnaddress(i32 0)
+           ret ptr %r
+         }
+         define i32 @cg(ptr %target) {
+           indirectbr ptr %target, [label %a, label %b]
+         a:
+           ret i32 1
+         b:
+           ret i32 2
+         }",
+    );
+    let e = lower(&bc, &o0()).unwrap_err().to_string();
+    assert!(e.contains("__builtin_return_address is not supported"), "{e}");
+    assert!(e.contains("computed goto (`goto *p`) is not supported"), "{e}");
+}

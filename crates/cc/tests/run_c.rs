@@ -57,3 +57,8 @@ fn main_falling_off_its_end_returns_zero() {
 fn floating_point_bit_exact() {
     same_as_gcc("float.c");
 }
+
+#[test]
+fn atomic_builtins_of_every_width() {
+    same_as_gcc("atomics.c");
+}

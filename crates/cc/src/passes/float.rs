@@ -314,15 +314,6 @@ fn lower_inst(cx: &mut Cx, i: V) {
             };
             r
         }
-        LLVMAtomicRMW => {
-            if is_float_like(ir, ty) {
-                cx.problem(
-                    i,
-                    "atomic floating-point operations are not supported".into(),
-                );
-            }
-            return;
-        }
         _ => return,
     };
     ir.replace_uses(i, replacement);

@@ -6,6 +6,7 @@
 //! place in the C source and leaves it alone.
 
 pub(crate) mod alloca;
+pub(crate) mod atomics;
 pub(crate) mod falloff;
 pub(crate) mod float;
 pub(crate) mod int128;

@@ -16,6 +16,19 @@ pub(crate) fn run(cx: &mut Cx) {
                 Some(LLVMOpcode::LLVMCallBr) => {
                     cx.problem(i, "`asm goto` is not supported on BPF".into())
                 }
+                Some(LLVMOpcode::LLVMCall) => {
+                    let name = ir.callee_name(i);
+                    let what = match crate::ir::intrinsic_base(&name) {
+                        Some("llvm.returnaddress") => "__builtin_return_address",
+                        Some("llvm.frameaddress") => "__builtin_frame_address",
+                        Some("llvm.addressofreturnaddress") => "the address of the return address",
+                        _ => continue,
+                    };
+                    cx.problem(
+                        i,
+                        format!("{what} is not supported: BPF code has no return addresses or frame chain to inspect"),
+                    );
+                }
                 _ => {}
             }
         }
