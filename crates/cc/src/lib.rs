@@ -126,6 +126,9 @@ fn run_stage(
     }
     let variadic = variadic_names(&ir);
     llvm::optimise(&module, &tm, options.opt)?;
+    if has_float_vectors(&ir) {
+        llvm::scalarize(&module, &tm)?;
+    }
     let mut cx = Cx::new(&ir, strict, options.frame_size);
     passes::unsupported::run(&mut cx);
     passes::atomics::run(&mut cx);
@@ -161,6 +164,23 @@ fn run_stage(
         )));
     }
     object
+}
+
+/// True if some instruction produces a vector of floating-point values.
+fn has_float_vectors(ir: &ir::Ir) -> bool {
+    passes::definitions(ir).into_iter().any(|f| {
+        ir.all_insts(f).into_iter().any(|i| {
+            let t = ir.type_of(i);
+            ir.is_vector(t) && {
+                let elem = unsafe { llvm_sys::core::LLVMGetElementType(t) };
+                matches!(
+                    ir.kind(elem),
+                    llvm_sys::LLVMTypeKind::LLVMFloatTypeKind
+                        | llvm_sys::LLVMTypeKind::LLVMDoubleTypeKind
+                )
+            }
+        })
+    })
 }
 
 fn verify(module: &Module) -> Result<(), LowerError> {

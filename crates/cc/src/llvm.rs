@@ -224,6 +224,14 @@ pub(crate) fn optimise(
         .map_err(|e| LowerError::Internal(format!("optimisation pipeline: {e}")))
 }
 
+/// Splits vector operations into scalar ones (BPF has no vector registers;
+/// the floating-point pass then sees each element's operation).
+pub(crate) fn scalarize(module: &Module, tm: &TargetMachine) -> Result<(), LowerError> {
+    module
+        .run_passes("function(scalarizer)", tm, PassBuilderOptions::create())
+        .map_err(|e| LowerError::Internal(format!("scalarizer: {e}")))
+}
+
 /// Emits the object file (or assembly text).
 pub(crate) fn emit(module: &Module, tm: &TargetMachine, asm: bool) -> Result<Vec<u8>, LowerError> {
     let kind = if asm {

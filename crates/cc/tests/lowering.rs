@@ -629,8 +629,16 @@ fn atomics_bpf_lacks_become_sequential_code() {
          }",
     );
     let f = body(&ir, "f");
-    assert!(!f.contains("atomicrmw max") && !f.contains("atomicrmw nand") && !f.contains("i8 1 seq_cst"), "{f}");
-    assert!(!f.contains("cmpxchg") && !f.contains("fence") && !f.contains("atomic i"), "{f}");
+    assert!(
+        !f.contains("atomicrmw max")
+            && !f.contains("atomicrmw nand")
+            && !f.contains("i8 1 seq_cst"),
+        "{f}"
+    );
+    assert!(
+        !f.contains("cmpxchg") && !f.contains("fence") && !f.contains("atomic i"),
+        "{f}"
+    );
     // What BPF has natively stays atomic.
     assert!(f.contains("atomicrmw add ptr %p, i64 1 seq_cst"), "{f}");
 }
@@ -652,6 +660,12 @@ fn constructs_bpf_cannot_express_are_one_message_each() {
          }",
     );
     let e = lower(&bc, &o0()).unwrap_err().to_string();
-    assert!(e.contains("__builtin_return_address is not supported"), "{e}");
-    assert!(e.contains("computed goto (`goto *p`) is not supported"), "{e}");
+    assert!(
+        e.contains("__builtin_return_address is not supported"),
+        "{e}"
+    );
+    assert!(
+        e.contains("computed goto (`goto *p`) is not supported"),
+        "{e}"
+    );
 }

@@ -62,3 +62,8 @@ fn floating_point_bit_exact() {
 fn atomic_builtins_of_every_width() {
     same_as_gcc("atomics.c");
 }
+
+#[test]
+fn vector_extensions_integer_and_floating_point() {
+    same_as_gcc("vectors.c");
+}
