@@ -16,11 +16,7 @@ pub(crate) fn run(cx: &mut Cx) {
     for f in definitions(ir) {
         for i in ir.all_insts(f) {
             match ir.opcode(i) {
-                Some(LLVMOpcode::LLVMFence) => {
-                    if !cx.strict {
-                        ir.erase(i);
-                    }
-                }
+                Some(LLVMOpcode::LLVMFence) if !cx.strict => ir.erase(i),
                 Some(LLVMOpcode::LLVMLoad | LLVMOpcode::LLVMStore) => unsafe {
                     if LLVMGetOrdering(i) != LLVMAtomicOrdering::LLVMAtomicOrderingNotAtomic {
                         if cx.strict {
