@@ -67,3 +67,15 @@ fn atomic_builtins_of_every_width() {
 fn vector_extensions_integer_and_floating_point() {
     same_as_gcc("vectors.c");
 }
+
+#[test]
+#[ignore = "needs the runtime's va-block printf and %f/%e/%g/%a (branch rtfp)"]
+fn printf_with_any_arguments_and_floats() {
+    same_as_gcc("printf.c");
+}
+
+#[test]
+#[ignore = "needs the runtime's <math.h> (branch rtfp)"]
+fn math_library() {
+    same_as_gcc("math.c");
+}

@@ -435,7 +435,7 @@ fn refuse_call(cx: &mut Cx, call: V, fnty: T, byvals: &[usize]) {
         );
     }
     if needs_indirect_result(ir, ir.return_type(fnty)) {
-        cx.refuse(call, "a call of a function returning a 128-bit integer");
+        cx.refuse(call, "a call of a function returning a 128-bit integer or vector");
     }
     if regs > ARG_REGS as u64 {
         cx.refuse(
@@ -560,7 +560,7 @@ fn refuse_definition(cx: &mut Cx, f: V, fnty: T, byvals: &[usize], has_sret: boo
         cx.refuse(at, "returning a struct or union by value");
     }
     if needs_indirect_result(ir, ir.return_type(fnty)) {
-        cx.refuse(at, "returning a 128-bit integer");
+        cx.refuse(at, "returning a 128-bit integer or vector");
     }
     if !byvals.is_empty() {
         cx.refuse(at, "a struct or union parameter larger than 16 bytes");
