@@ -435,7 +435,10 @@ fn refuse_call(cx: &mut Cx, call: V, fnty: T, byvals: &[usize]) {
         );
     }
     if needs_indirect_result(ir, ir.return_type(fnty)) {
-        cx.refuse(call, "a call of a function returning a 128-bit integer or vector");
+        cx.refuse(
+            call,
+            "a call of a function returning a 128-bit integer or vector",
+        );
     }
     if regs > ARG_REGS as u64 {
         cx.refuse(
