@@ -580,19 +580,26 @@ fn strict_mode_refuses_each_construct_by_name() {
 }
 
 #[test]
-fn unsupported_float_types_are_one_message() {
-    let bc = bitcode(
+fn float_vectors_are_split_into_elements() {
+    let ir = lowered(
         "define <2 x double> @v(<2 x double> %a) {
            %s = fadd <2 x double> %a, %a
            ret <2 x double> %s
          }",
     );
-    let e = lower(&bc, &o0()).unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("vector floating-point addition is not supported"),
-        "{e}"
+    assert_eq!(body(&ir, "v").matches("@__bpf_f64_add").count(), 2, "{ir}");
+}
+
+#[test]
+fn unsupported_float_types_are_one_message() {
+    let bc = bitcode(
+        "define fp128 @q(fp128 %a) {
+           %s = fadd fp128 %a, %a
+           ret fp128 %s
+         }",
     );
+    let e = lower(&bc, &o0()).unwrap_err();
+    assert!(e.to_string().contains("floating-point addition on fp128 is not supported"), "{e}");
 }
 
 #[test]
