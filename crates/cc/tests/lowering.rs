@@ -227,6 +227,20 @@ fn int128_multiply_and_divide_call_helpers_with_halves() {
     // The 128-bit result comes back through a pointer.
     assert!(ir.contains("define void @m(ptr"), "{ir}");
     assert!(body(&ir, "ov").contains("@__bpf_i128_mul"));
+    let ir = lowered(
+        "define i128 @sh(i128 %a, i128 %n) {
+           %l = shl i128 %a, %n
+           %r = ashr i128 %l, %n
+           %c = lshr i128 %r, 3
+           ret i128 %c
+         }",
+    );
+    let sh = body(&ir, "sh");
+    assert!(
+        !sh.contains("shl i128 %a, %n") && !sh.contains("ashr i128"),
+        "{sh}"
+    );
+    assert!(sh.contains("ashr i64"), "{sh}");
 }
 
 #[test]
@@ -599,7 +613,11 @@ fn unsupported_float_types_are_one_message() {
          }",
     );
     let e = lower(&bc, &o0()).unwrap_err();
-    assert!(e.to_string().contains("floating-point addition on fp128 is not supported"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("floating-point addition on fp128 is not supported"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -657,6 +675,13 @@ fn constructs_bpf_cannot_express_are_one_message_each() {
          define ptr @ra() {
            %r = call ptr @llvm.returnaddress(i32 0)
            ret ptr %r
+         }
+         @labels = global ptr null
+         define void @la() {
+           br label %l
+         l:
+           store ptr blockaddress(@la, %l), ptr @labels
+           ret void
          }
          define i32 @cg(ptr %target) {
            indirectbr ptr %target, [label %a, label %b]

@@ -257,6 +257,13 @@ impl Ir {
     pub fn operand(&self, i: V, k: u32) -> V {
         unsafe { LLVMGetOperand(i, k) }
     }
+    pub fn operand_count(&self, i: V) -> u32 {
+        unsafe { LLVMGetNumOperands(i) as u32 }
+    }
+    /// True for a `blockaddress` constant (a C label's address, `&&label`).
+    pub fn is_block_address(&self, v: V) -> bool {
+        !unsafe { LLVMIsABlockAddress(v) }.is_null()
+    }
     pub fn type_of(&self, v: V) -> T {
         unsafe { LLVMTypeOf(v) }
     }

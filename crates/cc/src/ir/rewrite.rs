@@ -25,10 +25,13 @@ impl Ir {
         unsafe {
             LLVMSetInstructionCallConv(new, LLVMGetInstructionCallConv(call));
             LLVMSetTailCallKind(new, LLVMGetTailCallKind(call));
-            for idx in [
-                llvm_sys::LLVMAttributeFunctionIndex,
-                llvm_sys::LLVMAttributeReturnIndex,
-            ] {
+            // Result attributes only while the result keeps its type.
+            let same_result = self.return_type(fnty) == self.return_type(self.called_fn_type(call));
+            let mut indices = vec![llvm_sys::LLVMAttributeFunctionIndex];
+            if same_result {
+                indices.push(llvm_sys::LLVMAttributeReturnIndex);
+            }
+            for idx in indices {
                 for a in self.call_attrs(call, idx) {
                     LLVMAddCallSiteAttribute(new, idx, a);
                 }
@@ -122,10 +125,11 @@ impl Ir {
             }
             LLVMSetSubprogram(new, LLVMGetSubprogram(old));
         }
-        for idx in [
-            llvm_sys::LLVMAttributeFunctionIndex,
-            llvm_sys::LLVMAttributeReturnIndex,
-        ] {
+        let mut indices = vec![llvm_sys::LLVMAttributeFunctionIndex];
+        if self.return_type(fnty) == self.return_type(self.function_type(old)) {
+            indices.push(llvm_sys::LLVMAttributeReturnIndex);
+        }
+        for idx in indices {
             for a in self.fn_attrs(old, idx) {
                 self.add_fn_attr(new, idx, a);
             }

@@ -28,6 +28,12 @@ fn lower_inst(cx: &mut Cx, i: V) {
         LLVMSDiv => "sdiv",
         LLVMURem => "urem",
         LLVMSRem => "srem",
+        LLVMShl | LLVMLShr | LLVMAShr => {
+            if ir.int_width(ty) == Some(128) && ir.const_int_value(ir.operand(i, 1)).is_none() {
+                shift(cx, i, op);
+            }
+            return;
+        }
         LLVMCall => {
             let callee = ir.callee_name(i);
             if let Some(b @ ("llvm.smul.with.overflow" | "llvm.umul.with.overflow")) =
@@ -74,6 +80,53 @@ fn lower_inst(cx: &mut Cx, i: V) {
     if width < 128 {
         r = ir.cast(LLVMTrunc, r, ty);
     }
+    ir.replace_uses(i, r);
+    ir.erase(i);
+}
+
+/// A 128-bit shift by a variable amount, on 64-bit halves (the backend
+/// would call compiler-rt's `__ashlti3` and friends). Amounts of 128 or
+/// more are undefined in C (and poison in LLVM); they use the low 7 bits.
+fn shift(cx: &mut Cx, i: V, op: LLVMOpcode) {
+    use LLVMIntPredicate::*;
+    use LLVMOpcode::*;
+    let ir = cx.ir;
+    if cx.strict {
+        cx.refuse(i, "a 128-bit shift by a variable amount");
+        return;
+    }
+    ir.before(i);
+    let (lo, hi) = halves(ir, ir.operand(i, 0));
+    let n = ir.cast(LLVMTrunc, ir.operand(i, 1), ir.i64());
+    let n = ir.binop(LLVMAnd, n, ir.i64c(127));
+    let s = ir.binop(LLVMAnd, n, ir.i64c(63));
+    let big = ir.icmp(LLVMIntUGE, n, ir.i64c(64));
+    let s_zero = ir.icmp(LLVMIntEQ, s, ir.i64c(0));
+    let back = ir.binop(LLVMSub, ir.i64c(64), s);
+    let zero = ir.i64c(0);
+    let (new_lo, new_hi) = if op == LLVMShl {
+        let carry = ir.select(s_zero, zero, ir.binop(LLVMLShr, lo, back));
+        let lo_s = ir.binop(LLVMShl, lo, s);
+        let hi_s = ir.binop(LLVMOr, ir.binop(LLVMShl, hi, s), carry);
+        (ir.select(big, zero, lo_s), ir.select(big, lo_s, hi_s))
+    } else {
+        let arith = op == LLVMAShr;
+        let down = if arith { LLVMAShr } else { LLVMLShr };
+        let carry = ir.select(s_zero, zero, ir.binop(LLVMShl, hi, back));
+        let lo_s = ir.binop(LLVMOr, ir.binop(LLVMLShr, lo, s), carry);
+        let hi_s = ir.binop(down, hi, s);
+        let fill = if arith {
+            ir.binop(LLVMAShr, hi, ir.i64c(63))
+        } else {
+            zero
+        };
+        (ir.select(big, hi_s, lo_s), ir.select(big, fill, hi_s))
+    };
+    let wide = ir.int(128);
+    let lo128 = ir.cast(LLVMZExt, new_lo, wide);
+    let hi128 = ir.cast(LLVMZExt, new_hi, wide);
+    let hi128 = ir.binop(LLVMShl, hi128, ir.const_int(wide, 64));
+    let r = ir.binop(LLVMOr, lo128, hi128);
     ir.replace_uses(i, r);
     ir.erase(i);
 }

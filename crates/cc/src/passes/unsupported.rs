@@ -8,6 +8,15 @@ pub(crate) fn run(cx: &mut Cx) {
     let ir = cx.ir;
     for f in definitions(ir) {
         for i in ir.all_insts(f) {
+            let operands = (0..ir.operand_count(i)).map(|k| ir.operand(i, k));
+            if operands.into_iter().any(|v| ir.is_block_address(v)) {
+                cx.problem(
+                    i,
+                    "label addresses (`&&label`) are not supported: BPF has no indirect jumps"
+                        .into(),
+                );
+                continue;
+            }
             match ir.opcode(i) {
                 Some(LLVMOpcode::LLVMIndirectBr) => cx.problem(
                     i,

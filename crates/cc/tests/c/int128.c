@@ -9,6 +9,7 @@ int main(void) {
   volatile u128 c = ~(u128)0 / 3, d = 0xfedcba987654321ULL;
   P128(a * b); P128(a / b); P128(a % b); P128(-a / 7); P128(-a % 7);
   P128(c * d); P128(c / d); P128(c % d);
+  for (volatile int k = 0; k < 128; k += 9) { P128((u128)a << k); P128(a >> k); P128(c >> k); }
   long r;
   P(__builtin_mul_overflow(0x100000000L, 0x80000000L, &r)); P(r);
   P(__builtin_mul_overflow(0x100000000L, 0x7fffffffL, &r)); P(r);
