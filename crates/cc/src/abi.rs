@@ -16,6 +16,9 @@ pub const TRAP_BUILTIN: u64 = 256;
 pub const TRAP_VA_ARG: u64 = 257;
 /// `K` for a value-returning function that reached its end.
 pub const TRAP_MISSING_RETURN: u64 = 258;
+/// `K` for code the optimizer proved unreachable (reached only through
+/// earlier undefined behaviour).
+pub const TRAP_UNREACHABLE: u64 = 259;
 
 /// Registers a call may use for arguments (r1..r5).
 pub const ARG_REGS: u32 = 5;

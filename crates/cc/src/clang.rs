@@ -17,6 +17,10 @@ pub const CRASH_REPORT_ENV: &str = "BPF_CC_CLANG_CRASH_REPORT";
 /// The UB checks of docs/abi.md, in clang's trap mode.
 const SANITIZERS: &str = "-fsanitize=signed-integer-overflow,integer-divide-by-zero,shift,null,bounds,vla-bound,float-cast-overflow,builtin,unreachable,return,alignment";
 
+/// Functions LLVM's library-call simplifier may introduce (`fprintf(f,
+/// "text")` -> `fwrite`) that the runtime does not provide.
+const NOT_IN_RUNTIME: &[&str] = &["fwrite", "stpcpy", "stpncpy", "mempcpy", "memccpy"];
+
 /// The clang flags that make bitcode for [`lower`] from C using the
 /// runtime's headers: BPF v4, `-O2` front end with LLVM's optimisation
 /// left to the IR stage, debug info, and the mode's rules. Add `-c file -o
@@ -57,6 +61,10 @@ pub fn clang_flags(mode: Mode, ub: UbChecks) -> Vec<OsString> {
         Mode::Full => {
             f.push("-include".into());
             f.push("__bpf_va_arg.h".into());
+            // Library calls the optimizer could invent that the runtime lacks.
+            for name in NOT_IN_RUNTIME {
+                f.push(format!("-fno-builtin-{name}").into());
+            }
         }
     }
     if ub == UbChecks::On {

@@ -28,7 +28,9 @@ mod ir;
 mod llvm;
 mod passes;
 
-pub use abi::{ABI_SECTION, ABI_VERSION, TRAP_BUILTIN, TRAP_MISSING_RETURN, TRAP_VA_ARG};
+pub use abi::{
+    ABI_SECTION, ABI_VERSION, TRAP_BUILTIN, TRAP_MISSING_RETURN, TRAP_UNREACHABLE, TRAP_VA_ARG,
+};
 pub use clang::{clang_flags, compile, CompileError, CompileOptions, Emit};
 pub use error::{Diagnostic, LowerError};
 pub use ir::SourceLoc;
@@ -126,7 +128,7 @@ fn run_stage(
     }
     let variadic = variadic_names(&ir);
     llvm::optimise(&module, &tm, options.opt)?;
-    if has_float_vectors(&ir) {
+    if has_vectors(&ir) {
         llvm::scalarize(&module, &tm)?;
     }
     let mut cx = Cx::new(&ir, strict, options.frame_size);
@@ -166,20 +168,13 @@ fn run_stage(
     object
 }
 
-/// True if some instruction produces a vector of floating-point values.
-fn has_float_vectors(ir: &ir::Ir) -> bool {
+/// True if some instruction produces a vector (BPF has no vector registers,
+/// and its backend's vector legalization is fragile: scalarize them all).
+fn has_vectors(ir: &ir::Ir) -> bool {
     passes::definitions(ir).into_iter().any(|f| {
-        ir.all_insts(f).into_iter().any(|i| {
-            let t = ir.type_of(i);
-            ir.is_vector(t) && {
-                let elem = unsafe { llvm_sys::core::LLVMGetElementType(t) };
-                matches!(
-                    ir.kind(elem),
-                    llvm_sys::LLVMTypeKind::LLVMFloatTypeKind
-                        | llvm_sys::LLVMTypeKind::LLVMDoubleTypeKind
-                )
-            }
-        })
+        ir.all_insts(f)
+            .into_iter()
+            .any(|i| ir.is_vector(ir.type_of(i)))
     })
 }
 

@@ -225,7 +225,7 @@ pub(crate) fn optimise(
 }
 
 /// Splits vector operations into scalar ones (BPF has no vector registers;
-/// the floating-point pass then sees each element's operation).
+/// the lowering passes then see each element's operation).
 pub(crate) fn scalarize(module: &Module, tm: &TargetMachine) -> Result<(), LowerError> {
     module
         .run_passes("function(scalarizer)", tm, PassBuilderOptions::create())

@@ -701,3 +701,21 @@ fn constructs_bpf_cannot_express_are_one_message_each() {
         "{e}"
     );
 }
+
+#[test]
+fn unreachable_code_traps_unless_a_noreturn_call_precedes_it() {
+    let ir = lowered(
+        "declare void @exit(i32) noreturn
+         define i32 @f(i32 %x) {
+           %c = icmp eq i32 %x, 0
+           br i1 %c, label %dead, label %bye
+         dead:
+           unreachable
+         bye:
+           call void @exit(i32 1)
+           unreachable
+         }",
+    );
+    let f = body(&ir, "f");
+    assert_eq!(f.matches("@__bpf_ub_trap(i64 259)").count(), 1, "{f}");
+}

@@ -146,6 +146,7 @@ pub fn ub_check_name(k: u64) -> String {
         11 | 258 => "a value-returning function reached its end without return",
         256 => "__builtin_trap() reached",
         257 => "va_arg past the last argument",
+        259 => "code the optimizer assumed unreachable was reached (after undefined behaviour, e.g. a signed overflow or an out-of-bounds access)",
         _ => return format!("check #{k} failed"),
     }
     .to_string()
