@@ -19,7 +19,7 @@ const SANITIZERS: &str = "-fsanitize=signed-integer-overflow,integer-divide-by-z
 
 /// Functions LLVM's library-call simplifier may introduce (`fprintf(f,
 /// "text")` -> `fwrite`) that the runtime does not provide.
-const NOT_IN_RUNTIME: &[&str] = &["fwrite", "stpcpy", "stpncpy", "mempcpy", "memccpy"];
+const NOT_IN_RUNTIME: &[&str] = &["fwrite", "stpcpy"];
 
 /// The clang flags that make bitcode for [`lower`] from C using the
 /// runtime's headers: BPF v4, `-O2` front end with LLVM's optimisation
