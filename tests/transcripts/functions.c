@@ -59,7 +59,7 @@ later
 //> (int) 1
 #include <stdio.h>
 printf
-//> (int (*)(const char *restrict, ...)) 0x1000005e0 <__bpf_strict_printf>
+//> (int (*)(const char *restrict, ...)) 0x1000005e0 <printf>
 // Run-time floating-point arithmetic is explained, not a backend dump.
 double half = 0.5;
 half * 3

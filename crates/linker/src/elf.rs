@@ -47,6 +47,7 @@ pub fn read_object(name: &str, data: &[u8]) -> Result<LinkGraph, LinkError> {
         name: name.to_string(),
         sections: Vec::new(),
         symbols: Vec::new(),
+        abi: None,
     };
     let mut by_elf_index: HashMap<usize, SectionId> = HashMap::new();
     let mut dropped: HashMap<usize, String> = HashMap::new();
@@ -58,6 +59,12 @@ pub fn read_object(name: &str, data: &[u8]) -> Result<LinkGraph, LinkError> {
         )
         .into_owned();
         let Some(kind) = classify(sh, &sec_name) else {
+            if sec_name == crate::abi::ABI_SECTION {
+                let bytes = sh
+                    .data(endian, data)
+                    .map_err(|_| malformed("section .bpf_repl.abi lies outside the file"))?;
+                graph.abi = Some(crate::abi::AbiMarker::parse(bytes).map_err(|r| malformed(&r))?);
+            }
             dropped.insert(index, sec_name);
             continue;
         };

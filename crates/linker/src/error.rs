@@ -46,6 +46,13 @@ pub enum LinkError {
     OutOfMemory { object: String, reason: String },
     /// A verification pass rejected the code.
     Verify { object: String, message: String },
+    /// A variadic function is called or defined under two calling
+    /// conventions: bpf-cc's full ABI and plain BPF registers (docs/abi.md).
+    AbiMismatch {
+        name: String,
+        full: String,
+        plain: String,
+    },
 }
 
 impl fmt::Display for LinkError {
@@ -106,6 +113,13 @@ impl fmt::Display for LinkError {
             LinkError::Verify { object, message } => {
                 write!(f, "{object}: rejected by the verifier: {message}")
             }
+            LinkError::AbiMismatch { name, full, plain } => write!(
+                f,
+                "variadic function {name} is used with two calling conventions: {full} was \
+                 built by bpf-cc (arguments in a va block) and {plain} by plain clang \
+                 (arguments in registers); build both with bpf-cc, or both with \
+                 --strict-bpf / the flags of bpf-jitlink --print-cflags"
+            ),
         }
     }
 }

@@ -136,6 +136,8 @@ pub struct LinkGraph {
     pub name: String,
     pub sections: Vec<Section>,
     pub symbols: Vec<Symbol>,
+    /// The `.bpf_repl.abi` marker of objects built by bpf-cc in full mode.
+    pub abi: Option<crate::abi::AbiMarker>,
 }
 
 impl LinkGraph {

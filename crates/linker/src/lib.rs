@@ -8,6 +8,7 @@
 //! It owns symbols, relocations and placement; it does not own execution
 //! (the `bpf-vm` crate) or C (the REPL).
 
+pub mod abi;
 pub mod bpf;
 pub mod debuginfo;
 pub mod elf;

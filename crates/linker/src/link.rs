@@ -93,6 +93,7 @@ pub(crate) fn link_unit(session: &mut Session, inputs: &[(&str, &[u8])]) -> Resu
     prune(&mut graphs);
     lap("prune", &mut times);
     let resolution = resolve(session, &graphs)?;
+    crate::abi::check(session, &graphs)?;
     lap("resolve", &mut times);
     let layout = allocate(session, &graphs, &resolution)?;
     lap("allocate", &mut times);

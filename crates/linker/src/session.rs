@@ -186,7 +186,9 @@ impl Session {
             Some(id) => *id,
             None => self.helpers.len() as u32 + 1,
         };
-        self.vm.register_helper(id, name, func);
+        // Messages and listings name the C function (`printf`, not its
+        // strict-mode variant `__bpf_strict_printf`).
+        self.vm.register_helper(id, bpf_runtime::c_name(name), func);
         self.helpers.insert(name.to_string(), id);
         id
     }
@@ -265,8 +267,8 @@ impl Session {
             .map(|g| g.name.as_str())
     }
 
-    /// The host helper whose trampoline (the code address `&printf`
-    /// gives) is at `addr`.
+    /// The C name of the host helper whose trampoline (the code address
+    /// `&printf` gives) is at `addr`.
     pub fn helper_at(&self, addr: u64) -> Option<&str> {
         let slot = self.vm.code_index(addr)?;
         let id = self
@@ -275,7 +277,7 @@ impl Session {
             .find_map(|(&id, &s)| (s == slot).then_some(id))?;
         self.helpers
             .iter()
-            .find_map(|(name, &i)| (i == id).then_some(name.as_str()))
+            .find_map(|(name, &i)| (i == id).then_some(bpf_runtime::c_name(name)))
     }
 
     /// The current definition of a global name.

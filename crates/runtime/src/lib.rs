@@ -51,6 +51,7 @@
 //! 54 us vs 0.16 us. Helpers also see whole ranges at once, so they can
 //! check them against heap blocks and report misuse by name.
 
+mod abi;
 mod ctx;
 mod float;
 mod format;
@@ -67,12 +68,13 @@ mod string;
 mod strtod;
 mod vmstr;
 
+pub use abi::{ub_check_name, DEFAULT_ALLOCA_LIMIT};
 pub use format::MAX_FORMATTED;
 pub use heap::{
     HeapPlace, HeapStats, ALIGN as HEAP_ALIGN, CANARY as HEAP_CANARY, RED_ZONE as HEAP_RED_ZONE,
 };
 pub use output::{OutputSink, DEFAULT_BUFFER_LIMIT};
-pub use runtime::{c_name, helper_names, Runtime, RuntimeSnapshot};
+pub use runtime::{abi_helper_names, c_name, helper_names, Runtime, RuntimeSnapshot};
 pub use stdio::{STDERR_HANDLE, STDOUT_HANDLE};
 pub use stdlib::assert_message;
 

@@ -4,7 +4,7 @@ use crate::ctx::{Ctx, State};
 use crate::heap::{Heap, HeapStats, DEFAULT_HEAP_LIMIT};
 use crate::output::OutputSink;
 use crate::rand::GlibcRandom;
-use crate::{float, math, stdio, stdlib, string};
+use crate::{abi, float, math, stdio, stdlib, string};
 use bpf_vm::{HelperError, HelperFn, Memory};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -66,6 +66,23 @@ const TABLE: &[(&str, Imp)] = &[
     ("strdup", string::strdup),
 ];
 
+/// The helpers of bpf-repl's ABI (docs/abi.md): no header declares them;
+/// code lowered by bpf-cc calls them.
+const ABI_TABLE: &[(&str, Imp)] = &[
+    ("__bpf_memcpy", abi::memcpy),
+    ("__bpf_memmove", abi::memmove),
+    ("__bpf_memset", abi::memset),
+    ("__bpf_i128_mul", abi::i128_mul),
+    ("__bpf_i128_udiv", abi::i128_udiv),
+    ("__bpf_i128_sdiv", abi::i128_sdiv),
+    ("__bpf_i128_urem", abi::i128_urem),
+    ("__bpf_i128_srem", abi::i128_srem),
+    ("__bpf_alloca", abi::alloca),
+    ("__bpf_stacksave", abi::stacksave),
+    ("__bpf_stackrestore", abi::stackrestore),
+    ("__bpf_ub_trap", abi::ub_trap),
+];
+
 /// The helper tables: the C library above, then the ABI's helpers.
 const TABLES: &[&[(&str, Imp)]] = &[
     TABLE,
@@ -74,6 +91,7 @@ const TABLES: &[&[(&str, Imp)]] = &[
     math::BINARY,
     math::OTHER,
     float::HELPERS,
+    ABI_TABLE,
 ];
 
 /// Every helper, in table order.
@@ -94,6 +112,12 @@ pub fn c_name(helper: &str) -> &str {
 /// The C names of all helpers, in table order.
 pub fn helper_names() -> impl Iterator<Item = &'static str> {
     all().map(|(name, _)| *name)
+}
+
+/// The names of the ABI helpers (`__bpf_memcpy`, `__bpf_ub_trap`, ...),
+/// which no header declares.
+pub fn abi_helper_names() -> impl Iterator<Item = &'static str> {
+    ABI_TABLE.iter().map(|(name, _)| *name)
 }
 
 /// The C library of one session: heap, random generator and output.
@@ -118,6 +142,7 @@ impl Runtime {
                 state: Rc::new(RefCell::new(State {
                     heap: Heap::new(DEFAULT_HEAP_LIMIT),
                     rand: GlibcRandom::default(),
+                    alloca_limit: crate::abi::DEFAULT_ALLOCA_LIMIT,
                 })),
                 stderr: out.clone(),
                 stdout: out,
@@ -134,6 +159,13 @@ impl Runtime {
     /// Caps the heap region at `bytes`; `malloc` returns NULL beyond it.
     pub fn with_heap_limit(self, bytes: usize) -> Runtime {
         self.ctx.state.borrow_mut().heap.set_limit(bytes);
+        self
+    }
+
+    /// Caps the alloca region (VLAs and `alloca`) at `bytes`; a larger
+    /// allocation stops the run with a fault naming the limit.
+    pub fn with_alloca_limit(self, bytes: usize) -> Runtime {
+        self.ctx.state.borrow_mut().alloca_limit = bytes;
         self
     }
 

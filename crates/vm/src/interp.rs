@@ -150,7 +150,10 @@ impl Vm {
         for (r, a) in regs[1..6].iter_mut().zip(args) {
             *r = *a;
         }
-        self.run_loop(entry, regs)
+        let result = self.run_loop(entry, regs);
+        // VLAs and alloca() live for one run (docs/abi.md).
+        self.mem.truncate(crate::memory::RegionKind::Alloca, 0);
+        result
     }
 
     fn run_loop(&mut self, entry: usize, regs: Regs) -> Result<u64, Trap> {

@@ -14,6 +14,9 @@ pub enum HelperError {
     Abort(String),
     /// Any other misuse, described for the user (e.g. "double free of 0x400000010").
     Fault(String),
+    /// Undefined behaviour a compiled-in check caught (`__bpf_ub_trap`,
+    /// docs/abi.md): what happened, e.g. "division by zero".
+    Undefined(String),
 }
 
 impl From<MemError> for HelperError {
@@ -29,6 +32,7 @@ impl fmt::Display for HelperError {
             HelperError::Exit(c) => write!(f, "exit({c})"),
             HelperError::Abort(m) => write!(f, "{m}"),
             HelperError::Fault(m) => write!(f, "{m}"),
+            HelperError::Undefined(m) => write!(f, "undefined behaviour: {m}"),
         }
     }
 }
@@ -101,6 +105,7 @@ impl fmt::Display for TrapKind {
                 HelperError::Memory(e) => write!(f, "in {helper}: invalid memory access: {e}"),
                 // Helper messages already name the call, e.g. `free(0x...): double free`.
                 HelperError::Fault(m) | HelperError::Abort(m) => f.write_str(m),
+                HelperError::Undefined(m) => write!(f, "undefined behaviour: {m}"),
                 HelperError::Exit(c) => write!(f, "exit({c})"),
             },
         }

@@ -19,7 +19,7 @@ use std::time::Instant;
                   as with llvm-jitlink."
 )]
 struct Args {
-    /// Objects to link, in order.
+    /// Objects to link, in order (`.c` files are compiled with bpf-cc first).
     #[arg(required_unless_present = "print_cflags", value_name = "OBJ")]
     objects: Vec<std::path::PathBuf>,
     /// Function to run.
@@ -50,8 +50,9 @@ struct Args {
     /// where the objects have debug info (like llvm-objdump -S).
     #[arg(long)]
     disasm: bool,
-    /// Print the clang flags that build objects for bpf-jitlink (with the
-    /// C runtime's headers), then exit.
+    /// Print the flags for building kernel-BPF C objects with plain clang
+    /// (the C runtime's headers, no bpf-cc lowering), then exit. Use bpf-cc
+    /// for ordinary C.
     #[arg(long)]
     print_cflags: bool,
     /// Instructions the entry may execute before it is stopped.
@@ -111,10 +112,17 @@ fn main() -> ExitCode {
 
 fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     if args.print_cflags {
-        let mut flags: Vec<String> = ["-target", "bpf", "-mcpu=v4", "-O2", "-g"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut flags: Vec<String> = [
+            "-target",
+            "bpf",
+            "-mcpu=v4",
+            "-O2",
+            "-g",
+            "-D__BPF_REPL_STRICT__",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         flags.extend(
             bpf_runtime::clang_args()
                 .into_iter()
@@ -131,7 +139,11 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     }
     let mut files = Vec::new();
     for path in &args.objects {
-        let bytes = bpf_vm::files::read_bounded(path, "", args.memory_limit, "--memory-limit")?;
+        let bytes = if path.extension().is_some_and(|e| e == "c") {
+            compile_c(path, args.stack_size)?
+        } else {
+            bpf_vm::files::read_bounded(path, "", args.memory_limit, "--memory-limit")?
+        };
         files.push((path.display().to_string(), bytes));
     }
     let config = VmConfig {
@@ -222,6 +234,24 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
         }
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Compiles a C file through bpf-cc's IR stage (full mode, `-O2 -g`).
+#[cfg(feature = "cc")]
+fn compile_c(path: &std::path::Path, frame_size: usize) -> Result<Vec<u8>, String> {
+    let mut options = bpf_cc::CompileOptions::default();
+    options.lower.frame_size = frame_size as u64;
+    let (object, warnings) = bpf_cc::compile(path, &options).map_err(|e| e.to_string())?;
+    eprint!("{warnings}");
+    Ok(object)
+}
+
+#[cfg(not(feature = "cc"))]
+fn compile_c(path: &std::path::Path, _: usize) -> Result<Vec<u8>, String> {
+    Err(format!(
+        "{}: this bpf-jitlink was built without C support (feature `cc`); compile it with bpf-cc",
+        path.display()
+    ))
 }
 
 fn print_addrs(session: &Session, out: &mut String) {
