@@ -17,7 +17,7 @@
 //! `A = (imm + 1) * 8`: clang writes `-1` for calls to named functions and
 //! `offset / 8 - 1` for calls through a section symbol.
 
-use bpf_vm::isa::{CALL_HELPER, CALL_LOCAL, INSN_SIZE, OP_CALL, OP_LD_IMM64};
+use bpf_vm::isa::{CALL_LOCAL, CALL_RUNTIME, INSN_SIZE, OP_CALL, OP_LD_IMM64};
 use std::fmt;
 
 /// Relocation kinds of the BPF target.
@@ -120,7 +120,8 @@ impl fmt::Display for FixupError {
 pub enum Resolved {
     /// A VM address (or a section-relative value for non-loaded sections).
     Address(u64),
-    /// A host helper, callable only with `call id`.
+    /// A host runtime helper, callable only with a runtime-helper `call`
+    /// (`src = 2`) of its index.
     Helper(u32),
 }
 
@@ -202,7 +203,7 @@ pub fn apply_fixup(
             // Only a direct call can reach a helper; the resolve pass gives
             // every other reference a trampoline address instead.
             expect_opcode(bytes, r.start, OP_CALL, "call (opcode 0x85)")?;
-            bytes[r.start + 1] = CALL_HELPER << 4;
+            bytes[r.start + 1] = CALL_RUNTIME << 4;
             bytes[r.start + 4..r.start + 8].copy_from_slice(&id.to_le_bytes());
             return Ok(());
         }
@@ -320,9 +321,9 @@ mod tests {
     }
 
     #[test]
-    fn helper_calls_become_call_by_id() {
+    fn helper_calls_become_runtime_calls_by_index() {
         let mut insn = [0x85, 0x10, 0, 0, 0xff, 0xff, 0xff, 0xff];
         apply_fixup(EdgeKind::Call32, &mut insn, 0, 0, Resolved::Helper(7), 0).unwrap();
-        assert_eq!(insn, [0x85, 0x00, 0, 0, 7, 0, 0, 0]);
+        assert_eq!(insn, [0x85, 0x20, 0, 0, 7, 0, 0, 0]);
     }
 }

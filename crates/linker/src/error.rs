@@ -46,6 +46,14 @@ pub enum LinkError {
     OutOfMemory { object: String, reason: String },
     /// A verification pass rejected the code.
     Verify { object: String, message: String },
+    /// The object uses something bpf-repl does not support, named exactly
+    /// (a kernel helper, a kfunc, a CO-RE relocation...).
+    Unsupported {
+        object: String,
+        /// Where: `.text+0x28 in function `f``, or a section or symbol.
+        place: String,
+        feature: String,
+    },
 }
 
 impl fmt::Display for LinkError {
@@ -106,6 +114,11 @@ impl fmt::Display for LinkError {
             LinkError::Verify { object, message } => {
                 write!(f, "{object}: rejected by the verifier: {message}")
             }
+            LinkError::Unsupported {
+                object,
+                place,
+                feature,
+            } => write!(f, "{object}: {place}: unsupported: {feature}"),
         }
     }
 }

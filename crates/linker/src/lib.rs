@@ -9,6 +9,7 @@
 //! (the `bpf-vm` crate) or C (the REPL).
 
 pub mod bpf;
+mod calls;
 pub mod debuginfo;
 pub mod elf;
 pub mod error;

@@ -18,8 +18,8 @@ use bpf_vm::{code_addr, RegionKind};
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-/// Helper id of the trap every stub of a not-yet-defined function calls
-/// (0, which [`Session::register_helper`] never hands out).
+/// Runtime helper index of the trap every stub of a not-yet-defined
+/// function calls (0, which [`Session::register_helper`] never hands out).
 pub const UNDEFINED_FUNCTION_HELPER: u32 = 0;
 
 /// Where a non-local name is bound after resolution.
@@ -111,7 +111,11 @@ pub(crate) fn link_unit(session: &mut Session, inputs: &[(&str, &[u8])]) -> Resu
 fn build(inputs: &[(&str, &[u8])]) -> Result<Vec<LinkGraph>, LinkError> {
     inputs
         .iter()
-        .map(|(name, bytes)| read_object(name, bytes))
+        .map(|(name, bytes)| {
+            let g = read_object(name, bytes)?;
+            crate::calls::check_input_calls(&g)?;
+            Ok(g)
+        })
         .collect()
 }
 
@@ -575,6 +579,7 @@ fn verify(session: &Session, graphs: &[LinkGraph]) -> Result<(), LinkError> {
                 });
             }
         }
+        crate::calls::check_kernel_helpers(g, &session.vm)?;
         for hook in &session.verifiers {
             hook(g, &session.vm).map_err(|message| LinkError::Verify {
                 object: g.name.clone(),
@@ -614,11 +619,11 @@ fn publish(
         chunk.push(gotol(*slot, body_slot));
     }
     for (id, _) in &layout.new_trampolines {
-        chunk.push(isa::asm::call_helper(*id as i32));
+        chunk.push(isa::asm::call_runtime(*id as i32));
         chunk.push(isa::asm::exit());
     }
     for _ in &layout.pending_stubs {
-        chunk.push(isa::asm::call_helper(UNDEFINED_FUNCTION_HELPER as i32));
+        chunk.push(isa::asm::call_runtime(UNDEFINED_FUNCTION_HELPER as i32));
         chunk.push(isa::asm::exit());
     }
     let undo_base = UnitUndo {

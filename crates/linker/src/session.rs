@@ -140,7 +140,7 @@ impl std::error::Error for CallError {}
 impl Session {
     /// A session over a VM.
     pub fn new(mut vm: Vm, options: SessionOptions) -> Session {
-        vm.register_helper(
+        vm.register_runtime_helper(
             link::UNDEFINED_FUNCTION_HELPER,
             "<undefined function>",
             Box::new(|_, _| {
@@ -179,19 +179,22 @@ impl Session {
         self.options
     }
 
-    /// Registers a host helper under its C name; undefined references to
-    /// that name resolve to it when no linked object defines it.
+    /// Registers a host runtime helper under its C name; undefined
+    /// references to that name resolve to it when no linked object defines
+    /// it. Calls to it become runtime-helper calls (`call` with `src = 2`)
+    /// of the index returned: a raw `call N` (a kernel helper id) can never
+    /// reach it.
     pub fn register_helper(&mut self, name: &str, func: HelperFn) -> u32 {
         let id = match self.helpers.get(name) {
             Some(id) => *id,
             None => self.helpers.len() as u32 + 1,
         };
-        self.vm.register_helper(id, name, func);
+        self.vm.register_runtime_helper(id, name, func);
         self.helpers.insert(name.to_string(), id);
         id
     }
 
-    /// The helper id registered for a name.
+    /// The runtime helper index registered for a name.
     pub fn helper_id(&self, name: &str) -> Option<u32> {
         self.helpers.get(name).copied()
     }

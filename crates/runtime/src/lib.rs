@@ -21,9 +21,10 @@
 //! let out = OutputSink::buffer(); // or OutputSink::writer(std::io::stdout())
 //! let rt = Runtime::new(out.clone());
 //! let mut vm = Vm::default();
-//! // The linker gives each helper an id and resolves `call printf` to it.
+//! // The linker gives each helper an index and resolves `call printf` to a
+//! // runtime-helper call (`src = 2`) of it.
 //! for (i, (name, f)) in rt.helpers().into_iter().enumerate() {
-//!     vm.register_helper(i as u32 + 1, name, f);
+//!     vm.register_runtime_helper(i as u32 + 1, name, f);
 //! }
 //! // Before an input runs, snapshot VM memory and runtime state together...
 //! let (mem, saved) = (vm.mem.clone(), rt.save());

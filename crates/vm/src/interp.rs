@@ -159,6 +159,7 @@ impl Vm {
             entries,
             mem,
             helpers,
+            runtime_helpers,
             config,
             interrupt,
         } = self;
@@ -234,9 +235,14 @@ impl Vm {
                         continue;
                     }
                     let id = op.imm as i32;
-                    let helper = helpers.get_mut(id as u32 as usize).and_then(|h| h.as_mut());
+                    let (table, unknown) = if op.kind == Kind::CallRuntime {
+                        (&mut *runtime_helpers, TrapKind::UnknownRuntimeHelper(id))
+                    } else {
+                        (&mut *helpers, TrapKind::UnknownHelper(id))
+                    };
+                    let helper = table.get_mut(id as u32 as usize).and_then(|h| h.as_mut());
                     let Some(helper) = helper else {
-                        trap!(TrapKind::UnknownHelper(id));
+                        trap!(unknown);
                     };
                     match (helper.func)(mem, [r[1], r[2], r[3], r[4], r[5]]) {
                         Ok(v) => r[0] = v,
@@ -694,7 +700,7 @@ fn run_until_stop<const RESERVE: usize>(
                 }
                 transfer!(op.aux as usize);
             }
-            Kind::CallHelper | Kind::Callx => stop_after!(Stop::Call),
+            Kind::CallHelper | Kind::CallRuntime | Kind::Callx => stop_after!(Stop::Call),
             Kind::Exit => match stack.pop(r, mem) {
                 Some(return_pc) => transfer!(return_pc),
                 None => stop_after!(Stop::Exit),

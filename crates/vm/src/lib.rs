@@ -11,6 +11,7 @@
 pub mod disasm;
 mod interp;
 pub mod isa;
+pub mod kernel_helpers;
 pub mod memory;
 pub mod trap;
 pub mod validate;

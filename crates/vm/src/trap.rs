@@ -44,8 +44,10 @@ pub enum TrapKind {
     Interrupted,
     /// A call would exceed the call-depth limit (runaway recursion).
     CallDepthExceeded { limit: usize },
-    /// `call` of a helper id nobody registered.
+    /// `call` of a kernel helper id nobody registered.
     UnknownHelper(i32),
+    /// `call` (`src = 2`) of a runtime helper index nobody registered.
+    UnknownRuntimeHelper(i32),
     /// `callx` to an address that is not a function entry.
     BadCallTarget(u64),
     /// Execution left the code (fell off the end, or a call went nowhere).
@@ -92,7 +94,19 @@ impl fmt::Display for TrapKind {
                     "call depth limit of {limit} frames exceeded (runaway recursion?)"
                 )
             }
-            TrapKind::UnknownHelper(id) => write!(f, "call of unknown helper #{id}"),
+            TrapKind::UnknownHelper(id) => match crate::kernel_helpers::kernel_helper_name(*id) {
+                Some(name) => write!(
+                    f,
+                    "call of kernel helper {name}#{id}, which is not available here"
+                ),
+                None => write!(
+                    f,
+                    "call of kernel helper #{id}, which the kernel does not define"
+                ),
+            },
+            TrapKind::UnknownRuntimeHelper(id) => {
+                write!(f, "call of runtime helper #{id}, which is not registered")
+            }
             TrapKind::BadCallTarget(a) => {
                 write!(f, "indirect call to {a:#x}, which is not a function")
             }

@@ -57,7 +57,8 @@ impl fmt::Display for InvalidKind {
             ),
             InvalidKind::UnsupportedCallKind(s) => write!(
                 f,
-                "call with src={s} is not supported (0 = helper, 1 = local function)"
+                "call with src={s} is not supported (0 = kernel helper, 1 = local function, \
+                 2 = runtime helper)"
             ),
             InvalidKind::JumpOutOfRange(t) => write!(f, "jump target {t} is outside the program"),
             InvalidKind::JumpIntoLdImm64(t) => {
@@ -278,7 +279,7 @@ fn check_one(insn: Insn) -> Result<(), InvalidKind> {
                     } else {
                         zero(insn.dst, "dst")?;
                         match insn.src {
-                            CALL_HELPER | CALL_LOCAL => Ok(()),
+                            CALL_HELPER | CALL_LOCAL | CALL_RUNTIME => Ok(()),
                             s => Err(InvalidKind::UnsupportedCallKind(s)),
                         }
                     }

@@ -9,8 +9,9 @@ use crate::validate::{jump_target, validate, validate_slot, InvalidInsn, Invalid
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-/// A host function callable from BPF with `call id`. It receives the VM
-/// memory (every access checked) and r1..r5; its result goes to r0.
+/// A host function callable from BPF: a kernel helper (`call id`) or a
+/// runtime helper (`call` with `src = 2`). It receives the VM memory (every
+/// access checked) and r1..r5; its result goes to r0.
 pub type HelperFn = Box<dyn FnMut(&mut Memory, [u64; 5]) -> Result<u64, HelperError>>;
 
 pub(crate) struct Helper {
@@ -21,7 +22,8 @@ pub(crate) struct Helper {
 /// The most code slots a [`Vm`] holds (2^28): as many as the code region has addresses.
 pub(crate) const MAX_CODE_SLOTS: usize = MAX_REGION_SIZE / INSN_SIZE;
 
-/// The largest helper id [`Vm::register_helper`] accepts.
+/// The largest helper id or index [`Vm::register_helper`] and
+/// [`Vm::register_runtime_helper`] accept.
 pub const MAX_HELPER_ID: u32 = 0xffff;
 
 /// Limits that keep any program finite.
@@ -88,7 +90,10 @@ pub struct Vm {
     pub(crate) entries: Vec<bool>,
     /// The address space; public so loaders and hosts can allocate and inspect.
     pub mem: Memory,
+    /// Kernel helpers by id (`call id`, `src = 0`).
     pub(crate) helpers: Vec<Option<Helper>>,
+    /// Runtime helpers by index (`call index`, `src = 2`).
+    pub(crate) runtime_helpers: Vec<Option<Helper>>,
     pub(crate) config: VmConfig,
     pub(crate) interrupt: Arc<AtomicBool>,
 }
@@ -112,6 +117,7 @@ impl Vm {
             entries: Vec::new(),
             mem: Memory::new(),
             helpers: Vec::new(),
+            runtime_helpers: Vec::new(),
             config,
             interrupt: Arc::new(AtomicBool::new(false)),
         };
@@ -278,31 +284,53 @@ impl Vm {
         self.entries.truncate(len);
     }
 
-    /// Registers a helper under `id` (replacing any earlier one). Ids index
-    /// a table, so they must be small: at most [`MAX_HELPER_ID`].
+    /// Registers the kernel helper `id` (what `call id` with `src = 0`
+    /// calls; ids are the kernel's, see [`crate::kernel_helpers`]),
+    /// replacing any earlier one. Ids index a table, so they must be small:
+    /// at most [`MAX_HELPER_ID`].
     ///
     /// # Panics
     /// If `id` is greater than [`MAX_HELPER_ID`] (a host programming error).
     pub fn register_helper(&mut self, id: u32, name: &str, func: HelperFn) {
-        assert!(
-            id <= MAX_HELPER_ID,
-            "helper id {id} is above MAX_HELPER_ID ({MAX_HELPER_ID})"
-        );
-        let idx = id as usize;
-        if self.helpers.len() <= idx {
-            self.helpers.resize_with(idx + 1, || None);
-        }
-        self.helpers[idx] = Some(Helper {
-            name: name.to_string(),
-            func,
-        });
+        put(&mut self.helpers, id, name, func);
     }
 
-    /// The name a helper id was registered with.
+    /// The name a kernel helper id was registered with.
     pub fn helper_name(&self, id: u32) -> Option<&str> {
-        self.helpers
-            .get(id as usize)?
-            .as_ref()
-            .map(|h| h.name.as_str())
+        name_in(&self.helpers, id)
     }
+
+    /// Registers runtime helper `index` (what `call index` with `src = 2`
+    /// calls: the C runtime's `printf`, `malloc`, ...), replacing any
+    /// earlier one. At most [`MAX_HELPER_ID`].
+    ///
+    /// # Panics
+    /// If `index` is greater than [`MAX_HELPER_ID`] (a host programming error).
+    pub fn register_runtime_helper(&mut self, index: u32, name: &str, func: HelperFn) {
+        put(&mut self.runtime_helpers, index, name, func);
+    }
+
+    /// The name a runtime helper index was registered with.
+    pub fn runtime_helper_name(&self, index: u32) -> Option<&str> {
+        name_in(&self.runtime_helpers, index)
+    }
+}
+
+fn put(table: &mut Vec<Option<Helper>>, id: u32, name: &str, func: HelperFn) {
+    assert!(
+        id <= MAX_HELPER_ID,
+        "helper id {id} is above MAX_HELPER_ID ({MAX_HELPER_ID})"
+    );
+    let idx = id as usize;
+    if table.len() <= idx {
+        table.resize_with(idx + 1, || None);
+    }
+    table[idx] = Some(Helper {
+        name: name.to_string(),
+        func,
+    });
+}
+
+fn name_in(table: &[Option<Helper>], id: u32) -> Option<&str> {
+    table.get(id as usize)?.as_ref().map(|h| h.name.as_str())
 }

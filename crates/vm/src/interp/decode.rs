@@ -231,8 +231,10 @@ pub(crate) enum Kind {
     // ---- calls ----
     /// BPF-to-BPF call; target in `Op::aux`.
     CallLocal,
-    /// Helper call; the helper id is the low 32 bits of `Op::imm`.
+    /// Kernel helper call; the helper id is the low 32 bits of `Op::imm`.
     CallHelper,
+    /// Runtime helper call; the table index is the low 32 bits of `Op::imm`.
+    CallRuntime,
     /// Indirect call to the address in `r[Op::dst]`.
     Callx,
     Exit,
@@ -372,6 +374,7 @@ pub(crate) fn decode(code: &[Insn], pc: usize) -> Op {
                 (JMP_CALL, false) if x => op(Kind::Callx),
                 (JMP_CALL, false) => match insn.src {
                     CALL_HELPER => op(Kind::CallHelper),
+                    CALL_RUNTIME => op(Kind::CallRuntime),
                     CALL_LOCAL => jump_to(Kind::CallLocal, insn.imm as i64),
                     _ => Op::INVALID,
                 },
