@@ -9,6 +9,7 @@
 //! then [`Vm::call`] a function by its code index.
 
 pub mod disasm;
+pub mod host;
 mod interp;
 pub mod isa;
 pub mod kernel_helpers;
@@ -17,6 +18,7 @@ pub mod trap;
 pub mod validate;
 mod vm;
 
+pub use host::{CallbackHelperFn, Device, HelperEvent, HelperStep, MAX_TAIL_CALLS};
 pub use isa::Insn;
 pub use memory::{Access, MemError, MemReason, Memory, MemoryMark, RegionKind};
 pub use trap::{HelperError, Trap, TrapKind};

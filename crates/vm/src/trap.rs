@@ -82,7 +82,18 @@ impl Trap {
 impl fmt::Display for TrapKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TrapKind::Memory(e) => write!(f, "invalid memory access: {e}"),
+            TrapKind::Memory(e) => {
+                write!(f, "invalid memory access: {e}")?;
+                if e.reason == crate::memory::MemReason::OutOfBounds(crate::RegionKind::Stack) {
+                    // Most often a function whose locals need more than a frame.
+                    write!(
+                        f,
+                        " (each call frame has a fixed size: if a function needs more, \
+                         raise it with --stack-size)"
+                    )?;
+                }
+                Ok(())
+            }
             TrapKind::BudgetExhausted { budget } => write!(
                 f,
                 "instruction budget of {budget} exhausted (runaway loop? raise it with --budget)"

@@ -1,6 +1,7 @@
 //! The VM: code, memory, helpers and configuration, and the API to load
 //! and call code. The interpreter loop itself lives in `interp.rs`.
 
+use crate::host::{CallbackHelperFn, Device};
 use crate::interp::Program;
 use crate::isa::{Insn, INSN_SIZE};
 use crate::memory::{Memory, RegionKind, MAX_REGION_SIZE};
@@ -16,7 +17,14 @@ pub type HelperFn = Box<dyn FnMut(&mut Memory, [u64; 5]) -> Result<u64, HelperEr
 
 pub(crate) struct Helper {
     pub(crate) name: String,
-    pub(crate) func: HelperFn,
+    pub(crate) func: HelperImpl,
+}
+
+/// The two kinds of helper: plain functions, and helpers that may call
+/// back into BPF or tail-call (see [`crate::host`]).
+pub(crate) enum HelperImpl {
+    Plain(HelperFn),
+    Callback(CallbackHelperFn),
 }
 
 /// The most code slots a [`Vm`] holds (2^28): as many as the code region has addresses.
@@ -96,6 +104,8 @@ pub struct Vm {
     pub(crate) runtime_helpers: Vec<Option<Helper>>,
     pub(crate) config: VmConfig,
     pub(crate) interrupt: Arc<AtomicBool>,
+    /// Answers faulting accesses and legacy packet loads (see [`Device`]).
+    pub(crate) device: Option<Box<dyn Device>>,
 }
 
 impl Default for Vm {
@@ -120,6 +130,7 @@ impl Vm {
             runtime_helpers: Vec::new(),
             config,
             interrupt: Arc::new(AtomicBool::new(false)),
+            device: None,
         };
         vm.set_config(config);
         vm
@@ -292,7 +303,22 @@ impl Vm {
     /// # Panics
     /// If `id` is greater than [`MAX_HELPER_ID`] (a host programming error).
     pub fn register_helper(&mut self, id: u32, name: &str, func: HelperFn) {
-        put(&mut self.helpers, id, name, func);
+        put(&mut self.helpers, id, name, HelperImpl::Plain(func));
+    }
+
+    /// Registers kernel helper `id` as one that may call back into BPF or
+    /// tail-call ([`crate::host::HelperStep`]), replacing any earlier one.
+    ///
+    /// # Panics
+    /// If `id` is greater than [`MAX_HELPER_ID`] (a host programming error).
+    pub fn register_callback_helper(&mut self, id: u32, name: &str, func: CallbackHelperFn) {
+        put(&mut self.helpers, id, name, HelperImpl::Callback(func));
+    }
+
+    /// Plugs in (or, with `None`, removes) the device that answers faulting
+    /// accesses and LD_ABS/LD_IND; returns the previous one.
+    pub fn set_device(&mut self, device: Option<Box<dyn Device>>) -> Option<Box<dyn Device>> {
+        std::mem::replace(&mut self.device, device)
     }
 
     /// The name a kernel helper id was registered with.
@@ -307,7 +333,12 @@ impl Vm {
     /// # Panics
     /// If `index` is greater than [`MAX_HELPER_ID`] (a host programming error).
     pub fn register_runtime_helper(&mut self, index: u32, name: &str, func: HelperFn) {
-        put(&mut self.runtime_helpers, index, name, func);
+        put(
+            &mut self.runtime_helpers,
+            index,
+            name,
+            HelperImpl::Plain(func),
+        );
     }
 
     /// The name a runtime helper index was registered with.
@@ -316,7 +347,7 @@ impl Vm {
     }
 }
 
-fn put(table: &mut Vec<Option<Helper>>, id: u32, name: &str, func: HelperFn) {
+fn put(table: &mut Vec<Option<Helper>>, id: u32, name: &str, func: HelperImpl) {
     assert!(
         id <= MAX_HELPER_ID,
         "helper id {id} is above MAX_HELPER_ID ({MAX_HELPER_ID})"
