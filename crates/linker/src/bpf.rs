@@ -13,6 +13,9 @@
 //! | R_BPF_64_NODYLD32   | 4  | NoDyld32  | 32-bit word in .BTF/.BTF.ext  | S + A          |
 //! | R_BPF_64_32         | 10 | Call32    | imm of `call`                 | (S + A - P - 8) / 8 |
 //!
+//! In non-code sections, types 1 and 10 are the absolute data relocations
+//! older LLVM emitted (see [`edge_kind`]).
+//!
 //! For `Call32` the stored immediate `imm` encodes the addend as
 //! `A = (imm + 1) * 8`: clang writes `-1` for calls to named functions and
 //! `offset / 8 - 1` for calls through a section symbol.
@@ -67,15 +70,20 @@ impl EdgeKind {
     }
 }
 
-/// Maps an ELF relocation type to an edge kind.
-pub fn edge_kind(elf_type: u32) -> Option<EdgeKind> {
+/// Maps an ELF relocation type to an edge kind, by the meaning of the
+/// section it patches: LLVM before R_BPF_64_ABS64/ABS32 existed (LLVM 11
+/// and older) used R_BPF_64_64 for 64-bit data words and R_BPF_64_32 for
+/// 32-bit ones, so outside code those two are absolute data relocations.
+pub fn edge_kind(elf_type: u32, in_code: bool) -> Option<EdgeKind> {
     Some(match elf_type {
         0 => EdgeKind::None,
-        1 => EdgeKind::LdImm64,
+        1 if in_code => EdgeKind::LdImm64,
+        1 => EdgeKind::Abs64,
         2 => EdgeKind::Abs64,
         3 => EdgeKind::Abs32,
         4 => EdgeKind::NoDyld32,
-        10 => EdgeKind::Call32,
+        10 if in_code => EdgeKind::Call32,
+        10 => EdgeKind::Abs32,
         _ => return None,
     })
 }

@@ -46,6 +46,13 @@ pub enum LinkError {
     OutOfMemory { object: String, reason: String },
     /// A verification pass rejected the code.
     Verify { object: String, message: String },
+    /// A function needs more stack than a VM call frame has.
+    StackTooLarge {
+        object: String,
+        function: String,
+        need: u64,
+        frame_size: usize,
+    },
     /// The object uses something bpf-repl does not support, named exactly
     /// (a kernel helper, a kfunc, a CO-RE relocation...).
     Unsupported {
@@ -119,6 +126,17 @@ impl fmt::Display for LinkError {
                 place,
                 feature,
             } => write!(f, "{object}: {place}: unsupported: {feature}"),
+            LinkError::StackTooLarge {
+                object,
+                function,
+                need,
+                frame_size,
+            } => write!(
+                f,
+                "{object}: {function} uses {need} bytes of stack, more than the VM's \
+                 {frame_size}-byte call frames; raise the frame size to at least {need} \
+                 (--stack-size {need})"
+            ),
         }
     }
 }

@@ -93,6 +93,9 @@ pub(crate) struct UnitUndo {
     pub replaced: Vec<(String, Option<GlobalSymbol>)>,
     pub first_reference: HashMap<String, usize>,
     pub trampolines: Vec<u32>,
+    /// The kernel-object region's length and the number of maps before.
+    pub kernel_len: usize,
+    pub map_count: usize,
 }
 
 /// A verification pass run on every link before anything is published.
@@ -109,6 +112,10 @@ pub struct Session {
     pub(crate) references: HashMap<String, Vec<Reference>>,
     pub(crate) units: Vec<UnitUndo>,
     pub(crate) verifiers: Vec<VerifyHook>,
+    /// The kernel world (maps, kernel helpers), when enabled.
+    pub(crate) kernel: Option<bpf_kernel::Kernel>,
+    /// The BTF CO-RE relocations are resolved against (`--btf`).
+    pub(crate) target_btf: Option<std::rc::Rc<crate::btf::Btf>>,
     pub(crate) last_times: LinkTimes,
     pub(crate) debug_cache:
         std::cell::RefCell<HashMap<usize, Option<std::rc::Rc<crate::debuginfo::ObjectDebugInfo>>>>,
@@ -159,6 +166,8 @@ impl Session {
             references: HashMap::new(),
             units: Vec::new(),
             verifiers: Vec::new(),
+            kernel: None,
+            target_btf: None,
             last_times: LinkTimes::default(),
             debug_cache: Default::default(),
         }
@@ -192,6 +201,28 @@ impl Session {
         self.vm.register_runtime_helper(id, name, func);
         self.helpers.insert(name.to_string(), id);
         id
+    }
+
+    /// Enables the kernel world: its helpers are registered under their
+    /// kernel ids, objects may define maps (created in it as they link),
+    /// and kernel program contexts are emulated.
+    pub fn enable_kernel(&mut self, kernel: bpf_kernel::Kernel) {
+        kernel.install(&mut self.vm);
+        self.kernel = Some(kernel);
+    }
+
+    /// Sets the BTF that CO-RE relocations of later objects are resolved
+    /// against (raw BTF such as `/sys/kernel/btf/vmlinux`, or an ELF file's
+    /// `.BTF`). Without
+    /// one, objects with CO-RE relocations are refused.
+    pub fn set_target_btf(&mut self, bytes: &[u8]) -> Result<(), crate::btf::BtfError> {
+        self.target_btf = Some(std::rc::Rc::new(crate::btf::Btf::parse_file(bytes)?));
+        Ok(())
+    }
+
+    /// The kernel world, if enabled.
+    pub fn kernel(&self) -> Option<&bpf_kernel::Kernel> {
+        self.kernel.as_ref()
     }
 
     /// The runtime helper index registered for a name.

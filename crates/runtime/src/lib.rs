@@ -56,7 +56,7 @@ mod strconv;
 mod string;
 mod vmstr;
 
-pub use format::MAX_FORMATTED;
+pub use format::{format_registers, MAX_FORMATTED};
 pub use heap::{
     HeapPlace, HeapStats, ALIGN as HEAP_ALIGN, CANARY as HEAP_CANARY, RED_ZONE as HEAP_RED_ZONE,
 };
