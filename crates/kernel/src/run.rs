@@ -81,10 +81,12 @@ impl Kernel {
                 )))
             }
             (_, Input::Packet { data, timestamp_ns }) => (data, timestamp_ns),
-            (_, Input::Context(_)) => return Err(RunError::Input(format!(
+            (_, Input::Context(_)) => {
+                return Err(RunError::Input(format!(
                 "{} programs run on packets (--packet HEX or --pcap FILE), not on context bytes",
                 ty.name()
-            ))),
+            )))
+            }
         };
         if bytes.len() > MAX_INPUT {
             return Err(RunError::Input(format!(

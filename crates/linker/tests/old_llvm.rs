@@ -152,11 +152,7 @@ fn old_style_data_relocations_eh_frame_and_legacy_maps_link_and_run() {
     let object::SectionFlags::Elf { sh_flags, .. } = eh.flags() else {
         panic!("ELF flags")
     };
-    assert_ne!(
-        sh_flags.0 & elf::SHF_ALLOC.0,
-        0,
-        ".eh_frame is allocated"
-    );
+    assert_ne!(sh_flags.0 & elf::SHF_ALLOC.0, 0, ".eh_frame is allocated");
 
     let mut s = Session::new(Vm::default(), SessionOptions::default());
     s.enable_kernel(Kernel::new(KernelConfig::default(), OutputSink::buffer()));

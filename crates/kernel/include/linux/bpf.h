@@ -156,6 +156,21 @@ struct __sk_buff {
 	__u64 hwtstamp;
 };
 
+/* Kernel objects embedded in map values; opaque to programs. */
+struct bpf_spin_lock {
+	__u32 val;
+};
+
+struct bpf_timer {
+	__u64 :64;
+	__u64 :64;
+} __attribute__((aligned(8)));
+
+struct bpf_dynptr {
+	__u64 :64;
+	__u64 :64;
+} __attribute__((aligned(8)));
+
 /* Raw tracepoint context. */
 struct bpf_raw_tracepoint_args {
 	__u64 args[0];

@@ -34,7 +34,19 @@ pub(super) fn lookup(s: &Shared, mem: &mut Memory, a: [u64; 5]) -> Result<u64, H
         ));
     }
     let k = key(mem, m, a[1])?;
-    Ok(m.lookup(&k).unwrap_or(0))
+    let Some(value) = m.lookup(&k) else {
+        return Ok(0);
+    };
+    // Redirect maps hold interfaces, CPUs or sockets: an unset slot (0) is
+    // no entry, as the kernel's lookup returns NULL for it.
+    if matches!(
+        m.spec.map_type,
+        MapType::Devmap | MapType::DevmapHash | MapType::Cpumap | MapType::Xskmap
+    ) && mem.load(value, 4)? == 0
+    {
+        return Ok(0);
+    }
+    Ok(value)
 }
 
 pub(super) fn lookup_percpu(s: &Shared, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {

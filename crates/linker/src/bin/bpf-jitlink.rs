@@ -102,6 +102,9 @@ struct KernelArgs {
     /// Ring buffer and perf event records to print (all are counted).
     #[arg(long, default_value_t = 20, value_name = "N")]
     show_events: usize,
+    /// List the programs of the objects (function, section, type), then exit.
+    #[arg(long)]
+    list_progs: bool,
     /// Print the clang flags that build kernel-style objects with the
     /// shipped headers (<linux/bpf.h>, <bpf/bpf_helpers.h>...), then exit.
     #[arg(long)]
@@ -232,7 +235,10 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     if args.disasm {
         print_disasm(&session, out);
     }
-    if args.noexec {
+    if args.kernel.list_progs {
+        kernel_cli::list(&session, out);
+    }
+    if args.noexec || args.kernel.list_progs {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(prog) = &args.kernel.prog {

@@ -47,6 +47,13 @@ pub fn enable(session: &mut Session, args: &KernelArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// One line per program: function, section, type.
+pub fn list(session: &Session, out: &mut String) {
+    for p in session.programs() {
+        let _ = writeln!(out, "{}\t{}\t{}", p.name, p.section, p.ty.name());
+    }
+}
+
 /// `MAP[INDEX]=PROGRAM`.
 fn tail_call(session: &mut Session, spec: &str) -> Result<(), String> {
     let bad = || format!("--tail-call: `{spec}` is not MAP[INDEX]=PROGRAM");
