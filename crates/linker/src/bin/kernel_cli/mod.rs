@@ -81,38 +81,56 @@ pub fn run(
     }
     let program = session.program(name)?;
     let kind = program.ty.context()?;
+    let ty = program.ty.name();
+    // Inputs are read and checked before anything runs or is printed.
+    let packets = match &args.pcap {
+        Some(path) if kind == ContextKind::Bytes => {
+            return Err(format!(
+                "{ty} programs run on context bytes (--ctx HEX), not on a capture ({})",
+                path.display()
+            ))
+        }
+        Some(path) => Some(bpf_kernel::read_pcap_file(path)?),
+        None => None,
+    };
+    let bytes = match (&args.packet, &args.ctx, kind) {
+        _ if packets.is_some() => Vec::new(),
+        (Some(_), _, ContextKind::Bytes) => {
+            return Err(format!(
+                "{ty} programs run on context bytes (--ctx HEX), not on packets"
+            ))
+        }
+        (_, Some(_), ContextKind::Xdp | ContextKind::Skb) => {
+            return Err(format!(
+                "{ty} programs run on packets (--packet HEX or --pcap FILE), not on context bytes"
+            ))
+        }
+        (Some(hex), _, _) | (_, Some(hex), _) => parse_hex(hex)?,
+        (None, None, ContextKind::Bytes) => {
+            return Err(format!("{ty} programs run on context bytes: give --ctx HEX"))
+        }
+        (None, None, _) => {
+            return Err(format!(
+                "{ty} programs run on packets: give --packet HEX or --pcap FILE"
+            ))
+        }
+    };
     let _ = writeln!(
         out,
-        "program {} (section {}, {})",
-        program.name,
-        program.section,
-        program.ty.name()
+        "program {} (section {}, {ty})",
+        program.name, program.section
     );
     // The header first: trace output goes straight to stdout as it happens.
     let _ = std::io::Write::write_all(&mut std::io::stdout(), std::mem::take(out).as_bytes());
-    let result = if let Some(path) = &args.pcap {
-        let packets = bpf_kernel::read_pcap_file(path)?;
+    let result = if let Some(packets) = packets {
         let report = session
             .run_program_pcap(&program, &packets)
             .map_err(|e| e.to_string())?;
         let _ = write!(out, "{report}");
-        report.stopped.map(|(n, e)| format!("packet {n}: {e}"))
+        report
+            .stopped
+            .map(|(n, e)| format!("packet {n}: {}", describe(session, &e)))
     } else {
-        let bytes = match (&args.packet, &args.ctx, kind) {
-            (Some(hex), _, _) | (_, Some(hex), _) => parse_hex(hex)?,
-            (None, None, ContextKind::Bytes) => {
-                return Err(format!(
-                    "{} programs run on context bytes: give --ctx HEX",
-                    program.ty.name()
-                ))
-            }
-            (None, None, _) => {
-                return Err(format!(
-                    "{} programs run on packets: give --packet HEX or --pcap FILE",
-                    program.ty.name()
-                ))
-            }
-        };
         let input = if args.ctx.is_some() {
             Input::Context(&bytes)
         } else {
@@ -145,7 +163,9 @@ pub fn run(
                 }
                 None
             }
-            Err(e) => Some(e.to_string()),
+            // Input the run refused (too short for its context...): no maps to show.
+            Err(e @ bpf_kernel::RunError::Input(_)) => return Err(e.to_string()),
+            Err(e) => Some(describe(session, &e)),
         }
     };
     print_events(session, args.show_events, out);
@@ -161,6 +181,18 @@ pub fn run(
                 std::io::Write::write_all(&mut std::io::stdout(), std::mem::take(out).as_bytes());
             Err(e)
         }
+    }
+}
+
+/// A run error; a trap with its backtrace (source lines with -g).
+fn describe(session: &Session, e: &bpf_kernel::RunError) -> String {
+    match e {
+        bpf_kernel::RunError::Trap(t) => format!(
+            "{}{}",
+            t.kind,
+            bpf_linker::format_backtrace(&session.backtrace(t), super::describe_frame)
+        ),
+        other => other.to_string(),
     }
 }
 
