@@ -107,7 +107,9 @@ pub fn run(
         }
         (Some(hex), _, _) | (_, Some(hex), _) => parse_hex(hex)?,
         (None, None, ContextKind::Bytes) => {
-            return Err(format!("{ty} programs run on context bytes: give --ctx HEX"))
+            return Err(format!(
+                "{ty} programs run on context bytes: give --ctx HEX"
+            ))
         }
         (None, None, _) => {
             return Err(format!(
