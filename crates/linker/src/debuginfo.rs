@@ -313,7 +313,7 @@ impl Session {
             }
         }
         for (name, id) in &self.helpers {
-            table.insert_helper(*id as i32, name.clone());
+            table.insert_runtime_helper(*id as i32, name.clone());
         }
         table.annotate_calls(true);
         table

@@ -30,6 +30,10 @@ pub enum SectionKind {
     Debug,
     /// `.BTF` / `.BTF.ext`: kept, not loaded.
     Btf,
+    /// Map definitions (`.maps`, legacy `maps`): read by the linker, which
+    /// creates the maps in the kernel world; not loaded. Symbols in it
+    /// stand for the maps' handles.
+    Maps,
 }
 
 impl SectionKind {
@@ -50,6 +54,7 @@ impl SectionKind {
             SectionKind::ZeroFill => "zero-fill",
             SectionKind::Debug => "debug",
             SectionKind::Btf => "btf",
+            SectionKind::Maps => "maps",
         }
     }
 }

@@ -29,9 +29,10 @@
 //! let out = OutputSink::buffer(); // or OutputSink::writer(std::io::stdout())
 //! let rt = Runtime::new(out.clone());
 //! let mut vm = Vm::default();
-//! // The linker gives each helper an id and resolves `call printf` to it.
+//! // The linker gives each helper an index and resolves `call printf` to a
+//! // runtime-helper call (`src = 2`) of it.
 //! for (i, (name, f)) in rt.helpers().into_iter().enumerate() {
-//!     vm.register_helper(i as u32 + 1, name, f);
+//!     vm.register_runtime_helper(i as u32 + 1, name, f);
 //! }
 //! // Before an input runs, open a memory epoch and snapshot runtime state...
 //! let (checkpoint, saved) = (vm.mem.begin_epoch(), rt.save());
@@ -69,7 +70,7 @@ mod strtod;
 mod vmstr;
 
 pub use abi::{ub_check_name, DEFAULT_ALLOCA_LIMIT};
-pub use format::MAX_FORMATTED;
+pub use format::{format_registers, MAX_FORMATTED};
 pub use heap::{
     HeapPlace, HeapStats, ALIGN as HEAP_ALIGN, CANARY as HEAP_CANARY, RED_ZONE as HEAP_RED_ZONE,
 };

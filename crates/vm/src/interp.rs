@@ -23,6 +23,7 @@
 //! kind): the next fetch never waits for a load.
 
 mod decode;
+mod host;
 mod program;
 
 pub(crate) use program::Program;
@@ -32,10 +33,16 @@ use crate::memory::{MemError, Memory, RegionKind};
 use crate::trap::{Trap, TrapKind};
 use crate::vm::{Vm, VmConfig};
 use decode::{Kind, Op};
+use host::{Host, Next};
 use std::sync::atomic::Ordering;
 
 /// How many instructions run between two looks at the interrupt flag.
 const INTERRUPT_POLL: u64 = 1 << 16;
+
+/// Marks the return address of a frame entered by a helper calling back
+/// into BPF (`RESUME_BIT | slot after the helper call`): its `exit` goes
+/// back to the helper (see `host.rs`), not to code.
+const RESUME_BIT: usize = 1 << (usize::BITS - 1);
 
 /// Size of the register file. Only r0..r10 exist, but with one entry per
 /// `u8` value a decoded register number can index it without a bounds
@@ -115,7 +122,11 @@ impl CallStack {
 
     /// Code indices of the `call` instructions of the enclosing frames, innermost first.
     fn call_sites(&self) -> Vec<usize> {
-        self.frames.iter().rev().map(|f| f.return_pc - 1).collect()
+        self.frames
+            .iter()
+            .rev()
+            .map(|f| (f.return_pc & !RESUME_BIT) - 1)
+            .collect()
     }
 }
 
@@ -132,8 +143,10 @@ struct Cpu {
 
 /// Why [`run_until_stop`] returned; the instruction is at `Cpu::pc`.
 enum Stop {
-    /// A helper `call` or a `callx`.
+    /// A helper `call`, a `callx` or a legacy packet load (already counted).
     Call,
+    /// The `exit` of a function a helper called: the helper goes on.
+    Resume,
     /// `exit` from the entry frame.
     Exit,
     /// `Cpu::fuel` is spent; the instruction at `Cpu::pc` has not run.
@@ -162,11 +175,14 @@ impl Vm {
             entries,
             mem,
             helpers,
+            runtime_helpers,
             config,
             interrupt,
+            device,
         } = self;
         let budget = config.budget;
         let mut stack = CallStack::new(config);
+        let mut host = Host::new(entries, helpers, runtime_helpers, device);
         // The budget is handed to the inner loop in chunks of at most
         // INTERRUPT_POLL instructions; `budget_left` is what remains after
         // the current chunk.
@@ -194,6 +210,14 @@ impl Vm {
                 })
             };
         }
+        macro_rules! op_at_pc {
+            () => {
+                match program.singles().get(cpu.pc) {
+                    Some(&op) => op,
+                    None => trap!(TrapKind::PcOutOfRange(cpu.pc as u64)),
+                }
+            };
+        }
 
         loop {
             // Fused ops may run two instructions: they need fuel for two.
@@ -203,7 +227,14 @@ impl Vm {
                 run_until_stop::<0>(program.singles(), mem, &mut stack, &mut cpu)
             };
             match stop {
-                Stop::Trap(kind) => trap!(kind),
+                Stop::Trap(kind) => {
+                    let op = op_at_pc!();
+                    match host.fault(op, mem, &mut cpu, &kind) {
+                        Ok(true) => {}
+                        Ok(false) => trap!(kind),
+                        Err(kind) => trap!(kind),
+                    }
+                }
                 // One instruction's fuel left: run it from the single ops.
                 Stop::OutOfFuel if cpu.fuel > 0 => {}
                 Stop::OutOfFuel => {
@@ -218,37 +249,17 @@ impl Vm {
                 }
                 Stop::Exit => return Ok(cpu.r[0]),
                 Stop::Call => {
-                    let ops = program.singles();
-                    let Some(&op) = ops.get(cpu.pc) else {
-                        trap!(TrapKind::PcOutOfRange(cpu.pc as u64));
-                    };
-                    let next = cpu.pc + 1;
-                    let r = &mut cpu.r;
-                    if op.kind == Kind::Callx {
-                        let addr = r[op.dst as usize];
-                        let target = match code_index(addr, ops.len()) {
-                            Some(i) if entries[i] => i,
-                            _ => trap!(TrapKind::BadCallTarget(addr)),
-                        };
-                        if let Err(kind) = stack.push(next, r, mem) {
-                            trap!(kind);
-                        }
-                        cpu.pc = target;
-                        continue;
+                    let op = op_at_pc!();
+                    match host.call(op, mem, &mut stack, &mut cpu) {
+                        Ok(Next::Continue) => {}
+                        Ok(Next::Finish(v)) => return Ok(v),
+                        Err(kind) => trap!(kind),
                     }
-                    let id = op.imm as i32;
-                    let helper = helpers.get_mut(id as u32 as usize).and_then(|h| h.as_mut());
-                    let Some(helper) = helper else {
-                        trap!(TrapKind::UnknownHelper(id));
-                    };
-                    match (helper.func)(mem, [r[1], r[2], r[3], r[4], r[5]]) {
-                        Ok(v) => r[0] = v,
-                        Err(error) => {
-                            let helper = helper.name.clone();
-                            trap!(TrapKind::Helper { helper, error })
-                        }
+                }
+                Stop::Resume => {
+                    if let Err(kind) = host.resume(mem, &mut stack, &mut cpu) {
+                        trap!(kind);
                     }
-                    cpu.pc = next;
                 }
             }
         }
@@ -301,8 +312,10 @@ fn run_until_stop<const RESERVE: usize>(
 
     macro_rules! trap {
         ($kind:expr) => {{
+            // The fuel left, this instruction included: a device may still
+            // complete a faulting access (see `host.rs`).
             cpu.pc = pc;
-            cpu.fuel = 0;
+            cpu.fuel = end.saturating_sub(pc) as u64;
             return Stop::Trap($kind);
         }};
     }
@@ -473,6 +486,10 @@ fn run_until_stop<const RESERVE: usize>(
         macro_rules! exit_after_move {
             () => {
                 match stack.pop(r, mem) {
+                    Some(return_pc) if return_pc & RESUME_BIT != 0 => {
+                        pc += 1;
+                        stop_after!(Stop::Resume)
+                    }
                     Some(return_pc) => transfer!(return_pc, after = pc + 2),
                     None => {
                         pc += 1;
@@ -697,8 +714,11 @@ fn run_until_stop<const RESERVE: usize>(
                 }
                 transfer!(op.aux as usize);
             }
-            Kind::CallHelper | Kind::Callx => stop_after!(Stop::Call),
+            Kind::CallHelper | Kind::CallRuntime | Kind::Callx | Kind::LdAbs | Kind::LdInd => {
+                stop_after!(Stop::Call)
+            }
             Kind::Exit => match stack.pop(r, mem) {
+                Some(return_pc) if return_pc & RESUME_BIT != 0 => stop_after!(Stop::Resume),
                 Some(return_pc) => transfer!(return_pc),
                 None => stop_after!(Stop::Exit),
             },

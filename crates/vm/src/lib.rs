@@ -10,13 +10,16 @@
 
 pub mod disasm;
 pub mod files;
+pub mod host;
 mod interp;
 pub mod isa;
+pub mod kernel_helpers;
 pub mod memory;
 pub mod trap;
 pub mod validate;
 mod vm;
 
+pub use host::{CallbackHelperFn, Device, HelperEvent, HelperStep, MAX_TAIL_CALLS};
 pub use isa::Insn;
 pub use memory::{Access, Checkpoint, MemError, MemReason, Memory, MemoryMark, RegionKind};
 pub use trap::{HelperError, Trap, TrapKind};

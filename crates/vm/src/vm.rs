@@ -1,6 +1,7 @@
 //! The VM: code, memory, helpers and configuration, and the API to load
 //! and call code. The interpreter loop itself lives in `interp.rs`.
 
+use crate::host::{CallbackHelperFn, Device};
 use crate::interp::Program;
 use crate::isa::{Insn, INSN_SIZE};
 use crate::memory::{Memory, RegionKind, MAX_REGION_SIZE};
@@ -9,19 +10,28 @@ use crate::validate::{jump_target, validate, validate_slot, InvalidInsn, Invalid
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-/// A host function callable from BPF with `call id`. It receives the VM
-/// memory (every access checked) and r1..r5; its result goes to r0.
+/// A host function callable from BPF: a kernel helper (`call id`) or a
+/// runtime helper (`call` with `src = 2`). It receives the VM memory (every
+/// access checked) and r1..r5; its result goes to r0.
 pub type HelperFn = Box<dyn FnMut(&mut Memory, [u64; 5]) -> Result<u64, HelperError>>;
 
 pub(crate) struct Helper {
     pub(crate) name: String,
-    pub(crate) func: HelperFn,
+    pub(crate) func: HelperImpl,
+}
+
+/// The two kinds of helper: plain functions, and helpers that may call
+/// back into BPF or tail-call (see [`crate::host`]).
+pub(crate) enum HelperImpl {
+    Plain(HelperFn),
+    Callback(CallbackHelperFn),
 }
 
 /// The most code slots a [`Vm`] holds (2^28): as many as the code region has addresses.
 pub(crate) const MAX_CODE_SLOTS: usize = MAX_REGION_SIZE / INSN_SIZE;
 
-/// The largest helper id [`Vm::register_helper`] accepts.
+/// The largest helper id or index [`Vm::register_helper`] and
+/// [`Vm::register_runtime_helper`] accept.
 pub const MAX_HELPER_ID: u32 = 0xffff;
 
 /// Limits that keep any program finite.
@@ -88,9 +98,14 @@ pub struct Vm {
     pub(crate) entries: Vec<bool>,
     /// The address space; public so loaders and hosts can allocate and inspect.
     pub mem: Memory,
+    /// Kernel helpers by id (`call id`, `src = 0`).
     pub(crate) helpers: Vec<Option<Helper>>,
+    /// Runtime helpers by index (`call index`, `src = 2`).
+    pub(crate) runtime_helpers: Vec<Option<Helper>>,
     pub(crate) config: VmConfig,
     pub(crate) interrupt: Arc<AtomicBool>,
+    /// Answers faulting accesses and legacy packet loads (see [`Device`]).
+    pub(crate) device: Option<Box<dyn Device>>,
 }
 
 impl Default for Vm {
@@ -112,8 +127,10 @@ impl Vm {
             entries: Vec::new(),
             mem: Memory::new(),
             helpers: Vec::new(),
+            runtime_helpers: Vec::new(),
             config,
             interrupt: Arc::new(AtomicBool::new(false)),
+            device: None,
         };
         vm.set_config(config);
         vm
@@ -278,31 +295,73 @@ impl Vm {
         self.entries.truncate(len);
     }
 
-    /// Registers a helper under `id` (replacing any earlier one). Ids index
-    /// a table, so they must be small: at most [`MAX_HELPER_ID`].
+    /// Registers the kernel helper `id` (what `call id` with `src = 0`
+    /// calls; ids are the kernel's, see [`crate::kernel_helpers`]),
+    /// replacing any earlier one. Ids index a table, so they must be small:
+    /// at most [`MAX_HELPER_ID`].
     ///
     /// # Panics
     /// If `id` is greater than [`MAX_HELPER_ID`] (a host programming error).
     pub fn register_helper(&mut self, id: u32, name: &str, func: HelperFn) {
-        assert!(
-            id <= MAX_HELPER_ID,
-            "helper id {id} is above MAX_HELPER_ID ({MAX_HELPER_ID})"
-        );
-        let idx = id as usize;
-        if self.helpers.len() <= idx {
-            self.helpers.resize_with(idx + 1, || None);
-        }
-        self.helpers[idx] = Some(Helper {
-            name: name.to_string(),
-            func,
-        });
+        put(&mut self.helpers, id, name, HelperImpl::Plain(func));
     }
 
-    /// The name a helper id was registered with.
-    pub fn helper_name(&self, id: u32) -> Option<&str> {
-        self.helpers
-            .get(id as usize)?
-            .as_ref()
-            .map(|h| h.name.as_str())
+    /// Registers kernel helper `id` as one that may call back into BPF or
+    /// tail-call ([`crate::host::HelperStep`]), replacing any earlier one.
+    ///
+    /// # Panics
+    /// If `id` is greater than [`MAX_HELPER_ID`] (a host programming error).
+    pub fn register_callback_helper(&mut self, id: u32, name: &str, func: CallbackHelperFn) {
+        put(&mut self.helpers, id, name, HelperImpl::Callback(func));
     }
+
+    /// Plugs in (or, with `None`, removes) the device that answers faulting
+    /// accesses and LD_ABS/LD_IND; returns the previous one.
+    pub fn set_device(&mut self, device: Option<Box<dyn Device>>) -> Option<Box<dyn Device>> {
+        std::mem::replace(&mut self.device, device)
+    }
+
+    /// The name a kernel helper id was registered with.
+    pub fn helper_name(&self, id: u32) -> Option<&str> {
+        name_in(&self.helpers, id)
+    }
+
+    /// Registers runtime helper `index` (what `call index` with `src = 2`
+    /// calls: the C runtime's `printf`, `malloc`, ...), replacing any
+    /// earlier one. At most [`MAX_HELPER_ID`].
+    ///
+    /// # Panics
+    /// If `index` is greater than [`MAX_HELPER_ID`] (a host programming error).
+    pub fn register_runtime_helper(&mut self, index: u32, name: &str, func: HelperFn) {
+        put(
+            &mut self.runtime_helpers,
+            index,
+            name,
+            HelperImpl::Plain(func),
+        );
+    }
+
+    /// The name a runtime helper index was registered with.
+    pub fn runtime_helper_name(&self, index: u32) -> Option<&str> {
+        name_in(&self.runtime_helpers, index)
+    }
+}
+
+fn put(table: &mut Vec<Option<Helper>>, id: u32, name: &str, func: HelperImpl) {
+    assert!(
+        id <= MAX_HELPER_ID,
+        "helper id {id} is above MAX_HELPER_ID ({MAX_HELPER_ID})"
+    );
+    let idx = id as usize;
+    if table.len() <= idx {
+        table.resize_with(idx + 1, || None);
+    }
+    table[idx] = Some(Helper {
+        name: name.to_string(),
+        func,
+    });
+}
+
+fn name_in(table: &[Option<Helper>], id: u32) -> Option<&str> {
+    table.get(id as usize)?.as_ref().map(|h| h.name.as_str())
 }

@@ -1,6 +1,9 @@
 //! `bpf-jitlink`: link BPF relocatable objects into a fresh session and run
 //! an entry function, shaped like `llvm-jitlink`.
 
+#[path = "kernel_cli/mod.rs"]
+mod kernel_cli;
+
 use bpf_linker::{Session, SessionOptions};
 use bpf_vm::{Vm, VmConfig};
 use clap::Parser;
@@ -20,7 +23,7 @@ use std::time::Instant;
 )]
 struct Args {
     /// Objects to link, in order (`.c` files are compiled with bpf-cc first).
-    #[arg(required_unless_present = "print_cflags", value_name = "OBJ")]
+    #[arg(required_unless_present_any = ["print_cflags", "print_kernel_cflags"], value_name = "OBJ")]
     objects: Vec<std::path::PathBuf>,
     /// Function to run.
     #[arg(long, default_value = "main")]
@@ -67,6 +70,52 @@ struct Args {
     /// Bytes of VM memory (and of each object file read) allowed.
     #[arg(long, value_name = "BYTES", default_value_t = bpf_vm::files::DEFAULT_MEMORY_LIMIT)]
     memory_limit: usize,
+    #[command(flatten)]
+    kernel: KernelArgs,
+}
+
+/// Running kernel-style programs (SEC("xdp"), SEC("kprobe/..."), ...).
+#[derive(clap::Args, Debug)]
+#[command(next_help_heading = "Kernel programs")]
+struct KernelArgs {
+    /// Run this program (a function in a program section, or a section
+    /// holding one program) instead of --entry; then print the verdict and
+    /// the maps.
+    #[arg(long, value_name = "PROGRAM")]
+    prog: Option<String>,
+    /// Run the program on one packet (Ethernet frame), given in hex.
+    #[arg(long, value_name = "HEX", requires = "prog", conflicts_with = "pcap")]
+    packet: Option<String>,
+    /// Run the program on every packet of a pcap or pcapng capture.
+    #[arg(long, value_name = "FILE", requires = "prog")]
+    pcap: Option<std::path::PathBuf>,
+    /// Context bytes in hex for tracing programs (pt_regs, tracepoint record, u64 args).
+    #[arg(long, value_name = "HEX", requires = "prog", conflicts_with_all = ["packet", "pcap"])]
+    ctx: Option<String>,
+    /// Fill a program array slot before running: MAP[INDEX]=PROGRAM.
+    #[arg(long = "tail-call", value_name = "MAP[INDEX]=PROGRAM")]
+    tail_calls: Vec<String>,
+    /// Resolve CO-RE relocations against this kernel BTF
+    /// (e.g. /sys/kernel/btf/vmlinux); without it they are refused.
+    #[arg(long, value_name = "FILE")]
+    btf: Option<std::path::PathBuf>,
+    /// Deterministic bpf_ktime_get_ns: START[:STEP] nanoseconds (default: the
+    /// host clock, or each packet's capture time).
+    #[arg(long, value_name = "START[:STEP]")]
+    ktime: Option<String>,
+    /// Seed of bpf_get_prandom_u32.
+    #[arg(long, default_value_t = bpf_kernel::KernelConfig::default().seed)]
+    seed: u64,
+    /// Ring buffer and perf event records to print (all are counted).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    show_events: usize,
+    /// List the programs of the objects (function, section, type), then exit.
+    #[arg(long)]
+    list_progs: bool,
+    /// Print the clang flags that build kernel-style objects with the
+    /// shipped headers (<linux/bpf.h>, <bpf/bpf_helpers.h>...), then exit.
+    #[arg(long)]
+    print_kernel_cflags: bool,
 }
 
 fn parse_int(s: &str) -> Result<u64, String> {
@@ -131,6 +180,10 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
         let _ = writeln!(out, "{}", flags.join(" "));
         return Ok(ExitCode::SUCCESS);
     }
+    if args.kernel.print_kernel_cflags {
+        let _ = writeln!(out, "{}", kernel_cli::cflags());
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.args.len() > 5 {
         return Err(format!(
             "{} arguments given; BPF functions take at most five",
@@ -169,6 +222,8 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     for (name, helper) in runtime.helpers() {
         session.register_helper(name, helper);
     }
+    // The kernel world: maps, kernel helpers by id, program contexts.
+    kernel_cli::enable(&mut session, &args.kernel)?;
     let inputs: Vec<(&str, &[u8])> = files
         .iter()
         .map(|(n, b)| (n.as_str(), b.as_slice()))
@@ -201,8 +256,19 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     if args.disasm {
         print_disasm(&session, out);
     }
-    if args.noexec {
+    if args.kernel.list_progs {
+        kernel_cli::list(&session, out);
+    }
+    if args.noexec || args.kernel.list_progs {
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(prog) = &args.kernel.prog {
+        let _ = std::io::stdout()
+            .lock()
+            .write_all(std::mem::take(out).as_bytes());
+        let result = kernel_cli::run(&mut session, prog, &args.kernel, out);
+        let _ = runtime.stdout().flush();
+        return result.map(|()| ExitCode::SUCCESS);
     }
     // Listings first, then whatever the program prints.
     let _ = std::io::stdout()

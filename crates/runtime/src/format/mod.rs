@@ -101,6 +101,24 @@ pub(crate) fn format(
     Ok(out)
 }
 
+/// Formats `fmt` with raw argument registers by `printf`'s rules, for
+/// printf-like helpers of other crates (the kernel's `bpf_trace_printk`).
+/// Strings are read from `mem`, every byte checked.
+pub fn format_registers(
+    mem: &Memory,
+    func: &str,
+    fmt: &[u8],
+    values: &[u64],
+) -> Result<Vec<u8>, HelperError> {
+    format(
+        mem,
+        &|_, _| Ok(()),
+        func,
+        fmt,
+        &mut args::Args::Registers { values, next: 0 },
+    )
+}
+
 fn fault(func: &str, what: &str) -> HelperError {
     HelperError::Fault(format!("{func}: {what}"))
 }
