@@ -15,6 +15,7 @@ pub mod error;
 pub mod graph;
 mod link;
 pub mod session;
+pub mod verify;
 
 pub use debuginfo::{format_backtrace, BacktraceFrame, SourceLocation};
 pub use error::LinkError;

@@ -99,9 +99,12 @@ pub(crate) fn link_unit(session: &mut Session, inputs: &[(&str, &[u8])]) -> Resu
     let unfixed = session.options.keep_unfixed_graphs.then(|| graphs.clone());
     fixup(session, &mut graphs, &resolution, &layout)?;
     lap("fixup", &mut times);
-    verify(session, &graphs)?;
+    let proofs = verify(session, &graphs)?;
     lap("verify", &mut times);
     publish(session, graphs, unfixed, resolution, layout)?;
+    if let Some((source, slots)) = proofs {
+        session.vm.set_access_proofs(source, &slots);
+    }
     lap("publish", &mut times);
     session.last_times = times;
     Ok(())
@@ -558,8 +561,13 @@ pub(crate) fn function_containing(g: &LinkGraph, si: usize, offset: u64) -> Opti
         .map(|(_, s)| s.name.clone())
 }
 
-/// Pass 6: every code section must be valid VM code; then the hooks.
-fn verify(session: &Session, graphs: &[LinkGraph]) -> Result<(), LinkError> {
+/// The code range and slots of accesses proven in bounds (see
+/// [`crate::verify::prove_unit`]).
+type UnitProofs = Option<(std::ops::Range<usize>, Vec<usize>)>;
+
+/// Pass 6: every code section must be valid VM code; then the hooks; then
+/// (when the session proves accesses) the accesses proven in bounds.
+fn verify(session: &Session, graphs: &[LinkGraph]) -> Result<UnitProofs, LinkError> {
     for g in graphs {
         for (si, s) in g.sections.iter().enumerate() {
             if s.kind != SectionKind::Code {
@@ -582,7 +590,11 @@ fn verify(session: &Session, graphs: &[LinkGraph]) -> Result<(), LinkError> {
             })?;
         }
     }
-    Ok(())
+    Ok(if session.prove_accesses {
+        crate::verify::prove_unit(graphs, &session.vm)
+    } else {
+        None
+    })
 }
 
 fn gotol(from: usize, to: usize) -> Insn {

@@ -109,6 +109,8 @@ pub struct Session {
     pub(crate) references: HashMap<String, Vec<Reference>>,
     pub(crate) units: Vec<UnitUndo>,
     pub(crate) verifiers: Vec<VerifyHook>,
+    /// Prove memory accesses in bounds when linking (see `bpf-verifier`).
+    pub(crate) prove_accesses: bool,
     pub(crate) last_times: LinkTimes,
     pub(crate) debug_cache:
         std::cell::RefCell<HashMap<usize, Option<std::rc::Rc<crate::debuginfo::ObjectDebugInfo>>>>,
@@ -159,6 +161,7 @@ impl Session {
             references: HashMap::new(),
             units: Vec::new(),
             verifiers: Vec::new(),
+            prove_accesses: true,
             last_times: LinkTimes::default(),
             debug_cache: Default::default(),
         }
@@ -199,6 +202,12 @@ impl Session {
     /// Adds a verification pass run on every later link.
     pub fn add_verifier(&mut self, hook: VerifyHook) {
         self.verifiers.push(hook);
+    }
+
+    /// Whether later links prove memory accesses in bounds, so that the VM
+    /// runs them with fewer checks (on by default).
+    pub fn set_prove_accesses(&mut self, on: bool) {
+        self.prove_accesses = on;
     }
 
     /// Links one object.

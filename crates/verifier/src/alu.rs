@@ -391,7 +391,8 @@ impl Analyzer<'_> {
                     format!("the number added to the pointer in r{r} is not bounded ({s})"),
                 )
                 .kernel_says(Some(format!(
-                    "math between pointer and register with unbounded {which} value is not allowed"
+                    "math between {} pointer and register with unbounded {which} value is not allowed",
+                    crate::call::kernel_type(&Value::Ptr(p))
                 )))
                 .regs(st, &[r])
                 .hint("bound the index first, e.g. `if (i >= N) return ...;` or `i &= N - 1`")

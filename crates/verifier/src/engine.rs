@@ -263,6 +263,9 @@ impl<'a> Analyzer<'a> {
                 }
             }
         }
+        if !self.gave_up && cfg.loop_heads.iter().any(|h| *h) {
+            input = self.narrow(f, &cfg, &entry, input);
+        }
         self.record = record;
         if self.gave_up {
             return None;
@@ -303,6 +306,54 @@ impl<'a> Analyzer<'a> {
         }
         self.memo.insert((f, entry, record), exit.clone());
         exit
+    }
+
+    /// Narrowing: widening may overshoot a loop's bound (a counter that
+    /// stops at 400 widened to 0xffff); recomputing every entry state from
+    /// its predecessors a few times pulls the bounds back in. The result is
+    /// kept only if it is still a fixpoint (every edge's state described by
+    /// its target's entry state).
+    fn narrow(
+        &mut self,
+        f: usize,
+        cfg: &Cfg,
+        entry: &State,
+        widened: Vec<Option<State>>,
+    ) -> Vec<Option<State>> {
+        const ROUNDS: usize = 2;
+        let n = cfg.blocks.len();
+        let mut input = widened.clone();
+        for _ in 0..ROUNDS {
+            let mut next: Vec<Option<State>> = vec![None; n];
+            next[0] = Some(entry.clone());
+            for &b in &cfg.rpo {
+                let Some(st) = input[b].clone() else { continue };
+                for (s, ns) in self.run_block(f, cfg, b, st).succs {
+                    next[s] = Some(match next[s].take() {
+                        Some(x) => x.join(&ns),
+                        None => ns,
+                    });
+                }
+                if self.gave_up {
+                    return widened;
+                }
+            }
+            if next == input {
+                break;
+            }
+            input = next;
+        }
+        // Still a fixpoint?
+        for &b in &cfg.rpo {
+            let Some(st) = input[b].clone() else { continue };
+            for (s, ns) in self.run_block(f, cfg, b, st).succs {
+                match &input[s] {
+                    Some(i) if i.join(&ns) == *i => {}
+                    _ => return widened,
+                }
+            }
+        }
+        input
     }
 
     fn bad_cfg(&mut self, f: usize, e: CfgError) {

@@ -285,3 +285,38 @@ pub fn verify_kernel(
         time: start.elapsed(),
     }
 }
+
+/// Functions of code that has no symbols: one starting at `entry`, and one
+/// at each target of a BPF-to-BPF call reached from it. Each ends where
+/// the next begins. Only `entry` is external.
+pub fn functions_from_calls(code: &[Insn], entry: usize) -> Vec<Function> {
+    use bpf_vm::isa::{CALL_LOCAL, OP_CALL};
+    let mut starts = std::collections::BTreeSet::new();
+    starts.insert(entry);
+    let mut pc = 0;
+    while pc < code.len() {
+        let insn = code[pc];
+        if insn.op == OP_CALL && insn.src == CALL_LOCAL {
+            let t = pc as i64 + 1 + insn.imm as i64;
+            if t >= 0 && (t as usize) < code.len() {
+                starts.insert(t as usize);
+            }
+        }
+        pc += if insn.is_ld_imm64() { 2 } else { 1 };
+    }
+    let starts: Vec<usize> = starts.into_iter().collect();
+    starts
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| Function {
+            name: if s == entry {
+                "entry".to_string()
+            } else {
+                format!("fn@{s}")
+            },
+            start: s,
+            end: starts.get(i + 1).copied().unwrap_or(code.len()),
+            external: s == entry,
+        })
+        .collect()
+}

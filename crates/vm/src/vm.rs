@@ -129,6 +129,10 @@ impl Vm {
     /// take them from users should report `check`'s error instead.
     pub fn set_config(&mut self, config: VmConfig) {
         let config = config.clamped();
+        if config.frame_size < self.config.frame_size {
+            // Stack proofs hold for frames at least as large as they assumed.
+            self.program.drop_proofs(None);
+        }
         self.config = config;
         self.mem
             .set_stack_size(config.frame_size.saturating_mul(config.max_call_depth));
@@ -263,6 +267,27 @@ impl Vm {
                 kind: InvalidKind::TruncatedLdImm64,
             }),
         }
+    }
+
+    /// Lets the loads at `slots` skip the checks a verifier proved
+    /// redundant: each stays inside one region (for the stack: inside the
+    /// live frames) on every execution. `source` is the code the proof was
+    /// derived from; changing any slot in it ([`Vm::patch`],
+    /// [`Vm::patch_ld_imm64`], truncation) withdraws the proofs, and so
+    /// does a smaller frame size. The checks that remain still keep every
+    /// access inside VM memory.
+    pub fn set_access_proofs(&mut self, source: std::ops::Range<usize>, slots: &[usize]) {
+        self.program.set_proofs(source, slots);
+    }
+
+    /// Withdraws every access proof.
+    pub fn clear_access_proofs(&mut self) {
+        self.program.drop_proofs(None);
+    }
+
+    /// True if the access at `slot` runs with the checks a proof made redundant skipped.
+    pub fn is_access_proven(&self, slot: usize) -> bool {
+        self.program.is_proven(slot)
     }
 
     /// Marks slot `index` as a function entry (a valid `callx` target).

@@ -60,6 +60,12 @@ struct Args {
     /// Stack bytes per call frame (match clang's -mllvm -bpf-stack-size).
     #[arg(long, default_value_t = VmConfig::default().frame_size)]
     stack_size: usize,
+    /// Check every program of the objects (functions in SEC("xdp"),
+    /// SEC("kprobe/..."), ... sections) as the Linux verifier would, report
+    /// what it would refuse and why, and link only (implies --noexec).
+    /// `kernel`: a privileged loader; `kernel-unprivileged`: one without CAP_BPF.
+    #[arg(long, value_name = "MODE", value_parser = ["kernel", "kernel-unprivileged"])]
+    verify: Option<String>,
 }
 
 fn parse_int(s: &str) -> Result<u64, String> {
@@ -152,6 +158,9 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
         .iter()
         .map(|(n, b)| (n.as_str(), b.as_slice()))
         .collect();
+    if let Some(mode) = &args.verify {
+        return verify_kernel(&mut session, &inputs, mode, out);
+    }
     session.add_objects(&inputs).map_err(|e| e.to_string())?;
 
     if args.show_graph {
@@ -209,6 +218,47 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
                 "{}{}",
                 trap.kind,
                 bpf_linker::format_backtrace(&frames, describe_frame)
+            ))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `--verify kernel`: links with the kernel-mode verifier as a pass and
+/// prints its report on every program.
+fn verify_kernel(
+    session: &mut Session,
+    inputs: &[(&str, &[u8])],
+    mode: &str,
+    out: &mut String,
+) -> Result<ExitCode, String> {
+    use bpf_linker::verify::kernel_hook;
+    let options = match mode {
+        "kernel-unprivileged" => bpf_verifier::KernelOptions::unprivileged(),
+        _ => bpf_verifier::KernelOptions::privileged(),
+    };
+    let reports = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    session.add_verifier(kernel_hook(options, reports.clone()));
+    let linked = session.add_objects(inputs);
+    let reports = reports.borrow();
+    for r in reports.iter() {
+        let _ = writeln!(out, "{}: {}", r.object, r.text);
+    }
+    let refused = reports.iter().filter(|r| !r.verdict.accepted()).count();
+    match linked {
+        Ok(()) => {
+            let _ = writeln!(
+                out,
+                "{} programs checked: the kernel would accept all of them",
+                reports.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(bpf_linker::LinkError::Verify { object, message }) if refused > 0 => {
+            let _ = message;
+            Err(format!(
+                "{object}: the Linux verifier would refuse {refused} of {} programs (see above)",
+                reports.len()
             ))
         }
         Err(e) => Err(e.to_string()),
