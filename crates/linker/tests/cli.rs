@@ -162,3 +162,49 @@ fn disasm_interleaves_source() {
     assert!(out.contains("<mid>:\n;     int r = leaf(p);\n"), "{out}");
     assert!(out.contains("<leaf>:\n;     return *p + 1;\n"), "{out}");
 }
+
+#[test]
+fn verify_kernel_reports_each_program_and_fails_on_refusal() {
+    let kernel = |name: &str| {
+        format!(
+            "{}/fixtures/kernel/obj/{name}.o",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    };
+    let o = jitlink(&["--verify", "kernel", &kernel("xdp_proto_count")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("program `count_protocols` (section xdp, type xdp"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("the kernel would accept it"));
+    let o = jitlink(&["--verify", "kernel", &kernel("xdp_no_bounds_check")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("the kernel would REFUSE it"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("kernel: invalid access to packet"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("the Linux verifier would refuse 1 of 1 programs"),
+        "{}",
+        stderr(&o)
+    );
+    // The unprivileged rules are stricter.
+    let o = jitlink(&[
+        "--verify",
+        "kernel-unprivileged",
+        &kernel("socket_pointer_leak"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    // Objects with no program section say so.
+    let o = jitlink(&["--verify", "kernel", &fixture("fib.o")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no program sections"), "{}", stderr(&o));
+}

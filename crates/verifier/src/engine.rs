@@ -492,7 +492,7 @@ impl<'a> Analyzer<'a> {
                     self.prog.base + at
                 ),
             )
-            .kernel_says(Some(format!("Unreleased reference id={id} alloc_insn={at}")))
+            .kernel_says(Some(format!("Unreleased reference id=<n> alloc_insn={at}")))
             .emit_plain();
         }
     }

@@ -356,7 +356,8 @@ impl Analyzer<'_> {
                     st.packet_range(0)
                 };
                 self.report(pc, Rule::PacketBounds, Severity::Error,
-                    format!("the {verb} of {size} bytes at packet offset {} is not covered by a check against data_end (the checks so far cover {known} bytes)",
+                    format!("the {verb} of {size} byte{} at packet offset {} is not covered by a check against data_end (the checks so far cover {known} bytes)",
+                        if size == 1 { "" } else { "s" },
                         describe_packet_offset(&p, off)))
                     .kernel_says(Some(format!("invalid access to packet, off={start} size={size}, R{reg}(id={},off={},r={known})", p.id, p.fixed)))
                     .regs(st, &[reg])
