@@ -354,3 +354,70 @@ pub fn kernel_hook(
         }
     })
 }
+
+/// Kernel mode on one function already linked into `session` (the REPL's
+/// `%verify NAME`): the function is verified as a program of `prog_type`,
+/// together with the functions of its object it calls, against that
+/// object's maps. `source_text` reads line `n` of a file for the report.
+pub fn verify_linked_function(
+    session: &crate::Session,
+    name: &str,
+    prog_type: ProgType,
+    options: KernelOptions,
+    source_text: &dyn Fn(&str, u32) -> Option<String>,
+) -> Result<KernelReport, String> {
+    let (start, _) = session
+        .function_slots(name)
+        .ok_or_else(|| format!("no function named `{name}` is linked"))?;
+    let index = session
+        .object_at(start)
+        .ok_or_else(|| format!("`{name}` is not in a linked object"))?;
+    let object = &session.objects()[index];
+    let g = &object.graph;
+    let unit = UnitCode::of(std::slice::from_ref(g)).ok_or("the object has no code")?;
+    let function = unit
+        .functions
+        .iter()
+        .position(|f| unit.base + f.start == start)
+        .ok_or_else(|| format!("`{name}` does not start a function of {}", object.name))?;
+    let maps = object_maps(g)?;
+    let debug = session.debug_info(index);
+    let lines = |slot: usize| -> Option<SourceLine> {
+        let loc = debug.as_ref()?.location(bpf_vm::code_addr(slot))?;
+        let text = match (&loc.file, loc.line) {
+            (Some(f), Some(l)) => source_text(f, l),
+            _ => None,
+        };
+        Some(SourceLine {
+            location: loc.to_string(),
+            text,
+        })
+    };
+    let env = KernelEnv {
+        tables: &BuiltinTables,
+        maps: &maps,
+        options,
+    };
+    let kp = KernelProgram {
+        function,
+        prog_type,
+        section: g
+            .sections
+            .iter()
+            .find(|s| {
+                s.kind == SectionKind::Code
+                    && s.addr
+                        .is_some_and(|a| slot_of(a) <= start && start < slot_of(a + s.size()))
+            })
+            .map(|s| s.name.clone())
+            .unwrap_or_default(),
+    };
+    let program = unit.program();
+    let verdict = bpf_verifier::verify_kernel(&program, &kp, &env, Limits::default());
+    let text = format_verdict(&verdict, &program, &kp.section, &lines);
+    Ok(KernelReport {
+        object: object.name.clone(),
+        verdict,
+        text,
+    })
+}

@@ -156,3 +156,36 @@ fn unprivileged_loaders_are_held_to_stricter_rules() {
         );
     }
 }
+
+#[test]
+fn a_linked_function_can_be_verified_by_name() {
+    // What the REPL's `%verify NAME` calls: link normally, verify later.
+    let mut session = Session::new(Vm::default(), SessionOptions::default());
+    session
+        .add_object("xdp_no_bounds_check", &fixture("xdp_no_bounds_check"))
+        .unwrap();
+    let no_source = |_: &str, _: u32| None;
+    let r = bpf_linker::verify::verify_linked_function(
+        &session,
+        "no_check",
+        bpf_verifier::ProgType::Xdp,
+        KernelOptions::privileged(),
+        &no_source,
+    )
+    .unwrap();
+    assert!(!r.verdict.accepted());
+    assert!(
+        r.text.contains("src/xdp_no_bounds_check.c:9:11"),
+        "{}",
+        r.text
+    );
+    let e = bpf_linker::verify::verify_linked_function(
+        &session,
+        "nope",
+        bpf_verifier::ProgType::Xdp,
+        KernelOptions::privileged(),
+        &no_source,
+    )
+    .unwrap_err();
+    assert_eq!(e, "no function named `nope` is linked");
+}

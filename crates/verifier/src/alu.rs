@@ -5,7 +5,7 @@ use crate::diag::{Rule, Severity};
 use crate::engine::Analyzer;
 use crate::scalar::Scalar;
 use crate::state::State;
-use crate::value::{Base, Ptr, Value};
+use crate::value::{Base, Link, Ptr, Value};
 use bpf_vm::isa::*;
 
 /// Largest constant offset a pointer may carry (`BPF_MAX_VAR_OFF`).
@@ -127,8 +127,22 @@ impl Analyzer<'_> {
                 };
                 let signed = insn.off == 1;
                 let result = match (a, b) {
-                    (Value::Scalar(sa, _), Value::Scalar(sb, _)) => {
-                        Value::scalar(scalar_op(op, signed, is64, sa, sb))
+                    (Value::Scalar(sa, link), Value::Scalar(sb, _)) => {
+                        let r = scalar_op(op, signed, is64, sa, sb);
+                        // `r += k` keeps the tie to other numbers, moved by k.
+                        let k = match (op, is64, x, link.id) {
+                            (ALU_ADD, true, false, id) if id != 0 => Some(insn.imm as i64),
+                            (ALU_SUB, true, false, id) if id != 0 => {
+                                (insn.imm as i64).checked_neg()
+                            }
+                            _ => None,
+                        };
+                        match k.and_then(|k| link.off.checked_add(k)) {
+                            Some(off) if off.abs() < MAX_PTR_OFF => {
+                                Value::Scalar(r, Link { off, ..link })
+                            }
+                            _ => Value::scalar(r),
+                        }
                     }
                     _ => self.pointer_alu(st, pc, insn, a, b),
                 };
@@ -148,7 +162,7 @@ impl Analyzer<'_> {
     ) -> Value {
         let ext = insn.off; // movsx width in bits, 0 for a plain move
         match v {
-            Value::Scalar(s, id) => {
+            Value::Scalar(s, link) => {
                 if ext != 0 {
                     let s = s.sext(ext as u32 / 8);
                     return Value::scalar(if is64 { s } else { s.zext32() });
@@ -157,15 +171,18 @@ impl Analyzer<'_> {
                     return Value::scalar(s.zext32());
                 }
                 if x && s.as_const().is_none() {
-                    // A copy: link both so a check on one narrows the other.
-                    let id = if id == 0 {
-                        let id = self.fresh_id(st, pc);
-                        st.set(insn.src, Value::Scalar(s, id));
-                        id
+                    // A copy: tie both so a check on one narrows the other.
+                    let link = if link.id == 0 {
+                        let link = Link {
+                            id: self.fresh_id(st, pc),
+                            off: 0,
+                        };
+                        st.set(insn.src, Value::Scalar(s, link));
+                        link
                     } else {
-                        id
+                        link
                     };
-                    return Value::Scalar(s, id);
+                    return Value::Scalar(s, link);
                 }
                 v
             }
@@ -243,6 +260,10 @@ impl Analyzer<'_> {
         )
         .kernel_says(Some(kernel))
         .regs(st, &[r])
+        .hint_if(
+            !is64,
+            "clang -mcpu=v3 computes `ctx->data_end - ctx->data` in 32 bits: cast both to long first",
+        )
         .emit_plain();
     }
 
@@ -252,11 +273,11 @@ impl Analyzer<'_> {
         let dst = insn.dst;
         let src = insn.src;
         match (a, b) {
-            (Value::Ptr(p), Value::Scalar(s, _)) if is64 && (op == ALU_ADD || op == ALU_SUB) => {
-                self.offset_pointer(st, pc, dst, p, s, op == ALU_SUB)
+            (Value::Ptr(p), Value::Scalar(s, link)) if is64 && (op == ALU_ADD || op == ALU_SUB) => {
+                self.offset_pointer(st, pc, dst, p, s, link, op == ALU_SUB)
             }
-            (Value::Scalar(s, _), Value::Ptr(p)) if is64 && op == ALU_ADD => {
-                self.offset_pointer(st, pc, src, p, s, false)
+            (Value::Scalar(s, link), Value::Ptr(p)) if is64 && op == ALU_ADD => {
+                self.offset_pointer(st, pc, src, p, s, link, false)
             }
             (Value::Ptr(p), Value::Ptr(q)) if is64 && op == ALU_SUB => {
                 if p.base == q.base {
@@ -305,6 +326,7 @@ impl Analyzer<'_> {
 
     /// `p + s` (or `p - s`): the constant part moves, a variable part is
     /// added to the pointer's variable offset under a new id.
+    #[allow(clippy::too_many_arguments)]
     fn offset_pointer(
         &mut self,
         st: &mut State,
@@ -312,6 +334,7 @@ impl Analyzer<'_> {
         r: u8,
         p: Ptr,
         s: Scalar,
+        link: Link,
         sub: bool,
     ) -> Value {
         if self.is_kernel() {
@@ -400,6 +423,24 @@ impl Analyzer<'_> {
                 return Value::UNKNOWN;
             }
             return Value::Any;
+        }
+        // `data + n` where n is tied to other numbers: the pointer takes the
+        // tie's id, so every pointer made from the same number shares
+        // what a bounds check on one of them shows.
+        if !sub && link.id != 0 && p.id == 0 && p.var.as_const() == Some(0) {
+            if let Some(fixed) = p
+                .fixed
+                .checked_add(link.off)
+                .filter(|f| f.abs() < MAX_PTR_OFF)
+            {
+                let var = s.sub(Scalar::constant(link.off as u64));
+                return Value::Ptr(Ptr {
+                    var,
+                    id: link.id,
+                    fixed,
+                    ..p
+                });
+            }
         }
         let var = if sub { p.var.sub(s) } else { p.var.add(s) };
         let id = self.fresh_id(st, pc);

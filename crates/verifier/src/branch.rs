@@ -164,19 +164,28 @@ impl Analyzer<'_> {
     }
 }
 
-/// Sets register `r` to `s`, and every value linked to it (same id) too.
+/// Sets register `r` to `s`, and narrows every number tied to it: a value
+/// `base + k'` tied to `r = base + k` is within `s - k + k'`.
 fn narrow_scalar(st: &mut State, r: u8, s: Scalar) {
-    let id = st.reg(r).id();
-    st.set(r, Value::Scalar(s, id));
-    if id != 0 {
-        st.for_each_value(|v| {
-            if let Value::Scalar(_, i) = v {
-                if *i == id {
-                    *v = Value::Scalar(s, id);
+    let Value::Scalar(_, link) = st.reg(r) else {
+        st.set(r, Value::scalar(s));
+        return;
+    };
+    st.set(r, Value::Scalar(s, link));
+    if link.id == 0 {
+        return;
+    }
+    let base = s.sub(Scalar::constant(link.off as u64));
+    st.for_each_value(|v| {
+        if let Value::Scalar(old, l) = v {
+            if l.id == link.id {
+                let mine = base.add(Scalar::constant(l.off as u64));
+                if let Some((n, _)) = Scalar::refine(crate::scalar::Cmp::Eq, *old, mine) {
+                    *v = Value::Scalar(n, *l);
                 }
             }
-        });
-    }
+        }
+    });
 }
 
 /// After a NULL check of the pointer `p` in `r`: on the NULL side every

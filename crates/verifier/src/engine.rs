@@ -20,6 +20,32 @@ use std::rc::Rc;
 /// Visits of a loop head before its incoming states are widened.
 const WIDEN_DELAY: u32 = 2;
 
+/// Entry states a block keeps apart in kernel mode before joining them.
+const KERNEL_PATHS: usize = 64;
+
+/// Adds `ns` to a block's entry states (at most `limit`, joined or widened
+/// into the last when full); returns the index of the state that changed.
+fn add_state(list: &mut Vec<State>, ns: State, limit: usize, widen: bool) -> Option<usize> {
+    if list.iter().any(|d| d.join(&ns) == *d) {
+        return None;
+    }
+    if list.len() < limit {
+        list.push(ns);
+        return Some(list.len() - 1);
+    }
+    let last = list.len() - 1;
+    let merged = if widen {
+        list[last].widen(&ns)
+    } else {
+        list[last].join(&ns)
+    };
+    if merged == list[last] {
+        return None;
+    }
+    list[last] = merged;
+    Some(last)
+}
+
 /// What the analysis is for.
 pub(crate) enum Mode<'a> {
     /// User-space code on our VM: prove accesses in bounds.
@@ -232,80 +258,89 @@ impl<'a> Analyzer<'a> {
         }
         let (f, entry, record) = key;
         let n = cfg.blocks.len();
-        let mut input: Vec<Option<State>> = vec![None; n];
-        input[0] = Some(entry.clone());
+        let paths = self.paths();
+        // Each block's entry states: up to `paths` kept apart (one at loop heads).
+        let mut input: Vec<Vec<State>> = vec![Vec::new(); n];
+        input[0].push(entry.clone());
         let mut visits = vec![0u32; n];
         let mut work = BTreeSet::new();
-        work.insert((cfg.order[0], 0usize));
+        work.insert((cfg.order[0], 0usize, 0usize));
         self.record = false;
-        while let Some((_, b)) = work.pop_first() {
+        while let Some((_, b, i)) = work.pop_first() {
             if self.gave_up {
                 break;
             }
-            let Some(st) = input[b].clone() else { continue };
+            let Some(st) = input[b].get(i).cloned() else {
+                continue;
+            };
             let out = self.run_block(f, &cfg, b, st);
             for (s, ns) in out.succs {
-                let merged = match &input[s] {
-                    None => Some(ns),
-                    Some(old) => {
-                        visits[s] += 1;
-                        let m = if cfg.loop_heads[s] && visits[s] > WIDEN_DELAY {
-                            old.widen(&ns)
-                        } else {
-                            old.join(&ns)
-                        };
-                        (m != *old).then_some(m)
-                    }
-                };
-                if let Some(m) = merged {
-                    input[s] = Some(m);
-                    work.insert((cfg.order[s], s));
+                let limit = if cfg.loop_heads[s] { 1 } else { paths };
+                let widen = cfg.loop_heads[s] && visits[s] >= WIDEN_DELAY;
+                if let Some(j) = add_state(&mut input[s], ns, limit, widen) {
+                    visits[s] += 1;
+                    work.insert((cfg.order[s], s, j));
                 }
             }
         }
-        if !self.gave_up && cfg.loop_heads.iter().any(|h| *h) {
-            input = self.narrow(f, &cfg, &entry, input);
+        if !self.gave_up && paths == 1 && cfg.loop_heads.iter().any(|h| *h) {
+            let single: Vec<Option<State>> = input.iter().map(|v| v.first().cloned()).collect();
+            input = self
+                .narrow(f, &cfg, &entry, single)
+                .into_iter()
+                .map(|s| s.into_iter().collect())
+                .collect();
         }
         self.record = record;
         if self.gave_up {
             return None;
         }
-        // The final pass: every block once, from its fixpoint state.
+        // The final pass: every block once per entry state, from the fixpoint.
         let mut exit: Option<State> = None;
         for &b in &cfg.rpo {
-            let Some(st) = input[b].clone() else { continue };
-            let out = self.run_block(f, &cfg, b, st);
-            for (s, ns) in out.succs {
-                // The fixpoint holds: what flows along each edge is
-                // already described by the successor's entry state.
-                match &input[s] {
-                    Some(i) if i.join(&ns) == *i => {}
-                    _ => self.unsound = true,
-                }
-                if record && cfg.back_edges.contains(&(b, s)) {
-                    let e = self.back_edge_states.entry((f, b, s));
-                    match e {
-                        std::collections::hash_map::Entry::Occupied(mut o) => {
-                            if o.get().frames.len() == ns.frames.len() {
-                                let j = o.get().join(&ns);
-                                o.insert(j);
+            for st in input[b].clone() {
+                let out = self.run_block(f, &cfg, b, st);
+                for (s, ns) in out.succs {
+                    // The fixpoint holds: what flows along each edge is
+                    // already described by one of the successor's states.
+                    if !input[s].iter().any(|i| i.join(&ns) == *i) {
+                        self.unsound = true;
+                    }
+                    if record && cfg.back_edges.contains(&(b, s)) {
+                        let e = self.back_edge_states.entry((f, b, s));
+                        match e {
+                            std::collections::hash_map::Entry::Occupied(mut o) => {
+                                if o.get().frames.len() == ns.frames.len() {
+                                    let j = o.get().join(&ns);
+                                    o.insert(j);
+                                }
                             }
-                        }
-                        std::collections::hash_map::Entry::Vacant(v) => {
-                            v.insert(ns);
+                            std::collections::hash_map::Entry::Vacant(v) => {
+                                v.insert(ns);
+                            }
                         }
                     }
                 }
-            }
-            if let Some(x) = out.exit {
-                exit = Some(match exit {
-                    Some(e) => e.join(&x),
-                    None => x,
-                });
+                if let Some(x) = out.exit {
+                    exit = Some(match exit {
+                        Some(e) => e.join(&x),
+                        None => x,
+                    });
+                }
             }
         }
         self.memo.insert((f, entry, record), exit.clone());
         exit
+    }
+
+    /// Entry states a block keeps apart before joining them: kernel mode
+    /// follows paths as the kernel does (which never joins), up to a bound.
+    fn paths(&self) -> usize {
+        if self.is_kernel() {
+            KERNEL_PATHS
+        } else {
+            1
+        }
     }
 
     /// Narrowing: widening may overshoot a loop's bound (a counter that

@@ -507,7 +507,7 @@ impl Analyzer<'_> {
         };
         let v = match v {
             Value::Scalar(s, _) if signed => Value::scalar(s.sext(size as u32)),
-            Value::Scalar(s, id) => Value::Scalar(s, id),
+            Value::Scalar(s, link) => Value::Scalar(s, link),
             other if signed => {
                 if other.may_be_pointer() {
                     self.unknown_pointer_value()

@@ -70,13 +70,28 @@ impl Ptr {
     }
 }
 
+/// How a scalar is tied to others: every value with the same non-zero
+/// `id` equals one shared (unknown) number plus its own `off` (wrapping).
+/// `r5 = r3; r5 += 4` gives r3 `{id, 0}` and r5 `{id, 4}`, so a bound
+/// learned about one bounds the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Link {
+    pub id: u32,
+    pub off: i64,
+}
+
+impl Link {
+    /// Tied to nothing.
+    pub const NONE: Link = Link { id: 0, off: 0 };
+}
+
 /// An abstract register (or spilled stack slot) value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Value {
     /// Not written on some path.
     Uninit,
-    /// A number, and the id linking copies of it (0: none).
-    Scalar(Scalar, u32),
+    /// A number, and how it is tied to other numbers.
+    Scalar(Scalar, Link),
     Ptr(Ptr),
     /// A pointer on some paths, a number or another pointer on others.
     Any,
@@ -84,14 +99,14 @@ pub enum Value {
 
 impl Value {
     /// Any number.
-    pub const UNKNOWN: Value = Value::Scalar(Scalar::TOP, 0);
+    pub const UNKNOWN: Value = Value::Scalar(Scalar::TOP, Link::NONE);
 
     pub fn scalar(s: Scalar) -> Value {
-        Value::Scalar(s, 0)
+        Value::Scalar(s, Link::NONE)
     }
 
     pub fn constant(v: u64) -> Value {
-        Value::Scalar(Scalar::constant(v), 0)
+        Value::Scalar(Scalar::constant(v), Link::NONE)
     }
 
     pub fn as_scalar(&self) -> Option<Scalar> {
@@ -116,7 +131,7 @@ impl Value {
     /// The id linking copies of this value.
     pub fn id(&self) -> u32 {
         match self {
-            Value::Scalar(_, id) => *id,
+            Value::Scalar(_, link) => link.id,
             Value::Ptr(p) => p.id,
             _ => 0,
         }
@@ -125,7 +140,7 @@ impl Value {
     /// The same value without its id.
     pub fn without_id(self) -> Value {
         match self {
-            Value::Scalar(s, _) => Value::Scalar(s, 0),
+            Value::Scalar(s, _) => Value::Scalar(s, Link::NONE),
             Value::Ptr(p) => Value::Ptr(Ptr { id: 0, ..p }),
             v => v,
         }
@@ -147,7 +162,7 @@ impl Value {
             (Value::Uninit, _) | (_, Value::Uninit) => Value::Uninit,
             (Value::Any, _) | (_, Value::Any) => Value::Any,
             (Value::Scalar(a, ia), Value::Scalar(b, ib)) => {
-                Value::Scalar(scalar_merge(a, b), if ia == ib { ia } else { 0 })
+                Value::Scalar(scalar_merge(a, b), if ia == ib { ia } else { Link::NONE })
             }
             (Value::Ptr(a), Value::Ptr(b)) if a.base == b.base => {
                 let id = if a.id == b.id { a.id } else { 0 };
@@ -190,7 +205,7 @@ impl Value {
             (Value::Uninit, _) => false,
             (_, Value::Any) => true,
             (Value::Any, _) => false,
-            (Value::Scalar(a, ia), Value::Scalar(b, ib)) => a.leq(*b) && (*ib == 0 || ia == ib),
+            (Value::Scalar(a, ia), Value::Scalar(b, ib)) => a.leq(*b) && (ib.id == 0 || ia == ib),
             (Value::Scalar(a, _), Value::Ptr(p)) => {
                 p.nullable && p.id == 0 && a.as_const() == Some(0)
             }

@@ -42,6 +42,10 @@ impl ProgType {
             "tracepoint" | "tp" => ProgType::Tracepoint,
             "raw_tracepoint" | "raw_tp" => ProgType::RawTracepoint,
             "xdp" | "xdp.frags" => ProgType::Xdp,
+            // Older libbpf matched prefixes: SEC("xdp_router"), SEC("socket1").
+            _ if head.starts_with("xdp") => ProgType::Xdp,
+            _ if head.starts_with("socket") => ProgType::SocketFilter,
+            _ if head.starts_with("classifier") => ProgType::SchedCls,
             _ => return None,
         })
     }
@@ -177,6 +181,7 @@ mod tests {
             Some(ProgType::SocketFilter)
         );
         assert_eq!(ProgType::from_section("tc"), Some(ProgType::SchedCls));
+        assert_eq!(ProgType::from_section("xdp_router"), Some(ProgType::Xdp));
         assert_eq!(ProgType::from_section(".text"), None);
         assert_eq!(ProgType::from_section("license"), None);
     }
