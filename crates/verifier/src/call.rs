@@ -3,7 +3,7 @@
 //! analysis cannot see into.
 
 use crate::diag::{Rule, Severity};
-use crate::engine::{Analyzer, Mode};
+use crate::engine::{Analyzer, Mode, Summary};
 use crate::kernel::helpers::{Arg, Ret, SPECIAL_MAP_TYPES};
 use crate::kernel::HelperProto;
 use crate::mem::{Access, Target};
@@ -11,6 +11,27 @@ use crate::scalar::Scalar;
 use crate::state::{Byte, Frame, Slot, State};
 use crate::value::{Base, Ptr, Value};
 use bpf_vm::isa::*;
+
+/// Speed mode follows calls in their caller's context this many frames
+/// deep; deeper calls (and calls passing no stack pointer) use summaries.
+const SPEED_CONTEXT_FRAMES: usize = 3;
+
+/// Analyses that may be in progress at once (each a summary or a calling
+/// context): the bound on the analysis' own recursion.
+const MAX_NESTED_ANALYSES: usize = 32;
+
+/// True if a call from `st` passes a pointer into a stack frame in r1-r5.
+fn passes_stack_pointer(st: &State) -> bool {
+    (1..=5).any(|r| {
+        matches!(
+            st.reg(r),
+            Value::Ptr(Ptr {
+                base: Base::Stack(_),
+                ..
+            })
+        )
+    })
+}
 
 impl Analyzer<'_> {
     /// The state after the call at `pc`, or `None` if it never returns.
@@ -62,6 +83,7 @@ impl Analyzer<'_> {
         });
         if !stack_safe {
             st.havoc_stacks();
+            self.havocs += 1;
         }
         st.set(0, Value::UNKNOWN);
         st
@@ -115,6 +137,13 @@ impl Analyzer<'_> {
             }
             return Some(self.opaque_call(st));
         }
+        if !kernel && (st.frames.len() >= SPEED_CONTEXT_FRAMES || !passes_stack_pointer(&st)) {
+            if self.active.len() >= MAX_NESTED_ANALYSES && !self.summaries.contains_key(&f) {
+                // Summaries nest along call chains: bound how deep.
+                return Some(self.opaque_call(st));
+            }
+            return Some(self.summarised_call(st, f));
+        }
         let depth = st.frames.len();
         let mut entry = st.clone();
         let mut frame = Frame::new(f, pc);
@@ -159,6 +188,55 @@ impl Analyzer<'_> {
             }
         });
         Some(post)
+    }
+
+    /// Speed mode: a call that passes no stack pointer, applied through the
+    /// callee's summary (its analysis with unknown arguments, done once).
+    fn summarised_call(&mut self, mut st: State, f: usize) -> State {
+        let summary = match self.summaries.get(&f) {
+            Some(s) => s.clone(),
+            None => {
+                // Analysed once, as external code would enter it.
+                let mut entry = State::entry(f);
+                for r in 0..10 {
+                    entry.set(r, Value::Any);
+                }
+                let before = self.havocs;
+                // Facts from this analysis hold for every call: record them.
+                let record = std::mem::replace(&mut self.record, true);
+                self.active.push(f);
+                let exit = self.analyse(f, entry);
+                self.active.pop();
+                self.record = record;
+                let havoc = self.havocs > before;
+                let s = exit.map(|e| Summary {
+                    r0: match e.reg(0) {
+                        // Its own frame is gone after it returns.
+                        Value::Ptr(Ptr {
+                            base: Base::Stack(_),
+                            ..
+                        }) => Value::Any,
+                        v => v,
+                    },
+                    havoc,
+                });
+                self.summaries.insert(f, s.clone());
+                s
+            }
+        };
+        let Some(summary) = summary else {
+            // It never returns (or could not be analysed): nothing after the call runs.
+            return self.opaque_call(st);
+        };
+        if summary.havoc {
+            st.havoc_stacks();
+            self.havocs += 1;
+        }
+        st.set(0, summary.r0);
+        for r in 1..=5 {
+            st.set(r, Value::Any);
+        }
+        st
     }
 
     fn max_frames_allowed(&self) -> usize {

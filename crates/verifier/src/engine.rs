@@ -26,7 +26,7 @@ const KERNEL_PATHS: usize = 64;
 /// Adds `ns` to a block's entry states (at most `limit`, joined or widened
 /// into the last when full); returns the index of the state that changed.
 fn add_state(list: &mut Vec<State>, ns: State, limit: usize, widen: bool) -> Option<usize> {
-    if list.iter().any(|d| d.join(&ns) == *d) {
+    if list.iter().any(|d| *d == ns || d.join(&ns) == *d) {
         return None;
     }
     if list.len() < limit {
@@ -97,6 +97,16 @@ impl SlotProof {
     }
 }
 
+/// A function's effect on its caller when analysed with unknown arguments.
+#[derive(Clone, Debug)]
+pub(crate) struct Summary {
+    /// r0 at its exits (joined).
+    pub r0: Value,
+    /// It (or something it calls) may write memory it cannot see: the
+    /// caller's stack slots are no longer known after the call.
+    pub havoc: bool,
+}
+
 /// Where control goes after one block.
 pub(crate) struct BlockOut {
     pub succs: Vec<(usize, State)>,
@@ -120,7 +130,15 @@ pub(crate) struct Analyzer<'a> {
     pub unsound: bool,
     /// Functions being analysed, outermost first (recursion check).
     pub active: Vec<usize>,
-    memo: HashMap<(usize, State, bool), Option<State>>,
+    /// Analyses done: (function, entry, recording) -> (exit, whether it
+    /// wrote memory the analysis could not follow).
+    memo: HashMap<(usize, State, bool), (Option<State>, bool)>,
+    /// Stores and calls that may have written any stack slot (speed mode):
+    /// a call whose callee did one must forget its caller's stack too.
+    pub havocs: u64,
+    /// Speed mode: what each function does when analysed with unknown
+    /// arguments (used for calls that pass no stack pointer).
+    pub summaries: HashMap<usize, Option<Summary>>,
     /// Deepest stack byte used by each function (kernel stack limit).
     pub stack_use: HashMap<usize, u64>,
     /// Calls seen: caller function -> callee functions.
@@ -146,6 +164,8 @@ impl<'a> Analyzer<'a> {
             unsound: false,
             active: Vec::new(),
             memo: HashMap::new(),
+            havocs: 0,
+            summaries: HashMap::new(),
             stack_use: HashMap::new(),
             calls: BTreeMap::new(),
             back_edge_states: HashMap::new(),
@@ -253,9 +273,11 @@ impl<'a> Analyzer<'a> {
         };
         self.analysed.insert(f);
         let key = (f, entry, self.record);
-        if let Some(r) = self.memo.get(&key) {
+        if let Some((r, havoc)) = self.memo.get(&key) {
+            self.havocs += *havoc as u64;
             return r.clone();
         }
+        let havocs_before = self.havocs;
         let (f, entry, record) = key;
         let n = cfg.blocks.len();
         let paths = self.paths();
@@ -329,7 +351,8 @@ impl<'a> Analyzer<'a> {
                 }
             }
         }
-        self.memo.insert((f, entry, record), exit.clone());
+        let havoc = self.havocs > havocs_before;
+        self.memo.insert((f, entry, record), (exit.clone(), havoc));
         exit
     }
 

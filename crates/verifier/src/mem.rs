@@ -561,7 +561,10 @@ impl Analyzer<'_> {
         }
         match t {
             Target::Stack { frame, lo, hi } => self.stack_write(st, pc, frame, lo, hi, size, v),
-            Target::Other if !self.is_kernel() => st.havoc_stacks(),
+            Target::Other if !self.is_kernel() => {
+                st.havoc_stacks();
+                self.havocs += 1;
+            }
             _ => {}
         }
     }
@@ -596,6 +599,7 @@ impl Analyzer<'_> {
             }
             Target::Other if !self.is_kernel() => {
                 st.havoc_stacks();
+                self.havocs += 1;
                 Value::scalar(Scalar::of_width(size as u32))
             }
             _ => Value::scalar(Scalar::of_width(size as u32)),

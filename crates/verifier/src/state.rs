@@ -62,6 +62,9 @@ impl Slot {
     }
 
     fn merge(&self, o: &Slot, widen: bool) -> Slot {
+        if self == o {
+            return *self;
+        }
         match (self, o) {
             (Slot::Spill(a), Slot::Spill(b)) => {
                 let v = if widen { a.widen(*b) } else { a.join(*b) };
@@ -265,19 +268,30 @@ impl State {
 
     fn merge(&self, o: &State, widen: bool) -> State {
         debug_assert_eq!(self.frames.len(), o.frames.len());
+        if self == o {
+            return self.clone();
+        }
         let frames = self
             .frames
             .iter()
             .zip(&o.frames)
             .map(|(a, b)| {
+                if a == b {
+                    return a.clone();
+                }
                 let mut regs = a.regs;
                 for (r, y) in regs.iter_mut().zip(&b.regs) {
                     *r = if widen { r.widen(*y) } else { r.join(*y) };
                 }
                 let n = a.stack.len().max(b.stack.len());
+                let stack = if a.stack == b.stack {
+                    a.stack.clone()
+                } else {
+                    (0..n).map(|i| a.slot(i).merge(&b.slot(i), widen)).collect()
+                };
                 let mut f = Frame {
                     regs,
-                    stack: (0..n).map(|i| a.slot(i).merge(&b.slot(i), widen)).collect(),
+                    stack,
                     func: a.func,
                     call_site: a.call_site,
                 };

@@ -157,6 +157,9 @@ impl Value {
     }
 
     fn merge(self, other: Value, widen: bool) -> Value {
+        if self == other {
+            return self;
+        }
         let scalar_merge = |a: Scalar, b: Scalar| if widen { a.widen(b) } else { a.join(b) };
         match (self, other) {
             (Value::Uninit, _) | (_, Value::Uninit) => Value::Uninit,
