@@ -196,8 +196,10 @@ pub struct Verdict {
     pub insns: usize,
     /// Findings, errors first, by instruction.
     pub diagnostics: Vec<Diagnostic>,
-    /// Memory accesses reached, and how many are in bounds for every path.
+    /// Memory access instructions the analysis reached.
     pub accesses: usize,
+    /// Of those, the ones in bounds on every path.
+    pub in_bounds: usize,
     pub steps: u64,
     pub time: Duration,
 }
@@ -270,6 +272,16 @@ pub fn verify_kernel(
         )))
         .emit_plain();
     }
+    let accesses = an
+        .proofs
+        .iter()
+        .filter(|p| **p != SlotProof::Unseen)
+        .count();
+    let in_bounds = an
+        .proofs
+        .iter()
+        .filter(|p| matches!(p, SlotProof::Proven { .. }))
+        .count();
     let mut diagnostics: Vec<Diagnostic> = an.diags.into_values().collect();
     for d in &mut diagnostics {
         d.slot += program.base;
@@ -280,7 +292,8 @@ pub fn verify_kernel(
         prog_type: kprog.prog_type,
         insns,
         diagnostics,
-        accesses: 0,
+        accesses,
+        in_bounds,
         steps: an.steps,
         time: start.elapsed(),
     }

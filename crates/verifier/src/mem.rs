@@ -166,11 +166,16 @@ impl Analyzer<'_> {
                 region: RegionKind::Stack,
                 frame: (frame == st.depth()).then_some((lo, hi)),
             },
+            // Kernel objects (the kernel crate places them in the kernel region).
+            Target::Ctx(_) | Target::Packet | Target::MapValue(_) | Target::Alloc => {
+                SlotProof::Proven {
+                    region: RegionKind::Kernel,
+                    frame: None,
+                }
+            }
             _ => SlotProof::Unproven,
         };
-        if !self.is_kernel() {
-            self.record_access(pc, proof);
-        }
+        self.record_access(pc, proof);
         t
     }
 

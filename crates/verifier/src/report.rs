@@ -54,7 +54,13 @@ pub fn format_verdict(
     if warnings > 0 {
         let _ = write!(out, ", {}", plural(warnings, "warning"));
     }
-    let _ = writeln!(out, " [verified in {:.2} ms]", v.time.as_secs_f64() * 1e3);
+    let _ = writeln!(
+        out,
+        " [{} of {} memory accesses in bounds on every path; verified in {:.2} ms]",
+        v.in_bounds,
+        v.accesses,
+        v.time.as_secs_f64() * 1e3
+    );
     for d in &v.diagnostics {
         let what = match d.severity {
             Severity::Error => "error",
