@@ -262,7 +262,7 @@ impl Analyzer<'_> {
         .regs(st, &[r])
         .hint_if(
             !is64,
-            "clang -mcpu=v3 computes `ctx->data_end - ctx->data` in 32 bits: cast both to long first",
+            "do pointer arithmetic in 64 bits: values loaded as __u32 may be computed with 32-bit instructions under -mcpu=v3; cast them to long first",
         )
         .emit_plain();
     }
@@ -279,10 +279,13 @@ impl Analyzer<'_> {
             (Value::Scalar(s, link), Value::Ptr(p)) if is64 && op == ALU_ADD => {
                 self.offset_pointer(st, pc, src, p, s, link, false)
             }
-            (Value::Ptr(p), Value::Ptr(q)) if is64 && op == ALU_SUB => {
+            // The kernel allows `pointer - pointer` in either width (it
+            // checks this before the 32-bit rule) and gives a number.
+            (Value::Ptr(p), Value::Ptr(q)) if op == ALU_SUB => {
                 if p.base == q.base {
                     if let (Some(x), Some(y)) = (p.const_offset(), q.const_offset()) {
-                        return Value::constant(x.wrapping_sub(y) as u64);
+                        let d = Scalar::constant(x.wrapping_sub(y) as u64);
+                        return Value::scalar(if is64 { d } else { d.zext32() });
                     }
                 }
                 if self.is_kernel() && !self.privileged() {
@@ -296,7 +299,28 @@ impl Analyzer<'_> {
                     .regs(st, &[dst, src])
                     .emit_plain();
                 }
-                Value::UNKNOWN
+                if is64 || self.is_kernel() {
+                    Value::UNKNOWN
+                } else {
+                    Value::scalar(Scalar::of_width(4))
+                }
+            }
+            (Value::Ptr(_), Value::Ptr(_)) => {
+                if self.is_kernel() {
+                    self.report(
+                        pc,
+                        Rule::PointerArithmetic,
+                        Severity::Error,
+                        format!("`{}` between two pointers (r{dst}, r{src})", op_name(op)),
+                    )
+                    .kernel_says(Some(format!(
+                        "R{dst} pointer {} pointer prohibited",
+                        op_name(op)
+                    )))
+                    .regs(st, &[dst, src])
+                    .emit_plain();
+                }
+                self.unknown_after_pointer_op()
             }
             (Value::Scalar(_, _), Value::Ptr(_)) if is64 && op == ALU_SUB => {
                 if self.is_kernel() {

@@ -331,6 +331,26 @@ fn check_reg_sane_offset_rejects_unbounded_scalar_added_to_a_pointer() {
 }
 
 #[test]
+fn adjust_reg_min_max_vals_allows_32_bit_pointer_minus_pointer_when_privileged() {
+    // `ctx->data_end - ctx->data` as clang -mcpu=v3 computes it: w2 -= w1.
+    let code = [
+        ldx(SIZE_W, 2, 1, 4),
+        ldx(SIZE_W, 3, 1, 0),
+        alu32_reg(ALU_SUB, 2, 3),
+        mov64_reg(0, 2),
+        exit(),
+    ];
+    accepts(&code, ProgType::Xdp);
+    rejects_with(
+        &code,
+        ProgType::Xdp,
+        KernelOptions::unprivileged(),
+        Rule::PointerArithmetic,
+        2,
+    );
+}
+
+#[test]
 fn adjust_reg_min_max_vals_rejects_pointer_minus_pointer_for_unprivileged() {
     let code = [
         mov64_reg(2, 10),
