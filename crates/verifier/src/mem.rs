@@ -364,7 +364,7 @@ impl Analyzer<'_> {
                     format!("the {verb} of {size} byte{} at packet offset {} is not covered by a check against data_end (the checks so far cover {known} bytes)",
                         if size == 1 { "" } else { "s" },
                         describe_packet_offset(&p, off)))
-                    .kernel_says(Some(format!("invalid access to packet, off={start} size={size}, R{reg}(id={},off={},r={known})", p.id, p.fixed)))
+                    .kernel_says(Some(format!("invalid access to packet, off={start} size={size}, R{reg}(id={},off={start},r={known})", p.id)))
                     .regs(st, &[reg])
                     .hint("compare the end of what you read with data_end first: `if ((void *)(p + 1) > data_end) return XDP_PASS;`")
                     .emit_plain();

@@ -456,7 +456,7 @@ fn check_packet_access_rejects_packet_reads_without_a_bounds_check() {
     let d = rejects_at(&code, ProgType::Xdp, Rule::PacketBounds, 1);
     assert_eq!(
         d.kernel.as_deref(),
-        Some("invalid access to packet, off=12 size=1, R2(id=0,off=0,r=0)")
+        Some("invalid access to packet, off=12 size=1, R2(id=0,off=12,r=0)")
     );
 }
 
