@@ -154,12 +154,12 @@ fn extents(graphs: &[LinkGraph], vm: &Vm) -> Vec<Extent> {
         .collect()
 }
 
-/// Accesses of the unit proven in bounds: `(code range, proven slots)`
+/// Accesses of the unit proven in bounds: `(code range, (slot, region))`
 /// for [`Vm::set_access_proofs`], or `None` when nothing was proven.
 pub(crate) fn prove_unit(
     graphs: &[LinkGraph],
     vm: &Vm,
-) -> Option<(std::ops::Range<usize>, Vec<usize>)> {
+) -> Option<(std::ops::Range<usize>, Vec<(usize, RegionKind)>)> {
     let unit = UnitCode::of(graphs)?;
     let env = SpeedEnv {
         frame_size: vm.config().frame_size,
@@ -171,7 +171,10 @@ pub(crate) fn prove_unit(
         return None;
     }
     let range = unit.base..unit.base + unit.insns.len();
-    Some((range, proofs.proven.iter().map(|p| p.slot).collect()))
+    Some((
+        range,
+        proofs.proven.iter().map(|p| (p.slot, p.region)).collect(),
+    ))
 }
 
 // ---- kernel mode ----

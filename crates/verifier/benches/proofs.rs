@@ -80,8 +80,9 @@ fn load(code: &[Insn], args: &Args, proofs: bool) -> (Loaded, usize, usize) {
     };
     let p = prove(&program, &env, Limits::default());
     if proofs {
-        let slots: Vec<usize> = p.proven.iter().map(|a| a.slot).collect();
-        vm.set_access_proofs(0..code.len(), &slots);
+        let proofs: Vec<(usize, RegionKind)> =
+            p.proven.iter().map(|a| (a.slot, a.region)).collect();
+        vm.set_access_proofs(0..code.len(), &proofs);
     }
     (Loaded { vm, args }, p.accesses, p.proven.len())
 }

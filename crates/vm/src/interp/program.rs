@@ -6,6 +6,7 @@
 
 use super::decode::{decode, fuse, proven, Op};
 use crate::isa::Insn;
+use crate::memory::RegionKind;
 use std::ops::Range;
 
 /// Instruction slots and their decoded forms, one `Op` per slot in each.
@@ -16,9 +17,9 @@ pub(crate) struct Program {
     singles: Vec<Op>,
     /// `fused[i]`: `singles[i]` fused with `singles[i + 1]` if they fuse.
     fused: Vec<Op>,
-    /// `proven[i]`: the access at slot `i` was proven in bounds (see
-    /// `Vm::set_access_proofs`), and its op skips checks.
-    proven: Vec<bool>,
+    /// `proven[i]`: the region the access at slot `i` was proven to stay
+    /// in (see `Vm::set_access_proofs`); its op skips checks.
+    proven: Vec<Option<RegionKind>>,
     /// The code each set of proofs was derived from: a change to any slot
     /// in it withdraws them.
     proof_sources: Vec<Range<usize>>,
@@ -41,19 +42,24 @@ impl Program {
         &self.fused
     }
 
-    /// True if the access at `slot` runs without the checks a proof made redundant.
-    pub fn is_proven(&self, slot: usize) -> bool {
-        self.proven.get(slot).copied().unwrap_or(false)
+    /// The region the access at `slot` was proven to stay in, if any.
+    pub fn proof(&self, slot: usize) -> Option<RegionKind> {
+        self.proven.get(slot).copied().flatten()
     }
 
-    /// Marks the accesses at `slots` proven, by an analysis of the code in
-    /// `source` (slots out of range are ignored).
-    pub fn set_proofs(&mut self, source: Range<usize>, slots: &[usize]) {
+    /// True if the access at `slot` runs without the checks a proof made redundant.
+    pub fn is_proven(&self, slot: usize) -> bool {
+        self.proof(slot).is_some()
+    }
+
+    /// Marks the accesses at `proofs` proven (each to stay in its region),
+    /// by an analysis of the code in `source`; slots out of range are ignored.
+    pub fn set_proofs(&mut self, source: Range<usize>, proofs: &[(usize, RegionKind)]) {
         let len = self.insns.len();
-        self.proven.resize(len, false);
-        for &slot in slots {
-            if slot < len && !self.proven[slot] {
-                self.proven[slot] = true;
+        self.proven.resize(len, None);
+        for &(slot, region) in proofs {
+            if slot < len && self.proven[slot].is_none() {
+                self.proven[slot] = Some(region);
                 self.redecode(slot..slot + 1);
             }
         }
@@ -71,8 +77,8 @@ impl Program {
         self.proof_sources = keep;
         for r in hit {
             for slot in r {
-                if self.proven.get(slot) == Some(&true) {
-                    self.proven[slot] = false;
+                if self.proven.get(slot).is_some_and(|p| p.is_some()) {
+                    self.proven[slot] = None;
                     self.redecode(slot..slot + 1);
                 }
             }
@@ -208,9 +214,17 @@ mod tests {
         use crate::isa::SIZE_DW;
         let mut p = Program::default();
         p.append(&[ldx(SIZE_DW, 0, 10, -8), ldx(SIZE_DW, 1, 10, -16), exit()]);
-        p.set_proofs(0..3, &[0, 1, 7]);
+        p.set_proofs(
+            0..3,
+            &[
+                (0, RegionKind::Stack),
+                (1, RegionKind::Stack),
+                (7, RegionKind::Stack),
+            ],
+        );
         assert!(in_step(&p));
         assert_eq!(p.singles()[0].kind, Kind::LdxP64);
+        assert_eq!(p.proof(1), Some(RegionKind::Stack));
         assert_eq!(p.fused()[1].kind, Kind::LdxP64);
         // Code outside the analysed range does not matter to it.
         p.append(&[exit()]);
@@ -222,7 +236,7 @@ mod tests {
         assert!(in_step(&p));
         assert_eq!(p.singles()[0].kind, Kind::Ldx64);
         // Truncation drops them with their code.
-        p.set_proofs(0..2, &[0]);
+        p.set_proofs(0..2, &[(0, RegionKind::Stack)]);
         p.truncate(1);
         assert!(p.is_proven(0));
         p.truncate(0);
