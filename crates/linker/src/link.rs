@@ -561,9 +561,7 @@ pub(crate) fn function_containing(g: &LinkGraph, si: usize, offset: u64) -> Opti
         .map(|(_, s)| s.name.clone())
 }
 
-/// The code range and slots of accesses proven in bounds (see
-/// [`crate::verify::prove_unit`]).
-type UnitProofs = Option<(std::ops::Range<usize>, Vec<(usize, RegionKind)>)>;
+use crate::verify::UnitProofs;
 
 /// Pass 6: every code section must be valid VM code; then the hooks; then
 /// (when the session proves accesses) the accesses proven in bounds.

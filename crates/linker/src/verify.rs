@@ -154,12 +154,13 @@ fn extents(graphs: &[LinkGraph], vm: &Vm) -> Vec<Extent> {
         .collect()
 }
 
+/// The code a unit's proofs were derived from, and its proven accesses
+/// (slot, region), for [`Vm::set_access_proofs`].
+pub(crate) type UnitProofs = Option<(std::ops::Range<usize>, Vec<(usize, RegionKind)>)>;
+
 /// Accesses of the unit proven in bounds: `(code range, (slot, region))`
 /// for [`Vm::set_access_proofs`], or `None` when nothing was proven.
-pub(crate) fn prove_unit(
-    graphs: &[LinkGraph],
-    vm: &Vm,
-) -> Option<(std::ops::Range<usize>, Vec<(usize, RegionKind)>)> {
+pub(crate) fn prove_unit(graphs: &[LinkGraph], vm: &Vm) -> UnitProofs {
     let unit = UnitCode::of(graphs)?;
     let env = SpeedEnv {
         frame_size: vm.config().frame_size,
