@@ -12,6 +12,7 @@ use crate::elf::read_object;
 use crate::error::LinkError;
 use crate::graph::*;
 use crate::session::*;
+use crate::verify::UnitProofs;
 use bpf_vm::isa::{self, Insn, INSN_SIZE, OP_GOTOL};
 use bpf_vm::memory::MAX_REGION_SIZE;
 use bpf_vm::{code_addr, RegionKind};
@@ -560,8 +561,6 @@ pub(crate) fn function_containing(g: &LinkGraph, si: usize, offset: u64) -> Opti
         .max_by_key(|(o, _)| *o)
         .map(|(_, s)| s.name.clone())
 }
-
-use crate::verify::UnitProofs;
 
 /// Pass 6: every code section must be valid VM code; then the hooks; then
 /// (when the session proves accesses) the accesses proven in bounds.
