@@ -435,10 +435,19 @@ impl Memory {
     pub(crate) fn read_proven<const N: usize>(&self, addr: u64) -> Result<[u8; N], MemError> {
         let off = (addr & OFFSET_MASK) as usize;
         if let Some(r) = self.regions.get((addr >> REGION_SHIFT) as usize) {
-            if let Some(b) = r.bytes.get(off..).and_then(|b| b.first_chunk::<N>()) {
+            // (A wrapped end makes an empty range: `get` refuses it.)
+            let bytes = r.bytes.get(off..off.wrapping_add(N));
+            if let Some(b) = bytes.and_then(|b| b.first_chunk::<N>()) {
                 return Ok(*b);
             }
         }
+        self.read_unexpected(addr)
+    }
+
+    /// The checked path of a proven load that did not go as proven.
+    #[cold]
+    #[inline(never)]
+    fn read_unexpected<const N: usize>(&self, addr: u64) -> Result<[u8; N], MemError> {
         self.read_array(addr)
     }
 
