@@ -2,7 +2,8 @@
 //! (stack traffic at computed offsets, spilled pointers, loops, calls,
 //! global data, atomics, 32-bit arithmetic) run on `bpf_vm::Vm` with random
 //! arguments; no memory access the analysis proves in bounds may trap.
-//! A trap at a proven instruction is a counterexample.
+//! A trap at a proven instruction is a counterexample; so is any
+//! difference between runs with and without the proofs applied.
 
 use bpf_verifier::{prove, Extent, Function, Limits, Program, SpeedEnv};
 use bpf_vm::isa::asm::*;
@@ -284,13 +285,24 @@ proptest! {
         let proven: HashSet<usize> = proofs.proven.iter().map(|a| a.slot).collect();
         let mut vm = vm_with_data();
         vm.load_code(&code).unwrap();
+        // The same code with the proofs applied must behave identically.
+        let mut fast = vm_with_data();
+        fast.load_code(&code).unwrap();
+        let applied: Vec<(usize, RegionKind)> = proofs.proven.iter().map(|a| (a.slot, a.region)).collect();
+        fast.set_access_proofs(0..code.len(), &applied);
         // Small and stack-like arguments as well as random ones.
         let args: Vec<u64> = args.iter().enumerate().map(|(i, a)| match i % 3 { 0 => a % 700, 1 => RegionKind::Stack.base() + a % 4096, _ => *a }).collect();
         for entry in [0, p.functions[1].start] {
             if entry != 0 && !p.functions[1].external {
                 continue;
             }
-            if let Err(trap) = vm.call(entry, &args) {
+            let result = vm.call(entry, &args);
+            prop_assert_eq!(&result, &fast.call(entry, &args), "proofs changed the result");
+            prop_assert_eq!(
+                vm.mem.read_bytes(RegionKind::Data.base(), DATA_LEN as usize).unwrap(),
+                fast.mem.read_bytes(RegionKind::Data.base(), DATA_LEN as usize).unwrap()
+            );
+            if let Err(trap) = result {
                 if let TrapKind::Memory(e) = &trap.kind {
                     prop_assert!(!proven.contains(&trap.pc),
                         "slot {} was proven in bounds but trapped: {e}\n{}", trap.pc,
