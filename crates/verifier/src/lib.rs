@@ -188,6 +188,59 @@ pub fn prove(program: &Program, env: &SpeedEnv, limits: Limits) -> Proofs {
     out
 }
 
+/// `check_max_stack_depth`: the frames of the deepest call chain from
+/// `entry`, each rounded up to 32 bytes, must fit in `limit` bytes.
+fn combined_stack(an: &mut Analyzer, entry: usize, limit: usize) {
+    fn deepest(an: &Analyzer, f: usize, seen: &mut Vec<usize>) -> (u64, Vec<usize>) {
+        let own = an
+            .stack_use
+            .get(&f)
+            .copied()
+            .unwrap_or(0)
+            .max(1)
+            .next_multiple_of(32);
+        seen.push(f);
+        let mut best = (0, Vec::new());
+        for &g in an.calls.get(&f).into_iter().flatten() {
+            if !seen.contains(&g) {
+                let d = deepest(an, g, seen);
+                if d.0 > best.0 {
+                    best = d;
+                }
+            }
+        }
+        seen.pop();
+        let mut chain = vec![f];
+        chain.extend(best.1);
+        (own + best.0, chain)
+    }
+    let (total, chain) = deepest(an, entry, &mut Vec::new());
+    if total as usize > limit && chain.len() > 1 {
+        let names: Vec<String> = chain
+            .iter()
+            .map(|f| {
+                let used = an.stack_use.get(f).copied().unwrap_or(0);
+                format!("`{}` ({used} bytes)", an.prog.functions[*f].name)
+            })
+            .collect();
+        let start = an.prog.functions[entry].start;
+        an.report(
+            start,
+            Rule::CombinedStack,
+            Severity::Error,
+            format!(
+                "the call chain {} needs {total} bytes of stack together (frames rounded up to 32 bytes); the limit is {limit}",
+                names.join(" -> ")
+            ),
+        )
+        .kernel_says(Some(format!(
+            "combined stack size of {} calls is {total}. Too large",
+            chain.len()
+        )))
+        .emit_plain();
+    }
+}
+
 /// The kernel verifier's verdict on one program, as far as we can tell.
 #[derive(Clone, Debug)]
 pub struct Verdict {
@@ -240,6 +293,7 @@ pub fn verify_kernel(
     an.analyse(f, entry);
     an.active.pop();
     loops::check(&mut an, f);
+    combined_stack(&mut an, f, env.options.stack_limit);
     let insns = an
         .analysed
         .iter()

@@ -556,3 +556,64 @@ fn rfc9669_callx_is_not_a_kernel_instruction() {
         1,
     );
 }
+
+#[test]
+fn check_max_stack_depth_rejects_call_chains_over_512_bytes() {
+    // main uses 304 bytes and calls sub, which uses 256: 320 + 256 > 512.
+    let code = [
+        st(SIZE_DW, 10, -304, 0),
+        call_local(2),
+        mov64_imm(0, 0),
+        exit(),
+        st(SIZE_DW, 10, -256, 0),
+        exit(),
+    ];
+    let program = Program {
+        code: &code,
+        base: 0,
+        functions: vec![
+            Function {
+                name: "main".into(),
+                start: 0,
+                end: 4,
+                external: true,
+            },
+            Function {
+                name: "sub".into(),
+                start: 4,
+                end: 6,
+                external: false,
+            },
+        ],
+    };
+    let maps = maps();
+    let env = KernelEnv {
+        tables: &BuiltinTables,
+        maps: &maps,
+        options: KernelOptions::privileged(),
+    };
+    let kp = KernelProgram {
+        function: 0,
+        prog_type: ProgType::Kprobe,
+        section: "kprobe".into(),
+    };
+    let v = verify_kernel(&program, &kp, &env, Limits::default());
+    let d = v
+        .diagnostics
+        .iter()
+        .find(|d| d.rule == Rule::CombinedStack)
+        .expect("combined stack refused");
+    assert_eq!(
+        d.kernel.as_deref(),
+        Some("combined stack size of 2 calls is 576. Too large")
+    );
+    // Each frame alone is fine; a smaller callee frame fits.
+    let mut ok = code;
+    ok[4] = st(SIZE_DW, 10, -128, 0);
+    let program = Program {
+        code: &ok,
+        ..program
+    };
+    let v = verify_kernel(&program, &kp, &env, Limits::default());
+    assert!(v.accepted(), "{:#?}", v.diagnostics);
+}
