@@ -247,20 +247,19 @@ fn verify_kernel(
     let refused = reports.iter().filter(|r| !r.verdict.accepted()).count();
     match linked {
         Ok(()) => {
-            let _ = writeln!(
-                out,
-                "{} programs checked: the kernel would accept all of them",
-                reports.len()
-            );
+            let _ = match reports.len() {
+                1 => writeln!(out, "1 program checked: the kernel would accept it"),
+                n => writeln!(
+                    out,
+                    "{n} programs checked: the kernel would accept all of them"
+                ),
+            };
             Ok(ExitCode::SUCCESS)
         }
-        Err(bpf_linker::LinkError::Verify { object, message }) if refused > 0 => {
-            let _ = message;
-            Err(format!(
-                "{object}: the Linux verifier would refuse {refused} of {} programs (see above)",
-                reports.len()
-            ))
-        }
+        Err(bpf_linker::LinkError::Verify { object, .. }) if refused > 0 => Err(format!(
+            "{object}: the Linux verifier would refuse {refused} of {} programs (see above)",
+            reports.len()
+        )),
         Err(e) => Err(e.to_string()),
     }
 }
