@@ -48,6 +48,7 @@ pub fn read_object(name: &str, data: &[u8]) -> Result<LinkGraph, LinkError> {
         sections: Vec::new(),
         symbols: Vec::new(),
         abi: None,
+        map_handles: Vec::new(),
     };
     let mut by_elf_index: HashMap<usize, SectionId> = HashMap::new();
     let mut dropped: HashMap<usize, String> = HashMap::new();

@@ -143,6 +143,9 @@ pub struct LinkGraph {
     pub symbols: Vec<Symbol>,
     /// The `.bpf_repl.abi` marker of objects built by bpf-cc in full mode.
     pub abi: Option<crate::abi::AbiMarker>,
+    /// The handles the allocate pass gave this object's maps:
+    /// (map-definition section, offset of the definition, handle).
+    pub map_handles: Vec<(SectionId, u64, u64)>,
 }
 
 impl LinkGraph {

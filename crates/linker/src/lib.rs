@@ -24,6 +24,7 @@ pub mod maps;
 mod programs;
 pub mod session;
 pub mod stack;
+pub mod verify;
 
 pub use debuginfo::{format_backtrace, BacktraceFrame, SourceLocation};
 pub use error::LinkError;

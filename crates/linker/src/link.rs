@@ -12,6 +12,7 @@ use crate::elf::read_object;
 use crate::error::LinkError;
 use crate::graph::*;
 use crate::session::*;
+use crate::verify::UnitProofs;
 use bpf_vm::isa::{self, Insn, INSN_SIZE, OP_GOTOL};
 use bpf_vm::memory::MAX_REGION_SIZE;
 use bpf_vm::{code_addr, RegionKind};
@@ -98,13 +99,21 @@ pub(crate) fn link_unit(session: &mut Session, inputs: &[(&str, &[u8])]) -> Resu
     crate::abi::check(session, &graphs)?;
     lap("resolve", &mut times);
     let layout = allocate(session, &graphs, &resolution)?;
+    for m in &layout.maps {
+        graphs[m.graph]
+            .map_handles
+            .push((m.def.section, m.def.offset, m.handle));
+    }
     lap("allocate", &mut times);
     let unfixed = session.options.keep_unfixed_graphs.then(|| graphs.clone());
     fixup(session, &mut graphs, &resolution, &layout)?;
     lap("fixup", &mut times);
-    verify(session, &graphs)?;
+    let proofs = verify(session, &graphs)?;
     lap("verify", &mut times);
     publish(session, graphs, unfixed, resolution, layout)?;
+    if let Some((source, slots)) = proofs {
+        session.vm.set_access_proofs(source, &slots);
+    }
     lap("publish", &mut times);
     session.last_times = times;
     Ok(())
@@ -602,8 +611,9 @@ pub(crate) fn function_containing(g: &LinkGraph, si: usize, offset: u64) -> Opti
         .map(|(_, s)| s.name.clone())
 }
 
-/// Pass 6: every code section must be valid VM code; then the hooks.
-fn verify(session: &Session, graphs: &[LinkGraph]) -> Result<(), LinkError> {
+/// Pass 6: every code section must be valid VM code; then the hooks; then
+/// (when the session proves accesses) the accesses proven in bounds.
+fn verify(session: &Session, graphs: &[LinkGraph]) -> Result<UnitProofs, LinkError> {
     for g in graphs {
         for (si, s) in g.sections.iter().enumerate() {
             if s.kind != SectionKind::Code {
@@ -628,7 +638,11 @@ fn verify(session: &Session, graphs: &[LinkGraph]) -> Result<(), LinkError> {
             })?;
         }
     }
-    Ok(())
+    Ok(if session.prove_accesses {
+        crate::verify::prove_unit(graphs, &session.vm)
+    } else {
+        None
+    })
 }
 
 fn gotol(from: usize, to: usize) -> Insn {

@@ -116,6 +116,8 @@ pub struct Session {
     pub(crate) kernel: Option<bpf_kernel::Kernel>,
     /// The BTF CO-RE relocations are resolved against (`--btf`).
     pub(crate) target_btf: Option<std::rc::Rc<crate::btf::Btf>>,
+    /// Prove memory accesses in bounds when linking (see `bpf-verifier`).
+    pub(crate) prove_accesses: bool,
     pub(crate) last_times: LinkTimes,
     pub(crate) debug_cache:
         std::cell::RefCell<HashMap<usize, Option<std::rc::Rc<crate::debuginfo::ObjectDebugInfo>>>>,
@@ -168,6 +170,7 @@ impl Session {
             verifiers: Vec::new(),
             kernel: None,
             target_btf: None,
+            prove_accesses: true,
             last_times: LinkTimes::default(),
             debug_cache: Default::default(),
         }
@@ -236,6 +239,12 @@ impl Session {
     /// Adds a verification pass run on every later link.
     pub fn add_verifier(&mut self, hook: VerifyHook) {
         self.verifiers.push(hook);
+    }
+
+    /// Whether later links prove memory accesses in bounds, so that the VM
+    /// runs them with fewer checks (on by default).
+    pub fn set_prove_accesses(&mut self, on: bool) {
+        self.prove_accesses = on;
     }
 
     /// Links one object.

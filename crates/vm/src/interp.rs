@@ -503,6 +503,12 @@ fn run_until_stop<const RESERVE: usize>(
                 <$t>::from_le_bytes(mem_try!(mem.read_array(r[s!()].wrapping_add(op.offset()))))
             };
         }
+        // A load proven in bounds: only the region's own length is checked.
+        macro_rules! load_proven {
+            ($t:ty) => {
+                <$t>::from_le_bytes(mem_try!(mem.read_proven(r[s!()].wrapping_add(op.offset()))))
+            };
+        }
         macro_rules! store {
             ($t:ty, $val:expr) => {
                 mem_try!(mem.write_array(
@@ -746,6 +752,13 @@ fn run_until_stop<const RESERVE: usize>(
             Kind::Ldxs8 => r[d!()] = load!(i8) as i64 as u64,
             Kind::Ldxs16 => r[d!()] = load!(i16) as i64 as u64,
             Kind::Ldxs32 => r[d!()] = load!(i32) as i64 as u64,
+            Kind::LdxP8 => r[d!()] = load_proven!(u8) as u64,
+            Kind::LdxP16 => r[d!()] = load_proven!(u16) as u64,
+            Kind::LdxP32 => r[d!()] = load_proven!(u32) as u64,
+            Kind::LdxP64 => r[d!()] = load_proven!(u64),
+            Kind::LdxsP8 => r[d!()] = load_proven!(i8) as i64 as u64,
+            Kind::LdxsP16 => r[d!()] = load_proven!(i16) as i64 as u64,
+            Kind::LdxsP32 => r[d!()] = load_proven!(i32) as i64 as u64,
             Kind::St8 => store!(u8, op.imm),
             Kind::St16 => store!(u16, op.imm),
             Kind::St32 => store!(u32, op.imm),

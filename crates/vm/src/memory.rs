@@ -559,6 +559,31 @@ impl Memory {
         Err(self.refuse(addr, N, Access::Read))
     }
 
+    /// Reads the `N` bytes at `addr` for a load a verifier proved in
+    /// bounds: the live-frame and permission bound is not compared, the
+    /// region's length still is, and anything unexpected takes the fully
+    /// checked path: a wrong proof can change what BPF code sees (a stale
+    /// frame below the live stack), never reach past VM memory.
+    #[inline(always)]
+    pub(crate) fn read_proven<const N: usize>(&self, addr: u64) -> Result<[u8; N], MemError> {
+        let off = (addr & OFFSET_MASK) as usize;
+        if let Some(r) = self.regions.get((addr >> REGION_SHIFT) as usize) {
+            // (A wrapped end makes an empty range: `get` refuses it.)
+            let bytes = r.bytes.get(off..off.wrapping_add(N));
+            if let Some(b) = bytes.and_then(|b| b.first_chunk::<N>()) {
+                return Ok(*b);
+            }
+        }
+        self.read_unexpected(addr)
+    }
+
+    /// The checked path of a proven load that did not go as proven.
+    #[cold]
+    #[inline(never)]
+    fn read_unexpected<const N: usize>(&self, addr: u64) -> Result<[u8; N], MemError> {
+        self.read_array(addr)
+    }
+
     /// Writes `N` bytes at `addr`: the interpreter's fixed-size stores.
     #[inline(always)]
     pub(crate) fn write_array<const N: usize>(

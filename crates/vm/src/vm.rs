@@ -146,6 +146,10 @@ impl Vm {
     /// take them from users should report `check`'s error instead.
     pub fn set_config(&mut self, config: VmConfig) {
         let config = config.clamped();
+        if config.frame_size < self.config.frame_size {
+            // Stack proofs hold for frames at least as large as they assumed.
+            self.program.drop_proofs(None);
+        }
         self.config = config;
         self.mem
             .set_stack_size(config.frame_size.saturating_mul(config.max_call_depth));
@@ -280,6 +284,37 @@ impl Vm {
                 kind: InvalidKind::TruncatedLdImm64,
             }),
         }
+    }
+
+    /// Lets the accesses at `proofs` skip the checks a verifier proved
+    /// redundant: each `(slot, region)` stays inside `region` (for the
+    /// stack: inside the live frames) on every execution. The interpreter
+    /// uses this for loads; an engine may use it for stores too. `source` is the code the proof was
+    /// derived from; changing any slot in it ([`Vm::patch`],
+    /// [`Vm::patch_ld_imm64`], truncation) withdraws the proofs, and so
+    /// does a smaller frame size. The checks that remain still keep every
+    /// access inside VM memory.
+    pub fn set_access_proofs(
+        &mut self,
+        source: std::ops::Range<usize>,
+        proofs: &[(usize, RegionKind)],
+    ) {
+        self.program.set_proofs(source, proofs);
+    }
+
+    /// Withdraws every access proof.
+    pub fn clear_access_proofs(&mut self) {
+        self.program.drop_proofs(None);
+    }
+
+    /// True if the access at `slot` runs with the checks a proof made redundant skipped.
+    pub fn is_access_proven(&self, slot: usize) -> bool {
+        self.program.is_proven(slot)
+    }
+
+    /// The region the access at `slot` was proven to stay in, if any.
+    pub fn access_proof(&self, slot: usize) -> Option<RegionKind> {
+        self.program.proof(slot)
     }
 
     /// Marks slot `index` as a function entry (a valid `callx` target).

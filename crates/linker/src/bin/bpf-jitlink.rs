@@ -70,6 +70,12 @@ struct Args {
     /// Bytes of VM memory (and of each object file read) allowed.
     #[arg(long, value_name = "BYTES", default_value_t = bpf_vm::files::DEFAULT_MEMORY_LIMIT)]
     memory_limit: usize,
+    /// Check every program of the objects (functions in SEC("xdp"),
+    /// SEC("kprobe/..."), ... sections) as the Linux verifier would, report
+    /// what it would refuse and why, and link only (implies --noexec).
+    /// `kernel`: a privileged loader; `kernel-unprivileged`: one without CAP_BPF.
+    #[arg(long, value_name = "MODE", value_parser = ["kernel", "kernel-unprivileged"])]
+    verify: Option<String>,
     #[command(flatten)]
     kernel: KernelArgs,
 }
@@ -228,6 +234,9 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
         .iter()
         .map(|(n, b)| (n.as_str(), b.as_slice()))
         .collect();
+    if let Some(mode) = &args.verify {
+        return verify_kernel(&mut session, &inputs, mode, out);
+    }
     session.add_objects(&inputs).map_err(|e| e.to_string())?;
 
     if args.show_graph {
@@ -318,6 +327,46 @@ fn compile_c(path: &std::path::Path, _: usize) -> Result<Vec<u8>, String> {
         "{}: this bpf-jitlink was built without C support (feature `cc`); compile it with bpf-cc",
         path.display()
     ))
+}
+
+/// `--verify kernel`: links with the kernel-mode verifier as a pass and
+/// prints its report on every program.
+fn verify_kernel(
+    session: &mut Session,
+    inputs: &[(&str, &[u8])],
+    mode: &str,
+    out: &mut String,
+) -> Result<ExitCode, String> {
+    use bpf_linker::verify::kernel_hook;
+    let options = match mode {
+        "kernel-unprivileged" => bpf_verifier::KernelOptions::unprivileged(),
+        _ => bpf_verifier::KernelOptions::privileged(),
+    };
+    let reports = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    session.add_verifier(kernel_hook(options, reports.clone()));
+    let linked = session.add_objects(inputs);
+    let reports = reports.borrow();
+    for r in reports.iter() {
+        let _ = writeln!(out, "{}: {}", r.object, r.text);
+    }
+    let refused = reports.iter().filter(|r| !r.verdict.accepted()).count();
+    match linked {
+        Ok(()) => {
+            let _ = match reports.len() {
+                1 => writeln!(out, "1 program checked: the kernel would accept it"),
+                n => writeln!(
+                    out,
+                    "{n} programs checked: the kernel would accept all of them"
+                ),
+            };
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(bpf_linker::LinkError::Verify { object, .. }) if refused > 0 => Err(format!(
+            "{object}: the Linux verifier would refuse {refused} of {} programs (see above)",
+            reports.len()
+        )),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn print_addrs(session: &Session, out: &mut String) {

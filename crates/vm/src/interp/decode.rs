@@ -259,6 +259,15 @@ pub(crate) enum Kind {
     Ldxs8,
     Ldxs16,
     Ldxs32,
+    /// Loads a verifier proved in bounds (see [`proven`]): same effect,
+    /// fewer checks.
+    LdxP8,
+    LdxP16,
+    LdxP32,
+    LdxP64,
+    LdxsP8,
+    LdxsP16,
+    LdxsP32,
     St8,
     St16,
     St32,
@@ -536,6 +545,23 @@ fn conditional_jump(code: u8, is32: bool, pick: impl Fn(Kind, Kind) -> Kind) -> 
     } else {
         pick(imm64, reg64)
     })
+}
+
+/// The op for a load a verifier proved to stay inside one region (see
+/// `Vm::set_access_proofs`); other ops are returned unchanged.
+pub(crate) fn proven(op: Op) -> Op {
+    use Kind::*;
+    let kind = match op.kind {
+        Ldx8 => LdxP8,
+        Ldx16 => LdxP16,
+        Ldx32 => LdxP32,
+        Ldx64 => LdxP64,
+        Ldxs8 => LdxsP8,
+        Ldxs16 => LdxsP16,
+        Ldxs32 => LdxsP32,
+        other => other,
+    };
+    Op { kind, ..op }
 }
 
 /// Which register width an ALU kind computes in, for [`fuse`].
