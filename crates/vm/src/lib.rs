@@ -15,6 +15,7 @@ mod interp;
 pub mod isa;
 pub mod kernel_helpers;
 pub mod memory;
+pub mod tls;
 pub mod trap;
 pub mod validate;
 mod vm;

@@ -270,6 +270,9 @@ pub struct Memory {
     journal: Journal,
     /// Most bytes the regions and the journal may hold together.
     limit: usize,
+    /// The running thread's thread pointer: the address of its block in the
+    /// thread-local region (see [`crate::tls`]).
+    thread_pointer: u64,
 }
 
 impl Default for Memory {
@@ -299,7 +302,22 @@ impl Memory {
             epoch: 0,
             journal: Journal::default(),
             limit: usize::MAX,
+            thread_pointer: crate::tls::main_thread_pointer(),
         }
+    }
+
+    /// The running thread's thread pointer (the address of its TLS block;
+    /// the main thread's block starts at the thread-local region's base).
+    /// The `__bpf_tls_base` runtime helper returns it.
+    #[inline]
+    pub fn thread_pointer(&self) -> u64 {
+        self.thread_pointer
+    }
+
+    /// Sets the thread pointer: a scheduler switching threads sets the
+    /// incoming thread's (see [`crate::tls::TlsTemplate::thread_pointer`]).
+    pub fn set_thread_pointer(&mut self, tp: u64) {
+        self.thread_pointer = tp;
     }
 
     /// Bounds the bytes of all regions plus the write log (default: no bound).
