@@ -19,8 +19,16 @@
 //! For `Call32` the stored immediate `imm` encodes the addend as
 //! `A = (imm + 1) * 8`: clang writes `-1` for calls to named functions and
 //! `offset / 8 - 1` for calls through a section symbol.
+//!
+//! Two kinds have no ELF relocation type; link passes make them:
+//!
+//! | edge       | made by                        | field                  | value |
+//! |------------|--------------------------------|------------------------|-------|
+//! | StubBranch | the stub and trampoline tables | first slot of an entry | `gotol (S + A - P - 8) / 8` to code, or `call` (src 2) of a runtime helper |
+//! | TpOff64    | the TLS pass, from `R_BPF_64_64` against a thread-local symbol | imm of both ld_imm64 slots | `S + A - TLS base`: the offset in every thread's TLS block |
 
-use bpf_vm::isa::{CALL_LOCAL, CALL_RUNTIME, INSN_SIZE, OP_CALL, OP_LD_IMM64};
+use bpf_vm::isa::{CALL_LOCAL, CALL_RUNTIME, INSN_SIZE, OP_CALL, OP_GOTOL, OP_LD_IMM64};
+use bpf_vm::RegionKind;
 use std::fmt;
 
 /// Relocation kinds of the BPF target.
@@ -32,22 +40,30 @@ pub enum EdgeKind {
     Abs32,
     NoDyld32,
     Call32,
+    /// The first slot of a generated stub or trampoline: a `gotol` to the
+    /// target's code, or a runtime-helper `call` when it resolves to one.
+    StubBranch,
+    /// An `ld_imm64` of the target's offset from the thread pointer (the
+    /// start of the running thread's TLS block).
+    TpOff64,
 }
 
 impl EdgeKind {
-    /// The ELF relocation type this edge came from.
-    pub fn elf_type(self) -> u32 {
-        match self {
+    /// The ELF relocation type this edge came from (`None` for the kinds
+    /// link passes make).
+    pub fn elf_type(self) -> Option<u32> {
+        Some(match self {
             EdgeKind::None => 0,
             EdgeKind::LdImm64 => 1,
             EdgeKind::Abs64 => 2,
             EdgeKind::Abs32 => 3,
             EdgeKind::NoDyld32 => 4,
             EdgeKind::Call32 => 10,
-        }
+            EdgeKind::StubBranch | EdgeKind::TpOff64 => return None,
+        })
     }
 
-    /// The ELF relocation name.
+    /// The ELF relocation name, or the name of a link-made kind.
     pub fn name(self) -> &'static str {
         match self {
             EdgeKind::None => "R_BPF_NONE",
@@ -56,6 +72,8 @@ impl EdgeKind {
             EdgeKind::Abs32 => "R_BPF_64_ABS32",
             EdgeKind::NoDyld32 => "R_BPF_64_NODYLD32",
             EdgeKind::Call32 => "R_BPF_64_32",
+            EdgeKind::StubBranch => "STUB_BRANCH",
+            EdgeKind::TpOff64 => "TLS_TPOFF64",
         }
     }
 
@@ -63,8 +81,8 @@ impl EdgeKind {
     pub fn width(self) -> u64 {
         match self {
             EdgeKind::None => 0,
-            EdgeKind::LdImm64 => 16,
-            EdgeKind::Abs64 | EdgeKind::Call32 => 8,
+            EdgeKind::LdImm64 | EdgeKind::TpOff64 => 16,
+            EdgeKind::Abs64 | EdgeKind::Call32 | EdgeKind::StubBranch => 8,
             EdgeKind::Abs32 | EdgeKind::NoDyld32 => 4,
         }
     }
@@ -99,6 +117,10 @@ pub enum FixupError {
     OutOfRange { value: i128 },
     /// A call target is not instruction-aligned.
     Misaligned { value: i128 },
+    /// A stub must branch to code; the target is not code.
+    NotCode { value: u64 },
+    /// A thread-pointer offset of something that is not thread-local.
+    NotThreadLocal { value: u64 },
 }
 
 impl fmt::Display for FixupError {
@@ -119,6 +141,14 @@ impl fmt::Display for FixupError {
             FixupError::Misaligned { value } => {
                 write!(f, "call displacement {value:#x} is not a multiple of 8")
             }
+            FixupError::NotCode { value } => {
+                write!(f, "a stub must branch to code, and {value:#x} is not code")
+            }
+            FixupError::NotThreadLocal { value } => write!(
+                f,
+                "{value:#x} is not a thread-local variable, so it has no offset from the \
+                 thread pointer"
+            ),
         }
     }
 }
@@ -180,8 +210,8 @@ pub fn read_addend(kind: EdgeKind, bytes: &[u8], offset: u64) -> Result<i64, Fix
     let r = field(bytes, offset, kind.width())?;
     let b = &bytes[r.clone()];
     Ok(match kind {
-        EdgeKind::None => 0,
-        EdgeKind::LdImm64 => {
+        EdgeKind::None | EdgeKind::StubBranch => 0,
+        EdgeKind::LdImm64 | EdgeKind::TpOff64 => {
             expect_opcode(bytes, r.start, OP_LD_IMM64, "ld_imm64 (opcode 0x18)")?;
             (le32(&b[4..]) as u64 | (le32(&b[12..]) as u64) << 32) as i64
         }
@@ -205,7 +235,16 @@ pub fn apply_fixup(
     addend: i64,
 ) -> Result<(), FixupError> {
     let r = field(bytes, offset, kind.width())?;
+    if kind == EdgeKind::StubBranch {
+        return stub_branch(&mut bytes[r], place, target, addend);
+    }
     let value = match target {
+        Resolved::Address(a) if kind == EdgeKind::TpOff64 => {
+            if RegionKind::of(a) != Some(RegionKind::Tls) {
+                return Err(FixupError::NotThreadLocal { value: a });
+            }
+            (a - RegionKind::Tls.base()) as i128 + addend as i128
+        }
         Resolved::Address(a) => a as i128 + addend as i128,
         Resolved::Helper(id) => {
             // Only a direct call can reach a helper; the resolve pass gives
@@ -218,8 +257,8 @@ pub fn apply_fixup(
     };
     let b = &mut bytes[r.clone()];
     match kind {
-        EdgeKind::None => {}
-        EdgeKind::LdImm64 => {
+        EdgeKind::None | EdgeKind::StubBranch => {}
+        EdgeKind::LdImm64 | EdgeKind::TpOff64 => {
             if b[0] != OP_LD_IMM64 {
                 return Err(FixupError::WrongInstruction {
                     expected: "ld_imm64 (opcode 0x18)",
@@ -261,6 +300,34 @@ pub fn apply_fixup(
             b[4..8].copy_from_slice(&imm.to_le_bytes());
         }
     }
+    Ok(())
+}
+
+/// The first slot of a stub entry: `gotol` to code, or a runtime call.
+fn stub_branch(b: &mut [u8], place: u64, target: Resolved, addend: i64) -> Result<(), FixupError> {
+    if b[0] != OP_GOTOL && b[0] != OP_CALL {
+        return Err(FixupError::WrongInstruction {
+            expected: "a stub entry (gotol or call)",
+            opcode: b[0],
+        });
+    }
+    let insn = match target {
+        Resolved::Helper(id) => bpf_vm::isa::asm::call_runtime(id as i32),
+        Resolved::Address(a) => {
+            let to = a.wrapping_add(addend as u64);
+            if RegionKind::of(to) != Some(RegionKind::Code) {
+                return Err(FixupError::NotCode { value: to });
+            }
+            let disp = to as i128 - (place as i128 + INSN_SIZE as i128);
+            if disp % INSN_SIZE as i128 != 0 {
+                return Err(FixupError::Misaligned { value: disp });
+            }
+            let imm = i32::try_from(disp / INSN_SIZE as i128)
+                .map_err(|_| FixupError::OutOfRange { value: disp })?;
+            bpf_vm::isa::Insn::new(OP_GOTOL, 0, 0, 0, imm)
+        }
+    };
+    b.copy_from_slice(&insn.to_bytes());
     Ok(())
 }
 
@@ -325,6 +392,54 @@ mod tests {
         assert!(matches!(
             apply_fixup(EdgeKind::Abs32, &mut w, 0, 0, Resolved::Address(1 << 33), 0),
             Err(FixupError::OutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn stub_branches_jump_to_code_or_call_a_helper() {
+        let code = RegionKind::Code.base();
+        let mut slot = bpf_vm::isa::asm::call_runtime(0).to_bytes();
+        let place = code + 0x100;
+        let to = Resolved::Address(code + 0x40);
+        apply_fixup(EdgeKind::StubBranch, &mut slot, 0, place, to, 0).unwrap();
+        // (0x40 - 0x108) / 8 = -25
+        assert_eq!(slot[0], OP_GOTOL);
+        assert_eq!(i32::from_le_bytes(slot[4..8].try_into().unwrap()), -25);
+        apply_fixup(
+            EdgeKind::StubBranch,
+            &mut slot,
+            0,
+            place,
+            Resolved::Helper(9),
+            0,
+        )
+        .unwrap();
+        assert_eq!(slot, [0x85, 0x20, 0, 0, 9, 0, 0, 0]);
+        let data = Resolved::Address(RegionKind::Data.base());
+        assert_eq!(
+            apply_fixup(EdgeKind::StubBranch, &mut slot, 0, place, data, 0),
+            Err(FixupError::NotCode {
+                value: RegionKind::Data.base()
+            })
+        );
+        let mut mov = [0xb7u8, 0, 0, 0, 0, 0, 0, 0];
+        assert!(matches!(
+            apply_fixup(EdgeKind::StubBranch, &mut mov, 0, place, to, 0),
+            Err(FixupError::WrongInstruction { .. })
+        ));
+    }
+
+    #[test]
+    fn tls_edges_are_offsets_from_the_thread_pointer() {
+        let mut b = [0u8; 16];
+        b[0] = OP_LD_IMM64;
+        let t = Resolved::Address(RegionKind::Tls.base() + 0x18);
+        apply_fixup(EdgeKind::TpOff64, &mut b, 0, 0, t, 4).unwrap();
+        assert_eq!((le32(&b[4..]), le32(&b[12..])), (0x1c, 0));
+        let g = Resolved::Address(RegionKind::Data.base());
+        assert!(matches!(
+            apply_fixup(EdgeKind::TpOff64, &mut b, 0, 0, g, 0),
+            Err(FixupError::NotThreadLocal { .. })
         ));
     }
 

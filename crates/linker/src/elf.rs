@@ -175,7 +175,7 @@ pub fn read_object(name: &str, data: &[u8]) -> Result<LinkGraph, LinkError> {
         };
         let kind = match sym.st_type() {
             elf::STT_FUNC => SymbolKind::Function,
-            elf::STT_OBJECT => SymbolKind::Object,
+            elf::STT_OBJECT | elf::STT_TLS => SymbolKind::Object,
             elf::STT_SECTION => SymbolKind::Section,
             _ => match def {
                 Definition::Defined { section, .. }
@@ -212,12 +212,16 @@ pub fn read_object(name: &str, data: &[u8]) -> Result<LinkGraph, LinkError> {
         } else {
             sym_name
         };
+        let tls = sym.st_type() == elf::STT_TLS
+            || matches!(def, Definition::Defined { section, .. }
+                if graph.sections[section].kind.is_tls());
         graph.symbols.push(Symbol {
             name: sym_name,
             scope,
             kind,
             def,
             size,
+            tls,
         });
     }
 
@@ -334,6 +338,14 @@ fn classify(sh: &elf::SectionHeader64<LE>, name: &str) -> Option<SectionKind> {
     // no unwinding; dropped with their relocations.
     if name == ".eh_frame" {
         return None;
+    }
+    // Thread-local variables (`.tdata`, `.tbss`): the TLS template.
+    if alloc && flags & elf::SHF_TLS.0 != 0 && flags & elf::SHF_EXECINSTR.0 == 0 {
+        match ty {
+            elf::SHT_PROGBITS => return Some(SectionKind::TlsData),
+            elf::SHT_NOBITS => return Some(SectionKind::TlsZeroFill),
+            _ => {}
+        }
     }
     if alloc && (ty == elf::SHT_PROGBITS || ty == elf::SHT_NOBITS) {
         return Some(if flags & elf::SHF_EXECINSTR.0 != 0 {

@@ -53,6 +53,14 @@ pub enum LinkError {
         full: String,
         plain: String,
     },
+    /// A name is thread-local in one object and not in another.
+    TlsMismatch {
+        name: String,
+        /// Where it is thread-local.
+        tls: String,
+        /// Where it is not.
+        plain: String,
+    },
     /// A function needs more stack than a VM call frame has.
     StackTooLarge {
         object: String,
@@ -140,6 +148,11 @@ impl fmt::Display for LinkError {
                 place,
                 feature,
             } => write!(f, "{object}: {place}: unsupported: {feature}"),
+            LinkError::TlsMismatch { name, tls, plain } => write!(
+                f,
+                "`{name}` is thread-local in {tls} but not in {plain}; declare it \
+                 `_Thread_local` (or `__thread`) everywhere, or nowhere"
+            ),
             LinkError::StackTooLarge {
                 object,
                 function,

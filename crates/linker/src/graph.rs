@@ -34,6 +34,14 @@ pub enum SectionKind {
     /// creates the maps in the kernel world; not loaded. Symbols in it
     /// stand for the maps' handles.
     Maps,
+    /// Entries the linker generates (function stubs, helper trampolines):
+    /// loaded as code, but not functions of the object.
+    Stubs,
+    /// Initial values of thread-local variables (`.tdata`): part of the TLS
+    /// template every thread's block is initialised from.
+    TlsData,
+    /// Zero-initialised thread-local variables (`.tbss`).
+    TlsZeroFill,
 }
 
 impl SectionKind {
@@ -41,8 +49,24 @@ impl SectionKind {
     pub fn is_loaded(self) -> bool {
         matches!(
             self,
-            SectionKind::Code | SectionKind::ReadOnly | SectionKind::Data | SectionKind::ZeroFill
+            SectionKind::Code
+                | SectionKind::ReadOnly
+                | SectionKind::Data
+                | SectionKind::ZeroFill
+                | SectionKind::Stubs
+                | SectionKind::TlsData
+                | SectionKind::TlsZeroFill
         )
+    }
+
+    /// True if the section holds instructions placed in the VM's code.
+    pub fn is_code(self) -> bool {
+        matches!(self, SectionKind::Code | SectionKind::Stubs)
+    }
+
+    /// True for thread-local sections (placed in the TLS template).
+    pub fn is_tls(self) -> bool {
+        matches!(self, SectionKind::TlsData | SectionKind::TlsZeroFill)
     }
 
     /// Short name for listings.
@@ -55,6 +79,9 @@ impl SectionKind {
             SectionKind::Debug => "debug",
             SectionKind::Btf => "btf",
             SectionKind::Maps => "maps",
+            SectionKind::Stubs => "stubs",
+            SectionKind::TlsData => "tls-data",
+            SectionKind::TlsZeroFill => "tls-zero-fill",
         }
     }
 }
@@ -71,6 +98,8 @@ pub struct Section {
     pub edges: Vec<Edge>,
     /// Address assigned by the allocate pass (VM address for loaded
     /// sections, 0 for debug/BTF sections which are section-relative).
+    /// Thread-local sections have the address of their main-thread
+    /// instance (see [`crate::tls`]).
     pub addr: Option<u64>,
 }
 
@@ -122,6 +151,9 @@ pub struct Symbol {
     pub kind: SymbolKind,
     pub def: Definition,
     pub size: u64,
+    /// A thread-local variable (ELF `STT_TLS`, or defined in a TLS section):
+    /// references to it are offsets from the thread pointer.
+    pub tls: bool,
 }
 
 /// A relocation with an explicit addend: the bytes at `offset` in the
@@ -180,6 +212,10 @@ impl fmt::Display for LinkGraph {
         writeln!(f, "link graph of {}", self.name)?;
         for (i, s) in self.sections.iter().enumerate() {
             let addr = match s.addr {
+                Some(a) if s.kind.is_tls() => format!(
+                    "{a:#x} (offset {:#x} in each thread's TLS block)",
+                    a.wrapping_sub(bpf_vm::RegionKind::Tls.base())
+                ),
                 Some(a) => format!("{a:#x}"),
                 None => "unallocated".to_string(),
             };
@@ -196,8 +232,12 @@ impl fmt::Display for LinkGraph {
                     if section == i && sym.kind != SymbolKind::Section {
                         writeln!(
                             f,
-                            "    symbol {} +{offset:#x} size {:#x} {:?} {:?} (#{id})",
-                            sym.name, sym.size, sym.scope, sym.kind
+                            "    symbol {} +{offset:#x} size {:#x} {:?} {:?}{} (#{id})",
+                            sym.name,
+                            sym.size,
+                            sym.scope,
+                            sym.kind,
+                            if sym.tls { " thread-local" } else { "" }
                         )?;
                     }
                 }
@@ -221,7 +261,16 @@ impl fmt::Display for LinkGraph {
                 )?;
             }
         }
-        let ext: Vec<_> = self.externals().map(|(_, s)| s.name.as_str()).collect();
+        let ext: Vec<_> = self
+            .externals()
+            .map(|(_, s)| {
+                if s.tls {
+                    format!("{} (thread-local)", s.name)
+                } else {
+                    s.name.clone()
+                }
+            })
+            .collect();
         if !ext.is_empty() {
             writeln!(f, "  external symbols: {}", ext.join(", "))?;
         }

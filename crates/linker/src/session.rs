@@ -1,10 +1,10 @@
 //! The session (JITLink's JITDylib): the VM, everything linked into it so
 //! far, the global symbol table, and the host helper table.
 
-use crate::bpf::EdgeKind;
 use crate::error::LinkError;
-use crate::graph::{LinkGraph, SymbolKind};
+use crate::graph::{LinkGraph, SectionId, SymbolKind};
 use crate::link;
+use bpf_vm::tls::TlsTemplate;
 use bpf_vm::{HelperFn, Trap, Vm};
 use std::collections::HashMap;
 use std::fmt;
@@ -43,23 +43,43 @@ pub struct GlobalSymbol {
     pub stub: Option<usize>,
 }
 
-/// A published reference to a global name, kept so a redefinition of a
-/// variable can rebind it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Reference {
-    pub name: String,
-    pub kind: EdgeKind,
-    pub place: Place,
-    pub addend: i64,
+impl GlobalSymbol {
+    /// True for a function that is called but not defined yet: its stub
+    /// traps until a definition repoints it.
+    pub fn is_pending(&self) -> bool {
+        self.weak && self.object.is_none() && self.stub.is_some()
+    }
 }
 
-/// Where a published reference lives.
+/// A published edge to a global name: edge `edge` of section `section` of
+/// object `object`. When the name is redefined, the edge is fixed up again
+/// (by [`crate::bpf::apply_fixup`]) against the new definition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Place {
-    /// First slot of an instruction in VM code.
-    Code(usize),
-    /// A data word at a VM address.
-    Data(u64),
+pub(crate) struct Reference {
+    pub object: usize,
+    pub section: SectionId,
+    pub edge: usize,
+    pub to: RefTo,
+}
+
+/// What of a name a published edge refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefTo {
+    /// Its canonical address (a function's stub, a variable's storage).
+    Canonical,
+    /// Its definition: the edge of the name's stub entry.
+    Body,
+}
+
+/// Bytes a link rewrote in a published object (a reference to a name the
+/// link redefined): the field before and after, for undo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Patch {
+    pub object: usize,
+    pub section: SectionId,
+    pub offset: u64,
+    pub old: Vec<u8>,
+    pub new: Vec<u8>,
 }
 
 /// One object as linked into the session.
@@ -96,6 +116,11 @@ pub(crate) struct UnitUndo {
     /// The kernel-object region's length and the number of maps before.
     pub kernel_len: usize,
     pub map_count: usize,
+    /// Published bytes this unit rewrote, in order.
+    pub patches: Vec<Patch>,
+    /// The TLS template's size and the thread-local region's length before.
+    pub tls_size: u64,
+    pub tls_len: usize,
 }
 
 /// A verification pass run on every link before anything is published.
@@ -110,6 +135,8 @@ pub struct Session {
     pub(crate) helpers: HashMap<String, u32>,
     pub(crate) trampolines: HashMap<u32, usize>,
     pub(crate) references: HashMap<String, Vec<Reference>>,
+    /// The initial contents of every thread's TLS block.
+    pub(crate) tls: TlsTemplate,
     pub(crate) units: Vec<UnitUndo>,
     pub(crate) verifiers: Vec<VerifyHook>,
     /// The kernel world (maps, kernel helpers), when enabled.
@@ -166,6 +193,7 @@ impl Session {
             helpers: HashMap::new(),
             trampolines: HashMap::new(),
             references: HashMap::new(),
+            tls: TlsTemplate::default(),
             units: Vec::new(),
             verifiers: Vec::new(),
             kernel: None,
@@ -295,6 +323,23 @@ impl Session {
         );
     }
 
+    /// The TLS template: the initial contents of a thread's TLS block
+    /// (its thread control block, `.tdata` values, `.tbss` zeros) and
+    /// where each thread's block is. The main thread's block is made when
+    /// the first thread-local variable is linked; thread support makes the
+    /// others with [`TlsTemplate::init_block`] (see docs/abi.md).
+    pub fn tls_template(&self) -> &TlsTemplate {
+        &self.tls
+    }
+
+    /// Sets the distance between threads' TLS blocks, which bounds the
+    /// thread-local storage of one thread (`--tls-block-size`; default
+    /// [`bpf_vm::tls::DEFAULT_BLOCK_SIZE`]). Refused once threads other
+    /// than the main one have blocks, or below what is already linked.
+    pub fn set_tls_block_size(&mut self, bytes: u64) -> Result<(), String> {
+        self.tls.set_block_size(&self.vm.mem, bytes)
+    }
+
     /// The name of whatever defined a symbol, for messages.
     pub fn defined_by(&self, sym: &GlobalSymbol) -> String {
         match sym.object.and_then(|i| self.objects.get(i)) {
@@ -307,7 +352,7 @@ impl Session {
     pub fn undefined_function_at(&self, slot: usize) -> Option<&str> {
         self.globals
             .values()
-            .find(|g| g.object.is_none() && g.weak && g.stub == Some(slot))
+            .find(|g| g.is_pending() && g.stub == Some(slot))
             .map(|g| g.name.as_str())
     }
 
