@@ -51,6 +51,10 @@ pub fn clang_flags(mode: Mode, ub: UbChecks) -> Vec<OsString> {
     if std::env::var_os(CRASH_REPORT_ENV).is_none_or(|v| v.is_empty() || v == "0") {
         f.push("-fno-crash-diagnostics".into());
     }
+    // `_Thread_local` as a marker the IR stage lowers (clang refuses TLS
+    // for BPF); strict mode refuses it at the variable.
+    f.push("-include".into());
+    f.push("__bpf_tls.h".into());
     match mode {
         Mode::Strict => {
             for a in ["-D__BPF_REPL_STRICT__", "-ffreestanding", "-fno-builtin"] {

@@ -17,17 +17,16 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(l) = &self.loc {
+            // Column 0: the place is a declaration, known by its line only.
+            write!(f, "{}:{}:", l.file, l.line)?;
+            if l.column > 0 {
+                write!(f, "{}:", l.column)?;
+            }
+        }
         match (&self.loc, &self.function) {
-            (Some(l), Some(func)) => write!(
-                f,
-                "{}:{}:{}: error: {} (in function {func})",
-                l.file, l.line, l.column, self.message
-            ),
-            (Some(l), None) => write!(
-                f,
-                "{}:{}:{}: error: {}",
-                l.file, l.line, l.column, self.message
-            ),
+            (Some(_), Some(func)) => write!(f, " error: {} (in function {func})", self.message),
+            (Some(_), None) => write!(f, " error: {}", self.message),
             (None, Some(func)) => write!(f, "error: in function {func}: {}", self.message),
             (None, None) => write!(f, "error: {}", self.message),
         }

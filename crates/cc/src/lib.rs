@@ -8,7 +8,8 @@
 //!
 //! ```text
 //! clang -emit-llvm -Xclang -disable-llvm-optzns   (clang_flags)
-//!   -> early passes on unoptimised IR               (fall-off-the-end check)
+//!   -> early passes on unoptimised IR               (fall-off-the-end check,
+//!                                                    thread-local variables)
 //!   -> LLVM's default<O2> pipeline, BPF target
 //!   -> lowering passes                              (passes/)
 //!   -> verifier -> BPF target machine -> ELF object
@@ -126,6 +127,9 @@ fn run_stage(
     if options.ub_checks == UbChecks::On && !strict {
         passes::falloff::run(&mut Cx::new(&ir, strict, options.frame_size));
     }
+    let mut early = Cx::new(&ir, strict, options.frame_size);
+    passes::tls::run(&mut early);
+    let early_problems = early.problems;
     let variadic = variadic_names(&ir);
     llvm::optimise(&module, &tm, options.opt)?;
     if has_vectors(&ir) {
@@ -140,6 +144,7 @@ fn run_stage(
     passes::signature::run(&mut cx);
     passes::memory::run(&mut cx);
     passes::alloca::run(&mut cx);
+    cx.problems.splice(0..0, early_problems);
     if !cx.problems.is_empty() {
         return Err(LowerError::Unsupported(cx.problems));
     }

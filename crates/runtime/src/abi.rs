@@ -131,6 +131,13 @@ pub(crate) fn stackrestore(_: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64
     }
 }
 
+/// `void *__bpf_tls_base(void)`: the running thread's thread pointer, the
+/// address of its TLS block (docs/abi.md, "Thread-local storage"). Code
+/// adds a variable's offset (a `TLS_TPOFF64` relocation) to it.
+pub(crate) fn tls_base(_: &Ctx, mem: &mut Memory, _: [u64; 5]) -> Result<u64, HelperError> {
+    Ok(mem.thread_pointer())
+}
+
 /// What check number `k` of `__bpf_ub_trap(k)` found (docs/abi.md).
 pub fn ub_check_name(k: u64) -> String {
     match k {

@@ -81,6 +81,7 @@ const ABI_TABLE: &[(&str, Imp)] = &[
     ("__bpf_stacksave", abi::stacksave),
     ("__bpf_stackrestore", abi::stackrestore),
     ("__bpf_ub_trap", abi::ub_trap),
+    ("__bpf_tls_base", abi::tls_base),
 ];
 
 /// The helper tables: the C library above, then the ABI's helpers.

@@ -17,6 +17,7 @@ use llvm_sys::target::{LLVMABIAlignmentOfType, LLVMABISizeOfType, LLVMGetModuleD
 use llvm_sys::{LLVMIntPredicate, LLVMOpcode, LLVMTypeKind};
 use std::ffi::{CStr, CString};
 
+mod globals;
 mod rewrite;
 
 /// A value (instruction, argument, constant, function, global).

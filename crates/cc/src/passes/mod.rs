@@ -12,6 +12,7 @@ pub(crate) mod float;
 pub(crate) mod int128;
 pub(crate) mod memory;
 pub(crate) mod signature;
+pub(crate) mod tls;
 pub(crate) mod traps;
 pub(crate) mod unsupported;
 pub(crate) mod vaarg;
