@@ -59,8 +59,14 @@ fn accesses_become_thread_pointer_plus_offset_and_sections_the_template() {
     );
     let bc = bitcode(&ir);
     let text = lower_to_ir(&bc, &options(OptLevel::O0)).unwrap();
-    assert!(text.contains("module asm \"\\09.type \\22other\\22,@tls_object\""), "{text}");
-    assert!(text.contains("@counter = global i32 0, section \".tbss\""), "{text}");
+    assert!(
+        text.contains("module asm \"\\09.type \\22other\\22,@tls_object\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("@counter = global i32 0, section \".tbss\""),
+        "{text}"
+    );
     assert!(text.contains("section \".tdata\""), "{text}");
     assert!(!text.contains(".bpf_repl.tls"), "{text}");
     assert!(text.contains("call ptr @__bpf_tls_base()"), "{text}");
@@ -118,9 +124,16 @@ fn the_thread_pointer_is_read_once_per_function_and_out_of_loops() {
          }}"
     );
     let text = lower_to_ir(&bitcode(&ir), &options(OptLevel::O2)).unwrap();
-    assert_eq!(text.matches("call ptr @__bpf_tls_base()").count(), 1, "{text}");
+    assert_eq!(
+        text.matches("call ptr @__bpf_tls_base()").count(),
+        1,
+        "{text}"
+    );
     let call = text.find("call ptr @__bpf_tls_base()").unwrap();
-    let header = text.find("\nloop:").or_else(|| text.find("\n1:")).unwrap_or(text.len());
+    let header = text
+        .find("\nloop:")
+        .or_else(|| text.find("\n1:"))
+        .unwrap_or(text.len());
     assert!(call < header, "not hoisted out of the loop:\n{text}");
 }
 
@@ -147,11 +160,17 @@ fn a_thread_local_address_in_an_initializer_is_refused_at_its_line() {
     let all: Vec<String> = d.iter().map(|d| d.to_string()).collect();
     assert_eq!(all.len(), 2, "{all:?}");
     assert!(
-        all.iter().any(|l| l.starts_with("t.c:7: error: the initializer of `p` takes the \
-             address of thread-local variable `counter`")),
+        all.iter().any(|l| l.starts_with(
+            "t.c:7: error: the initializer of `p` takes the \
+             address of thread-local variable `counter`"
+        )),
         "{all:?}"
     );
-    assert!(all.iter().any(|l| l.contains("`s`") && l.contains("`table`")), "{all:?}");
+    assert!(
+        all.iter()
+            .any(|l| l.contains("`s`") && l.contains("`table`")),
+        "{all:?}"
+    );
 }
 
 #[test]
@@ -167,8 +186,9 @@ fn strict_mode_refuses_thread_local_variables() {
     let text: Vec<String> = d.iter().map(|d| d.to_string()).collect();
     for var in ["counter", "table", "other"] {
         assert!(
-            text.iter().any(|l| l.contains(&format!("thread-local variable `{var}`"))
-                && l.contains("--strict-bpf")),
+            text.iter()
+                .any(|l| l.contains(&format!("thread-local variable `{var}`"))
+                    && l.contains("--strict-bpf")),
             "{text:?}"
         );
     }

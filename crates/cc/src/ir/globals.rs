@@ -87,8 +87,11 @@ impl Ir {
                     String::new()
                 } else {
                     let p = LLVMDIFileGetFilename(file, &mut len);
-                    String::from_utf8_lossy(std::slice::from_raw_parts(p as *const u8, len as usize))
-                        .into_owned()
+                    String::from_utf8_lossy(std::slice::from_raw_parts(
+                        p as *const u8,
+                        len as usize,
+                    ))
+                    .into_owned()
                 };
                 out = Some(SourceLoc {
                     file: name,
