@@ -25,13 +25,14 @@
 mod decode;
 mod program;
 
+pub use decode::{Kind, Op};
 pub(crate) use program::Program;
 
+use crate::exec::{trap_at, ExecState, Frame};
 use crate::isa::*;
 use crate::memory::{MemError, Memory, RegionKind};
 use crate::trap::{Trap, TrapKind};
-use crate::vm::{Vm, VmConfig};
-use decode::{Kind, Op};
+use crate::vm::{Helper, Vm, VmConfig};
 use std::sync::atomic::Ordering;
 
 /// How many instructions run between two looks at the interrupt flag.
@@ -45,14 +46,12 @@ const REG_FILE: usize = 256;
 /// The registers, indexed by register number.
 type Regs = [u64; REG_FILE];
 
-struct Frame {
-    return_pc: usize,
-    saved: [u64; 4],
-}
-
 /// The frames of the callers of the running function, and the stack layout.
 struct CallStack {
     frames: Vec<Frame>,
+    /// Frames below `frames` held by whoever started the run (see
+    /// [`ExecState::base_depth`]).
+    base_depth: usize,
     max_depth: usize,
     frame_size: u64,
     /// r10 of the entry frame: the top of the stack region.
@@ -62,11 +61,12 @@ struct CallStack {
 }
 
 impl CallStack {
-    fn new(config: &VmConfig) -> CallStack {
+    fn new(config: &VmConfig, frames: Vec<Frame>, base_depth: usize) -> CallStack {
         let frame_size = config.frame_size as u64;
         let stack_top = frame_size.saturating_mul(config.max_call_depth as u64);
         CallStack {
-            frames: Vec::new(),
+            frames,
+            base_depth,
             max_depth: config.max_call_depth,
             frame_size,
             entry_fp: RegionKind::Stack.base().wrapping_add(stack_top),
@@ -81,7 +81,7 @@ impl CallStack {
     /// absurd value leaves the stack unaddressable rather than panicking.)
     #[inline]
     fn enter_current_frame(&self, r: &mut Regs, mem: &mut Memory) {
-        let down = self.frame_size.wrapping_mul(self.frames.len() as u64);
+        let down = self.frame_size.wrapping_mul(self.depth() as u64);
         r[10] = self.entry_fp.wrapping_sub(down);
         let low = self.entry_low.wrapping_sub(down);
         mem.set_stack_low(usize::try_from(low).unwrap_or(usize::MAX));
@@ -90,7 +90,7 @@ impl CallStack {
     /// Enters a new frame for a call returning to `return_pc`.
     #[inline]
     fn push(&mut self, return_pc: usize, r: &mut Regs, mem: &mut Memory) -> Result<(), TrapKind> {
-        if self.frames.len() + 1 >= self.max_depth {
+        if self.depth() + 1 >= self.max_depth {
             return Err(TrapKind::CallDepthExceeded {
                 limit: self.max_depth,
             });
@@ -113,9 +113,10 @@ impl CallStack {
         Some(f.return_pc)
     }
 
-    /// Code indices of the `call` instructions of the enclosing frames, innermost first.
-    fn call_sites(&self) -> Vec<usize> {
-        self.frames.iter().rev().map(|f| f.return_pc - 1).collect()
+    /// Frames in use: the running function's callers and the base.
+    #[inline]
+    fn depth(&self) -> usize {
+        self.base_depth + self.frames.len()
     }
 }
 
@@ -143,77 +144,103 @@ enum Stop {
 
 impl Vm {
     /// Runs the function whose first slot is `entry` with up to five
-    /// arguments in r1..r5, and returns r0 when it exits.
+    /// arguments in r1..r5, and returns r0 when it exits. A registered
+    /// [`crate::exec::Engine`] runs it; otherwise the interpreter does.
     pub fn call(&mut self, entry: usize, args: &[u64]) -> Result<u64, Trap> {
         self.interrupt.store(false, Ordering::Relaxed);
-        let mut regs: Regs = [0; REG_FILE];
-        for (r, a) in regs[1..6].iter_mut().zip(args) {
-            *r = *a;
+        if let Some(mut engine) = self.engine.take() {
+            let result = engine.call(self, entry, args);
+            self.engine.get_or_insert(engine);
+            return result;
         }
-        self.run_loop(entry, regs)
+        self.interpret_call(entry, args)
     }
 
-    fn run_loop(&mut self, entry: usize, regs: Regs) -> Result<u64, Trap> {
+    /// [`Vm::call`] on the interpreter, whatever engine is registered.
+    pub fn interpret_call(&mut self, entry: usize, args: &[u64]) -> Result<u64, Trap> {
+        let budget = self.config.budget;
+        let mut state = ExecState::new(entry, args);
+        match self.interpret(&mut state, &mut budget.clone())? {
+            Some(r0) => Ok(r0),
+            None => Err(state.trap(TrapKind::BudgetExhausted { budget })),
+        }
+    }
+
+    /// Interprets from `state` for at most `fuel` instructions: `Some(r0)`
+    /// when the entry frame (the one without frames in `state`) exits,
+    /// `None` when the fuel ran out first (`state` is then at the next
+    /// instruction). `fuel` is decreased by the instructions run, and
+    /// `state` holds the registers and frames at the exit or pause. The
+    /// interrupt flag is polled as in [`Vm::call`].
+    pub fn interpret(&mut self, state: &mut ExecState, fuel: &mut u64) -> Result<Option<u64>, Trap> {
+        let mut regs: Regs = [0; REG_FILE];
+        regs[..11].copy_from_slice(&state.regs);
+        let frames = std::mem::take(&mut state.frames);
+        let mut stack = CallStack::new(&self.config, frames, state.base_depth);
+        let mut cpu = Cpu {
+            r: regs,
+            pc: state.pc,
+            fuel: 0,
+        };
+        let result = self.run_loop(&mut stack, &mut cpu, fuel);
+        state.regs.copy_from_slice(&cpu.r[..11]);
+        state.pc = cpu.pc;
+        state.frames = stack.frames;
+        result
+    }
+
+    fn run_loop(
+        &mut self,
+        stack: &mut CallStack,
+        cpu: &mut Cpu,
+        fuel: &mut u64,
+    ) -> Result<Option<u64>, Trap> {
         let Vm {
             program,
             entries,
             mem,
             helpers,
-            config,
             interrupt,
+            ..
         } = self;
-        let budget = config.budget;
-        let mut stack = CallStack::new(config);
-        // The budget is handed to the inner loop in chunks of at most
-        // INTERRUPT_POLL instructions; `budget_left` is what remains after
-        // the current chunk.
-        let mut cpu = Cpu {
-            r: regs,
-            pc: entry,
-            fuel: budget.min(INTERRUPT_POLL),
-        };
-        let mut budget_left: u64 = budget - cpu.fuel;
-        if stack.max_depth == 0 {
-            return Err(Trap {
-                kind: TrapKind::CallDepthExceeded { limit: 0 },
-                pc: entry,
-                call_sites: vec![],
-            });
-        }
+        // The fuel is handed to the inner loop in chunks of at most
+        // INTERRUPT_POLL instructions; `fuel` is what remains after the
+        // current chunk.
+        cpu.fuel = (*fuel).min(INTERRUPT_POLL);
+        *fuel -= cpu.fuel;
         stack.enter_current_frame(&mut cpu.r, mem);
 
         macro_rules! trap {
             ($kind:expr) => {
-                return Err(Trap {
-                    kind: $kind,
-                    pc: cpu.pc,
-                    call_sites: stack.call_sites(),
-                })
+                return Err(trap_at($kind, cpu.pc, &stack.frames))
             };
         }
 
         loop {
             // Fused ops may run two instructions: they need fuel for two.
             let stop = if cpu.fuel >= 2 {
-                run_until_stop::<1>(program.fused(), mem, &mut stack, &mut cpu)
+                run_until_stop::<1>(program.fused(), mem, stack, cpu)
             } else {
-                run_until_stop::<0>(program.singles(), mem, &mut stack, &mut cpu)
+                run_until_stop::<0>(program.singles(), mem, stack, cpu)
             };
             match stop {
                 Stop::Trap(kind) => trap!(kind),
                 // One instruction's fuel left: run it from the single ops.
                 Stop::OutOfFuel if cpu.fuel > 0 => {}
                 Stop::OutOfFuel => {
-                    if budget_left == 0 {
-                        trap!(TrapKind::BudgetExhausted { budget });
+                    if *fuel == 0 {
+                        return Ok(None);
                     }
                     if interrupt.load(Ordering::Relaxed) {
                         trap!(TrapKind::Interrupted);
                     }
-                    cpu.fuel = budget_left.min(INTERRUPT_POLL);
-                    budget_left -= cpu.fuel;
+                    cpu.fuel = (*fuel).min(INTERRUPT_POLL);
+                    *fuel -= cpu.fuel;
                 }
-                Stop::Exit => return Ok(cpu.r[0]),
+                Stop::Exit => {
+                    *fuel += std::mem::take(&mut cpu.fuel);
+                    return Ok(Some(cpu.r[0]));
+                }
                 Stop::Call => {
                     let ops = program.singles();
                     let Some(&op) = ops.get(cpu.pc) else {
@@ -222,10 +249,9 @@ impl Vm {
                     let next = cpu.pc + 1;
                     let r = &mut cpu.r;
                     if op.kind == Kind::Callx {
-                        let addr = r[op.dst as usize];
-                        let target = match code_index(addr, ops.len()) {
-                            Some(i) if entries[i] => i,
-                            _ => trap!(TrapKind::BadCallTarget(addr)),
+                        let target = match callx_target(entries, r[op.dst as usize]) {
+                            Ok(target) => target,
+                            Err(kind) => trap!(kind),
                         };
                         if let Err(kind) = stack.push(next, r, mem) {
                             trap!(kind);
@@ -233,17 +259,9 @@ impl Vm {
                         cpu.pc = target;
                         continue;
                     }
-                    let id = op.imm as i32;
-                    let helper = helpers.get_mut(id as u32 as usize).and_then(|h| h.as_mut());
-                    let Some(helper) = helper else {
-                        trap!(TrapKind::UnknownHelper(id));
-                    };
-                    match (helper.func)(mem, [r[1], r[2], r[3], r[4], r[5]]) {
+                    match call_helper(helpers, mem, op.imm as i32, [r[1], r[2], r[3], r[4], r[5]]) {
                         Ok(v) => r[0] = v,
-                        Err(error) => {
-                            let helper = helper.name.clone();
-                            trap!(TrapKind::Helper { helper, error })
-                        }
+                        Err(kind) => trap!(kind),
                     }
                     cpu.pc = next;
                 }
@@ -756,13 +774,35 @@ fn left_window(cpu: &mut Cpu, pc: usize, len: usize, fuel_end: usize) -> Stop {
     }
 }
 
-#[inline]
-fn code_index(addr: u64, len: usize) -> Option<usize> {
+/// The function a `callx` to `addr` enters: a code address that starts a
+/// registered function entry (`entries` has one flag per slot).
+pub(crate) fn callx_target(entries: &[bool], addr: u64) -> Result<usize, TrapKind> {
     let off = addr.wrapping_sub(RegionKind::Code.base());
-    if !off.is_multiple_of(INSN_SIZE as u64) || off / INSN_SIZE as u64 >= len as u64 {
-        return None;
+    let index = off / INSN_SIZE as u64;
+    if off.is_multiple_of(INSN_SIZE as u64) && index < entries.len() as u64 {
+        if entries[index as usize] {
+            return Ok(index as usize);
+        }
     }
-    Some((off / INSN_SIZE as u64) as usize)
+    Err(TrapKind::BadCallTarget(addr))
+}
+
+/// Calls helper `id` with r1..r5; its result is the new r0. Every engine
+/// calls helpers through here (the one place that maps `call id` to the
+/// helper table).
+pub(crate) fn call_helper(
+    helpers: &mut [Option<Helper>],
+    mem: &mut Memory,
+    id: i32,
+    args: [u64; 5],
+) -> Result<u64, TrapKind> {
+    let Some(helper) = helpers.get_mut(id as u32 as usize).and_then(|h| h.as_mut()) else {
+        return Err(TrapKind::UnknownHelper(id));
+    };
+    (helper.func)(mem, args).map_err(|error| TrapKind::Helper {
+        helper: helper.name.clone(),
+        error,
+    })
 }
 
 /// Signed 64-bit division; x / 0 = 0 and MIN / -1 wraps to MIN.
@@ -806,7 +846,11 @@ fn smod32(a: u32, b: u32) -> i32 {
 /// Runs an atomic read-modify-write of `SIZE` (4 or 8) bytes. Out of the
 /// interpreter loop: atomics are rare and their operands many.
 #[inline(never)]
-fn atomic_rmw<const SIZE: usize>(op: &Op, r: &mut Regs, mem: &mut Memory) -> Result<(), MemError> {
+pub(crate) fn atomic_rmw<const SIZE: usize>(
+    op: &Op,
+    r: &mut [u64],
+    mem: &mut Memory,
+) -> Result<(), MemError> {
     let addr = r[op.dst as usize].wrapping_add(op.offset());
     // Atomics read and write: both permissions are checked up front (the
     // write by storing the bytes just read).

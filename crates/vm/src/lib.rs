@@ -9,6 +9,7 @@
 //! then [`Vm::call`] a function by its code index.
 
 pub mod disasm;
+pub mod exec;
 mod interp;
 pub mod isa;
 pub mod memory;
@@ -17,7 +18,8 @@ pub mod validate;
 mod vm;
 
 pub use isa::Insn;
-pub use memory::{Access, MemError, MemReason, Memory, MemoryMark, RegionKind};
+pub use memory::{Access, MemError, MemReason, Memory, MemoryMark, RawRegion, RegionKind};
 pub use trap::{HelperError, Trap, TrapKind};
 pub use validate::{validate, InvalidInsn, InvalidKind};
+pub use exec::{Engine, ExecState};
 pub use vm::{code_addr, HelperFn, Vm, VmConfig, MAX_HELPER_ID};

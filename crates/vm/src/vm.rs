@@ -1,10 +1,11 @@
 //! The VM: code, memory, helpers and configuration, and the API to load
 //! and call code. The interpreter loop itself lives in `interp.rs`.
 
-use crate::interp::Program;
+use crate::exec::{Engine, Op};
+use crate::interp::{self, Program};
 use crate::isa::{Insn, INSN_SIZE};
 use crate::memory::{Memory, RegionKind, MAX_REGION_SIZE};
-use crate::trap::HelperError;
+use crate::trap::{HelperError, TrapKind};
 use crate::validate::{jump_target, validate, validate_slot, InvalidInsn, InvalidKind, JumpTarget};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -91,6 +92,8 @@ pub struct Vm {
     pub(crate) helpers: Vec<Option<Helper>>,
     pub(crate) config: VmConfig,
     pub(crate) interrupt: Arc<AtomicBool>,
+    /// The engine [`Vm::call`] hands calls to (none: the interpreter).
+    pub(crate) engine: Option<Box<dyn Engine>>,
 }
 
 impl Default for Vm {
@@ -114,6 +117,7 @@ impl Vm {
             helpers: Vec::new(),
             config,
             interrupt: Arc::new(AtomicBool::new(false)),
+            engine: None,
         };
         vm.set_config(config);
         vm
@@ -201,6 +205,7 @@ impl Vm {
         }
         self.program.append(chunk);
         self.entries.resize(self.program.len(), false);
+        self.code_changed(start..self.program.len());
         Ok(start)
     }
 
@@ -246,6 +251,7 @@ impl Vm {
             }
         }
         self.program.replace(index, insn);
+        self.code_changed(index..index + 1);
         Ok(())
     }
 
@@ -255,6 +261,7 @@ impl Vm {
         match self.program.insns().get(index) {
             Some(insn) if insn.is_ld_imm64() && index + 1 < self.program.len() => {
                 self.program.set_imm64(index, value);
+                self.code_changed(index..index + 2);
                 Ok(())
             }
             other => Err(InvalidInsn {
@@ -274,8 +281,12 @@ impl Vm {
 
     /// Drops code after `len` slots (undo of the most recent loads).
     pub fn truncate_code(&mut self, len: usize) {
+        let old = self.program.len();
         self.program.truncate(len);
         self.entries.truncate(len);
+        if len < old {
+            self.code_changed(len..old);
+        }
     }
 
     /// Registers a helper under `id` (replacing any earlier one). Ids index
@@ -304,5 +315,49 @@ impl Vm {
             .get(id as usize)?
             .as_ref()
             .map(|h| h.name.as_str())
+    }
+
+    // ---- for execution engines (see `crate::exec`) ----
+
+    /// Registers the engine that runs every later [`Vm::call`] (`None`: the
+    /// interpreter); returns the previous one.
+    pub fn set_engine(&mut self, engine: Option<Box<dyn Engine>>) -> Option<Box<dyn Engine>> {
+        std::mem::replace(&mut self.engine, engine)
+    }
+
+    /// The registered engine, if any.
+    pub fn engine(&self) -> Option<&dyn Engine> {
+        self.engine.as_deref()
+    }
+
+    fn code_changed(&mut self, changed: std::ops::Range<usize>) {
+        if let Some(engine) = self.engine.as_mut() {
+            engine.code_changed(changed);
+        }
+    }
+
+    /// The code pre-decoded one instruction per slot (what a JIT translates).
+    pub fn ops(&self) -> &[Op] {
+        self.program.singles()
+    }
+
+    /// Calls helper `id` with r1..r5 as `call id` does; the result is r0.
+    pub fn call_helper(&mut self, id: i32, args: [u64; 5]) -> Result<u64, TrapKind> {
+        interp::call_helper(&mut self.helpers, &mut self.mem, id, args)
+    }
+
+    /// The function a `callx` to `addr` enters, or the trap it raises.
+    pub fn callx_target(&self, addr: u64) -> Result<usize, TrapKind> {
+        interp::callx_target(&self.entries, addr)
+    }
+
+    /// Runs the atomic read-modify-write `op` (an `Atomic32`/`Atomic64`
+    /// op) on `regs` and memory, exactly as the interpreter does.
+    pub fn atomic(&mut self, op: &Op, regs: &mut [u64; 11]) -> Result<(), TrapKind> {
+        let result = match op.kind {
+            crate::exec::Kind::Atomic32 => interp::atomic_rmw::<4>(op, regs, &mut self.mem),
+            _ => interp::atomic_rmw::<8>(op, regs, &mut self.mem),
+        };
+        result.map_err(TrapKind::Memory)
     }
 }
