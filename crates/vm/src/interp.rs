@@ -779,10 +779,11 @@ fn left_window(cpu: &mut Cpu, pc: usize, len: usize, fuel_end: usize) -> Stop {
 pub(crate) fn callx_target(entries: &[bool], addr: u64) -> Result<usize, TrapKind> {
     let off = addr.wrapping_sub(RegionKind::Code.base());
     let index = off / INSN_SIZE as u64;
-    if off.is_multiple_of(INSN_SIZE as u64) && index < entries.len() as u64 {
-        if entries[index as usize] {
-            return Ok(index as usize);
-        }
+    if off.is_multiple_of(INSN_SIZE as u64)
+        && index < entries.len() as u64
+        && entries[index as usize]
+    {
+        return Ok(index as usize);
     }
     Err(TrapKind::BadCallTarget(addr))
 }
