@@ -14,6 +14,7 @@ pub use crate::interp::{Kind, Op};
 use crate::trap::{Trap, TrapKind};
 use crate::vm::Vm;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 /// One caller frame: where its `call` returns to and its r6–r9 at the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,4 +95,21 @@ pub trait Engine {
     /// The code slots in `changed` were rewritten, removed or added: code
     /// translated from them is stale.
     fn code_changed(&mut self, changed: Range<usize>);
+}
+
+/// Makes an engine for a new VM (`None`: the interpreter).
+pub type EngineFactory = fn() -> Option<Box<dyn Engine>>;
+
+static DEFAULT_ENGINE: OnceLock<EngineFactory> = OnceLock::new();
+
+/// Gives every VM that [`Vm::new`] creates from now on, in this process,
+/// the engine `factory` makes: for test harnesses and tools that run all
+/// their VMs on one engine. Can be set once; false if it already was.
+pub fn set_default_engine(factory: EngineFactory) -> bool {
+    DEFAULT_ENGINE.set(factory).is_ok()
+}
+
+/// The engine a new VM starts with.
+pub(crate) fn default_engine() -> Option<Box<dyn Engine>> {
+    DEFAULT_ENGINE.get().and_then(|f| f())
 }

@@ -117,7 +117,7 @@ impl Vm {
             helpers: Vec::new(),
             config,
             interrupt: Arc::new(AtomicBool::new(false)),
-            engine: None,
+            engine: crate::exec::default_engine(),
         };
         vm.set_config(config);
         vm

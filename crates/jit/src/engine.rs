@@ -1,0 +1,472 @@
+//! The engine: compiled units and their slot tables ([`Core`]), and the
+//! driver that runs a call on native code, hands the run to the
+//! interpreter where native code stopped, and — in `auto` mode — lets the
+//! interpreter start and compiles once a call or an entry is hot ([`Jit`]).
+
+use crate::analysis::{analyse, Unsupported};
+use crate::runtime::{JitCtx, Stop};
+use crate::translate::{translate, unit_signature, Env};
+use crate::EngineKind;
+use bpf_vm::exec::{Engine, ExecState};
+use bpf_vm::{RegionKind, Trap, TrapKind, Vm, VmConfig};
+use cranelift_codegen::ir::types::I64;
+use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, Signature, UserFuncName};
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{default_libcall_names, Linkage, Module};
+use std::collections::HashMap;
+use std::mem::offset_of;
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+/// Host stack kept free below native BPF frames, for helpers.
+const HOST_STACK_MARGIN: usize = 256 * 1024;
+
+/// What compiling has cost so far (for `--show-times`-like reports and
+/// the benchmark's translation figure).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub units: u64,
+    pub instructions: u64,
+    pub time: Duration,
+}
+
+struct UnitCode {
+    code: usize,
+    /// The slots translated, and those outside the code it traps at.
+    slots: Vec<usize>,
+    out_of_code: Vec<usize>,
+}
+
+impl UnitCode {
+    fn touches(&self, range: &Range<usize>) -> bool {
+        let hit = |v: &Vec<usize>| {
+            let i = v.partition_point(|&s| s < range.start);
+            v.get(i).is_some_and(|&s| s < range.end)
+        };
+        hit(&self.slots) || hit(&self.out_of_code)
+    }
+}
+
+/// Compiled units for one VM configuration, and the tables native calls
+/// go through.
+pub struct Core {
+    module: JITModule,
+    isa: OwnedTargetIsa,
+    fbc: FunctionBuilderContext,
+    units: HashMap<usize, UnitCode>,
+    /// Entries whose unit cannot be translated (they are interpreted).
+    refused: HashMap<usize, Unsupported>,
+    native: Vec<usize>,
+    callx: Vec<usize>,
+    trampoline: extern "C" fn(usize, u64, u64) -> u64,
+    ctx: *mut JitCtx,
+    config: VmConfig,
+    next_name: u32,
+    pub stats: Stats,
+}
+
+/// The ISA of this host, or why there is none.
+pub fn host_isa() -> Result<OwnedTargetIsa, String> {
+    let mut flags = settings::builder();
+    let set = |f: &mut settings::Builder, k, v| f.set(k, v).map_err(|e| e.to_string());
+    set(&mut flags, "opt_level", "speed")?;
+    set(&mut flags, "preserve_frame_pointers", "false")?;
+    set(
+        &mut flags,
+        "enable_verifier",
+        if cfg!(debug_assertions) {
+            "true"
+        } else {
+            "false"
+        },
+    )?;
+    let builder = cranelift_native::builder()
+        .map_err(|e| format!("Cranelift has no code generator for this host: {e}"))?;
+    builder
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| format!("Cranelift cannot target this host: {e}"))
+}
+
+impl Core {
+    fn new(config: VmConfig, ctx: *mut JitCtx) -> Result<Box<Core>, String> {
+        let isa = host_isa()?;
+        let module = JITModule::new(JITBuilder::with_isa(isa.clone(), default_libcall_names()));
+        let mut core = Box::new(Core {
+            module,
+            isa,
+            fbc: FunctionBuilderContext::new(),
+            units: HashMap::new(),
+            refused: HashMap::new(),
+            native: Vec::new(),
+            callx: Vec::new(),
+            trampoline: placeholder,
+            ctx,
+            config,
+            next_name: 0,
+            stats: Stats::default(),
+        });
+        core.trampoline = core.build_trampoline()?;
+        Ok(core)
+    }
+
+    /// r10 of the entry frame.
+    pub fn entry_fp(&self) -> u64 {
+        RegionKind::Stack.base() + (self.config.frame_size * self.config.max_call_depth) as u64
+    }
+
+    fn env(&self, code_len: usize) -> Env {
+        let fs = self.config.frame_size as u64;
+        Env {
+            ctx: self.ctx,
+            frame_size: fs,
+            min_fp: self.entry_fp() - fs * (self.config.max_call_depth as u64 - 1),
+            code_len,
+            host_call_conv: self.isa.default_call_conv(),
+            frontend: self.isa.frontend_config(),
+        }
+    }
+
+    /// Runs the unit `code` in the frame `fp` with `fuel`; r1..r5 come
+    /// from `JitCtx::regs` and r0..r5 go back there, the fuel to `JitCtx::fuel`.
+    pub fn enter(&self, code: usize, fp: u64, fuel: u64) -> u64 {
+        (self.trampoline)(code, fp, fuel)
+    }
+
+    /// Writes the table addresses into the context.
+    pub fn publish(&self, ctx: &mut JitCtx) {
+        ctx.native = self.native.as_ptr();
+        ctx.callx = self.callx.as_ptr();
+        ctx.table_len = self.native.len() as u64;
+    }
+
+    /// The native code of the unit entered at `slot`, compiling it first
+    /// if needed; `None` if it must be interpreted.
+    pub fn unit_code(&mut self, vm: &Vm, slot: usize) -> Option<usize> {
+        let len = vm.ops().len();
+        if self.native.len() < len {
+            self.native.resize(len, 0);
+            self.callx.resize(len, 0);
+        }
+        if slot >= len || self.refused.contains_key(&slot) {
+            return None;
+        }
+        let code = match self.units.get(&slot) {
+            Some(u) => u.code,
+            None => match stacker::maybe_grow(512 * 1024, 4 << 20, || self.compile(vm, slot)) {
+                Ok(code) => code,
+                Err(why) => {
+                    self.refused.insert(slot, why);
+                    return None;
+                }
+            },
+        };
+        self.native[slot] = code;
+        self.callx[slot] = if vm.is_entry(slot) { code } else { 0 };
+        Some(code)
+    }
+
+    /// Why the unit at `slot` is interpreted, if it is.
+    pub fn refusal(&self, slot: usize) -> Option<&Unsupported> {
+        self.refused.get(&slot)
+    }
+
+    fn compile(&mut self, vm: &Vm, slot: usize) -> Result<usize, Unsupported> {
+        let start = Instant::now();
+        let ops = vm.ops();
+        let unit = analyse(ops, slot)?;
+        let env = self.env(ops.len());
+        let name = format!("bpf_{slot}_{}", self.next_name);
+        self.next_name += 1;
+        let fail = |e: String| Unsupported { pc: slot, what: e };
+        let id = self
+            .module
+            .declare_function(&name, Linkage::Local, &unit_signature())
+            .map_err(|e| fail(e.to_string()))?;
+        let mut cctx = self.module.make_context();
+        cctx.func.signature = unit_signature();
+        cctx.func.name = UserFuncName::user(0, id.as_u32());
+        translate(&mut cctx.func, &mut self.fbc, ops, &unit, &env);
+        self.module
+            .define_function(id, &mut cctx)
+            .map_err(|e| fail(format!("{e:?}")))?;
+        self.module
+            .finalize_definitions()
+            .map_err(|e| fail(e.to_string()))?;
+        let code = self.module.get_finalized_function(id) as usize;
+        self.stats.units += 1;
+        self.stats.instructions += unit.slots.len() as u64;
+        self.stats.time += start.elapsed();
+        self.units.insert(
+            slot,
+            UnitCode {
+                code,
+                slots: unit.slots,
+                out_of_code: unit.out_of_code.into_iter().collect(),
+            },
+        );
+        Ok(code)
+    }
+
+    /// `extern "C" fn(code, fp, fuel) -> status`: enters a unit from the host.
+    fn build_trampoline(&mut self) -> Result<extern "C" fn(usize, u64, u64) -> u64, String> {
+        let mut sig = Signature::new(self.isa.default_call_conv());
+        sig.params.extend([AbiParam::new(I64); 3]);
+        sig.returns.push(AbiParam::new(I64));
+        let id = self
+            .module
+            .declare_function("bpf_enter", Linkage::Local, &sig)
+            .map_err(|e| e.to_string())?;
+        let mut cctx = self.module.make_context();
+        cctx.func.signature = sig;
+        let mut b = FunctionBuilder::new(&mut cctx.func, &mut self.fbc);
+        let block = b.create_block();
+        b.append_block_params_for_function_params(block);
+        b.switch_to_block(block);
+        let p = b.block_params(block).to_vec();
+        let ctx = b.ins().iconst(I64, self.ctx as i64);
+        let regs = offset_of!(JitCtx, regs) as i32;
+        let flags = MemFlagsData::trusted();
+        let mut args = vec![p[1], p[2]];
+        for r in 1..6 {
+            args.push(b.ins().load(I64, flags, ctx, regs + 8 * r));
+        }
+        let sref = b.import_signature(unit_signature());
+        let call = b.ins().call_indirect(sref, p[0], &args);
+        let results = b.inst_results(call).to_vec();
+        for (r, v) in results[2..].iter().enumerate() {
+            b.ins().store(flags, *v, ctx, regs + 8 * r as i32);
+        }
+        b.ins()
+            .store(flags, results[1], ctx, offset_of!(JitCtx, fuel) as i32);
+        b.ins().return_(&[results[0]]);
+        b.seal_all_blocks();
+        b.finalize(self.isa.frontend_config());
+        self.module
+            .define_function(id, &mut cctx)
+            .map_err(|e| format!("{e:?}"))?;
+        self.module
+            .finalize_definitions()
+            .map_err(|e| e.to_string())?;
+        let code = self.module.get_finalized_function(id);
+        // SAFETY: the function was just compiled with this signature.
+        Ok(
+            unsafe {
+                std::mem::transmute::<*const u8, extern "C" fn(usize, u64, u64) -> u64>(code)
+            },
+        )
+    }
+
+    fn code_changed(&mut self, range: Range<usize>) {
+        self.refused.clear();
+        let stale: Vec<usize> = self
+            .units
+            .iter()
+            .filter(|(_, u)| u.touches(&range))
+            .map(|(&s, _)| s)
+            .collect();
+        for slot in stale {
+            self.units.remove(&slot);
+            if let Some(n) = self.native.get_mut(slot) {
+                *n = 0;
+                self.callx[slot] = 0;
+            }
+        }
+        for slot in range {
+            if slot < self.native.len() {
+                self.native[slot] = 0;
+                self.callx[slot] = 0;
+            }
+        }
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        let module = std::mem::replace(
+            &mut self.module,
+            JITModule::new(JITBuilder::with_isa(
+                self.isa.clone(),
+                default_libcall_names(),
+            )),
+        );
+        // SAFETY: a core is dropped only between runs (or with its engine):
+        // no code of its module is running or reachable from the tables.
+        unsafe { module.free_memory() };
+    }
+}
+
+extern "C" fn placeholder(_: usize, _: u64, _: u64) -> u64 {
+    unreachable!("trampoline used before it was built")
+}
+
+/// The JIT engine: `jit` compiles every unit before it runs; `auto`
+/// interprets a call first and compiles once it is hot.
+pub struct Jit {
+    ctx: Box<JitCtx>,
+    core: Option<Box<Core>>,
+    kind: EngineKind,
+    /// Per entry: instructions interpreted so far (`auto`).
+    heat: HashMap<usize, u64>,
+    /// Interpreted instructions after which `auto` compiles an entry.
+    pub threshold: u64,
+}
+
+/// `auto`'s default threshold: interpreted instructions of one entry
+/// (over all its calls) after which it is compiled. See the crate docs.
+pub const AUTO_THRESHOLD: u64 = 200_000;
+
+impl Jit {
+    /// An engine of `kind` (`Jit` or `Auto`), or why this host has none.
+    pub fn new(kind: EngineKind) -> Result<Jit, String> {
+        host_isa()?;
+        Ok(Jit {
+            ctx: Box::new(JitCtx::new(Default::default())),
+            core: None,
+            kind,
+            heat: HashMap::new(),
+            threshold: AUTO_THRESHOLD,
+        })
+    }
+
+    /// What compiling has cost so far.
+    pub fn stats(&self) -> Stats {
+        self.core.as_ref().map(|c| c.stats).unwrap_or_default()
+    }
+
+    /// The core for the VM's current configuration (code depends on it).
+    fn prepare(&mut self, vm: &mut Vm) -> Result<(), Trap> {
+        let config = vm.config();
+        if self.core.as_ref().is_some_and(|c| c.config != config) {
+            self.core = None;
+        }
+        if self.core.is_none() {
+            let ctx: *mut JitCtx = &mut *self.ctx;
+            let core = Core::new(config, ctx).map_err(|e| Trap {
+                kind: TrapKind::Helper {
+                    helper: "jit".into(),
+                    error: bpf_vm::HelperError::Fault(e),
+                },
+                pc: 0,
+                call_sites: vec![],
+            })?;
+            self.core = Some(core);
+        }
+        let core = self.core.as_deref_mut().expect("core");
+        self.ctx.vm = vm;
+        self.ctx.core = core;
+        self.ctx.interrupt = vm.interrupt_handle();
+        Ok(())
+    }
+
+    /// Runs `state` to the end with `fuel` instructions of budget left:
+    /// natively where units compile, on the interpreter elsewhere and
+    /// after a clean stop.
+    fn run(&mut self, vm: &mut Vm, mut state: ExecState, mut fuel: u64) -> Result<u64, Trap> {
+        let budget = vm.config().budget;
+        loop {
+            let core = self.core.as_deref_mut().expect("prepared");
+            let Some(code) = core.unit_code(vm, state.pc) else {
+                break;
+            };
+            core.publish(&mut self.ctx);
+            let fp = core.entry_fp() - (vm.config().frame_size * state.depth()) as u64;
+            let ctx = &mut *self.ctx;
+            ctx.regs = state.regs;
+            ctx.stop = None;
+            ctx.unwound.clear();
+            ctx.refresh_regions();
+            ctx.stack_limit = native_stack_limit();
+            let chunk = ctx.take_fuel(fuel, 0);
+            let status = core.enter(code, fp, chunk);
+            let ctx = &mut *self.ctx;
+            fuel = ctx.fuel + ctx.budget_left;
+            if status == 0 {
+                state.regs[..6].copy_from_slice(&ctx.regs[..6]);
+                match state.frames.pop() {
+                    None => return Ok(ctx.regs[0]),
+                    Some(frame) => {
+                        state.regs[6..10].copy_from_slice(&frame.saved);
+                        state.pc = frame.return_pc;
+                        continue;
+                    }
+                }
+            }
+            let unwound = std::mem::take(&mut ctx.unwound);
+            match ctx.stop.take() {
+                Some(Stop::Pause { pc }) => {
+                    state.frames.extend(unwound.into_iter().rev());
+                    state.pc = pc;
+                    state.regs = ctx.regs;
+                    break;
+                }
+                Some(Stop::Trap(mut trap)) => {
+                    let outer = unwound.iter().chain(state.frames.iter().rev());
+                    trap.call_sites.extend(outer.map(|f| f.call_site()));
+                    return Err(trap);
+                }
+                None => unreachable!("native code stopped without saying why"),
+            }
+        }
+        match vm.interpret(&mut state, &mut fuel)? {
+            Some(r0) => Ok(r0),
+            None => Err(state.trap(TrapKind::BudgetExhausted { budget })),
+        }
+    }
+}
+
+/// The lowest host stack address native frames may use on this thread.
+fn native_stack_limit() -> u64 {
+    let here = &0u8 as *const u8 as u64;
+    let remaining = stacker::remaining_stack().unwrap_or(1 << 20);
+    here.saturating_sub(remaining as u64) + HOST_STACK_MARGIN as u64
+}
+
+impl Engine for Jit {
+    fn name(&self) -> &str {
+        self.kind.name()
+    }
+
+    fn call(&mut self, vm: &mut Vm, entry: usize, args: &[u64]) -> Result<u64, Trap> {
+        self.prepare(vm)?;
+        let budget = vm.config().budget;
+        let mut state = ExecState::new(entry, args);
+        let mut fuel = budget;
+        let compiled = self
+            .core
+            .as_ref()
+            .is_some_and(|c| c.units.contains_key(&entry));
+        if self.kind == EngineKind::Auto && !compiled {
+            // Interpret until the entry has run `threshold` instructions
+            // (over all its calls); a call still running then is taken over.
+            let heat = self.heat.entry(entry).or_insert(0);
+            let slice = self.threshold.saturating_sub(*heat).min(fuel);
+            let mut left = slice;
+            let result = vm.interpret(&mut state, &mut left);
+            *heat += slice - left;
+            let _ = heat;
+            fuel -= slice - left;
+            match result? {
+                Some(r0) => return Ok(r0),
+                None if fuel == 0 => return Err(state.trap(TrapKind::BudgetExhausted { budget })),
+                None => {}
+            }
+            // Hot: compile the entry itself for later calls, and go on
+            // natively from where the interpreter paused.
+            let core = self.core.as_deref_mut().expect("prepared");
+            core.unit_code(vm, entry);
+        }
+        self.run(vm, state, fuel)
+    }
+
+    fn code_changed(&mut self, changed: Range<usize>) {
+        for slot in changed.clone() {
+            self.heat.remove(&slot);
+        }
+        if let Some(core) = self.core.as_mut() {
+            core.code_changed(changed);
+        }
+    }
+}
