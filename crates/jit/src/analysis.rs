@@ -43,7 +43,14 @@ pub struct Unit {
     pub exposed: u16,
     /// Slots of the unit's instructions, in order.
     pub slots: Vec<usize>,
+    /// Per call (its slot): the argument registers r1–r5 that are read
+    /// after it returns before they are written (reloaded from the
+    /// callee's, which it leaves in `JitCtx::regs`).
+    pub args_live_after_call: BTreeMap<usize, u16>,
 }
+
+/// Argument registers r1–r5.
+pub const ARG_REGS: u16 = 0b111110;
 
 /// Why a unit cannot be translated (it runs on the interpreter instead).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,12 +212,19 @@ pub fn analyse(ops: &[Op], entry: usize) -> Result<Unit, Unsupported> {
         }
     }
     let exposed = exposed_registers(ops, entry, &slots);
+    let live = live_registers(ops, &slots);
+    let args_live_after_call = slots
+        .iter()
+        .filter(|&&pc| matches!(ops[pc].kind, Kind::CallLocal | Kind::Callx))
+        .map(|&pc| (pc, live.get(&(pc + 1)).copied().unwrap_or(0) & ARG_REGS))
+        .collect();
     Ok(Unit {
         entry,
         blocks,
         out_of_code,
         exposed,
         slots,
+        args_live_after_call,
     })
 }
 
@@ -231,9 +245,36 @@ pub fn reads_writes(op: &Op) -> (u16, u16) {
         // Atomics may write `src` (fetch) or r0 (cmpxchg), and read r0.
         Atomic32 | Atomic64 => (d | s | 1, s | 1),
         k if is_conditional_jump(k) => (d | s, 0),
+        Mov64Imm | Mov32Imm => (0, d),
         // ALU in three-address form: r[dst] = r[src] op (imm | r[src2]).
         _ => (s | bit(op.src2), d),
     }
+}
+
+/// Registers live at each slot of the unit (read on some path before
+/// being written), with `exit` reading r0 only.
+fn live_registers(ops: &[Op], slots: &[usize]) -> BTreeMap<usize, u16> {
+    let mut live: BTreeMap<usize, u16> = slots.iter().map(|&pc| (pc, 0)).collect();
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for &pc in slots.iter().rev() {
+            let op = &ops[pc];
+            let (reads, writes) = reads_writes(op);
+            let out = successors(pc, op)
+                .0
+                .iter()
+                .map(|s| live.get(s).copied().unwrap_or(0))
+                .fold(0, |a, b| a | b);
+            let new = reads | (out & !writes);
+            let slot = live.get_mut(&pc).expect("slot of the unit");
+            if new != *slot {
+                *slot = new;
+                changed = true;
+            }
+        }
+    }
+    live
 }
 
 /// The registers among [`CALLER_REGS`] that some path from `entry` reads
@@ -322,9 +363,26 @@ mod tests {
     }
 
     #[test]
+    fn arguments_read_after_a_call_are_found() {
+        // r1 is read after the call; r2 is written first.
+        let code = [
+            call_local(3),
+            mov64_imm(2, 0),
+            alu64_reg(ALU_ADD, 1, 2),
+            mov64_reg(0, 1),
+            exit(),
+        ];
+        let mut code = code.to_vec();
+        code[0] = call_local(4);
+        code.push(exit());
+        let u = unit(&code, 0);
+        assert_eq!(u.args_live_after_call[&0], 1 << 1);
+        let u = unit(&[call_local(1), exit(), exit()], 0);
+        assert_eq!(u.args_live_after_call[&0], 0);
+    }
+
+    #[test]
     fn falling_off_the_end_is_recorded() {
-        let u = unit(&[mov64_imm(0, 1), jmp_imm(JMP_JEQ, 1, 0, 1), exit()], 0);
-        assert!(u.out_of_code.is_empty());
         let mut vm = Vm::default();
         vm.load_code(&[mov64_imm(0, 1), exit(), mov64_imm(0, 2)])
             .unwrap();

@@ -5,17 +5,18 @@
 
 use crate::analysis::{analyse, Unsupported};
 use crate::runtime::{JitCtx, Stop};
-use crate::translate::{translate, unit_signature, Env};
+use crate::translate::{host_signature, translate, unit_signature, Env};
 use crate::EngineKind;
 use bpf_vm::exec::{Engine, ExecState};
 use bpf_vm::{RegionKind, Trap, TrapKind, Vm, VmConfig};
 use cranelift_codegen::ir::types::I64;
 use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, Signature, UserFuncName};
+use cranelift_codegen::isa::CallConv;
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{default_libcall_names, Linkage, Module};
+use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
 use std::collections::HashMap;
 use std::mem::offset_of;
 use std::ops::Range;
@@ -62,6 +63,8 @@ pub struct Core {
     native: Vec<usize>,
     callx: Vec<usize>,
     trampoline: extern "C" fn(usize, u64, u64) -> u64,
+    /// Register-preserving adapters of the host functions.
+    adapters: [FuncId; 8],
     ctx: *mut JitCtx,
     config: VmConfig,
     next_name: u32,
@@ -103,12 +106,17 @@ impl Core {
             native: Vec::new(),
             callx: Vec::new(),
             trampoline: placeholder,
+            adapters: [FuncId::from_u32(0); 8],
             ctx,
             config,
             next_name: 0,
             stats: Stats::default(),
         });
         core.trampoline = core.build_trampoline()?;
+        for (i, (host, params, results)) in crate::runtime::host_functions().into_iter().enumerate()
+        {
+            core.adapters[i] = core.build_adapter(host, params, results)?;
+        }
         Ok(core)
     }
 
@@ -124,13 +132,13 @@ impl Core {
             frame_size: fs,
             min_fp: self.entry_fp() - fs * (self.config.max_call_depth as u64 - 1),
             code_len,
-            host_call_conv: self.isa.default_call_conv(),
             frontend: self.isa.frontend_config(),
         }
     }
 
     /// Runs the unit `code` in the frame `fp` with `fuel`; r1..r5 come
-    /// from `JitCtx::regs` and r0..r5 go back there, the fuel to `JitCtx::fuel`.
+    /// from `JitCtx::regs` and r0..r5 go back there (the unit's `exit`
+    /// stores them), the fuel to `JitCtx::fuel`.
     pub fn enter(&self, code: usize, fp: u64, fuel: u64) -> u64 {
         (self.trampoline)(code, fp, fuel)
     }
@@ -188,10 +196,22 @@ impl Core {
         let mut cctx = self.module.make_context();
         cctx.func.signature = unit_signature();
         cctx.func.name = UserFuncName::user(0, id.as_u32());
-        translate(&mut cctx.func, &mut self.fbc, ops, &unit, &env);
+        let adapters = self
+            .adapters
+            .map(|a| self.module.declare_func_in_func(a, &mut cctx.func));
+        translate(&mut cctx.func, &mut self.fbc, ops, &unit, &env, adapters);
+        let dump = std::env::var_os("BPF_JIT_DUMP").is_some();
+        cctx.set_disasm(dump);
         self.module
             .define_function(id, &mut cctx)
             .map_err(|e| fail(format!("{e:?}")))?;
+        if let Some(vcode) = cctx
+            .compiled_code()
+            .and_then(|c| c.vcode.as_ref())
+            .filter(|_| dump)
+        {
+            eprintln!("; unit at slot {slot}\n{}\n{vcode}", cctx.func.display());
+        }
         self.module
             .finalize_definitions()
             .map_err(|e| fail(e.to_string()))?;
@@ -235,10 +255,8 @@ impl Core {
         }
         let sref = b.import_signature(unit_signature());
         let call = b.ins().call_indirect(sref, p[0], &args);
+        // (r0..r5 are in `regs` already: every `exit` stores them.)
         let results = b.inst_results(call).to_vec();
-        for (r, v) in results[2..].iter().enumerate() {
-            b.ins().store(flags, *v, ctx, regs + 8 * r as i32);
-        }
         b.ins()
             .store(flags, results[1], ctx, offset_of!(JitCtx, fuel) as i32);
         b.ins().return_(&[results[0]]);
@@ -257,6 +275,49 @@ impl Core {
                 std::mem::transmute::<*const u8, extern "C" fn(usize, u64, u64) -> u64>(code)
             },
         )
+    }
+
+    /// A `preserve_all` function that calls the host function at `host`
+    /// and stores its results in `JitCtx::ret`.
+    fn build_adapter(
+        &mut self,
+        host: usize,
+        params: usize,
+        results: usize,
+    ) -> Result<FuncId, String> {
+        let sig = host_signature(CallConv::PreserveAll, params, 0);
+        let name = format!("bpf_host_{host:x}");
+        let id = self
+            .module
+            .declare_function(&name, Linkage::Local, &sig)
+            .map_err(|e| e.to_string())?;
+        let mut cctx = self.module.make_context();
+        cctx.func.signature = sig;
+        let mut b = FunctionBuilder::new(&mut cctx.func, &mut self.fbc);
+        let block = b.create_block();
+        b.append_block_params_for_function_params(block);
+        b.switch_to_block(block);
+        let args = b.block_params(block).to_vec();
+        let sref = b.import_signature(host_signature(
+            self.isa.default_call_conv(),
+            params,
+            results,
+        ));
+        let callee = b.ins().iconst(I64, host as i64);
+        let call = b.ins().call_indirect(sref, callee, &args);
+        let rets = b.inst_results(call).to_vec();
+        let ctx = b.ins().iconst(I64, self.ctx as i64);
+        for (i, v) in rets.iter().enumerate() {
+            let at = offset_of!(JitCtx, ret) as i32 + 8 * i as i32;
+            b.ins().store(MemFlagsData::trusted(), *v, ctx, at);
+        }
+        b.ins().return_(&[]);
+        b.seal_all_blocks();
+        b.finalize(self.isa.frontend_config());
+        self.module
+            .define_function(id, &mut cctx)
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(id)
     }
 
     fn code_changed(&mut self, range: Range<usize>) {

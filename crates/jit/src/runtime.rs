@@ -54,6 +54,9 @@ pub struct JitCtx {
     pub stack_limit: u64,
     /// Fuel handed back by the trampoline.
     pub fuel: u64,
+    /// Results of the last host call (host calls from native code go
+    /// through adapters that preserve every register and return nothing).
+    pub ret: [u64; 2],
 
     // ---- host-only fields ----
     /// Budget not yet handed to native code as fuel.
@@ -72,6 +75,34 @@ pub struct Ret2 {
     pub status: u64,
     pub value: u64,
 }
+
+/// The host functions native code calls, in the order of
+/// [`HOST_FUNCTIONS`]: (address, parameters, results).
+pub const HOST_LOAD: usize = 0;
+pub const HOST_STORE: usize = 1;
+pub const HOST_ATOMIC: usize = 2;
+pub const HOST_HELPER: usize = 3;
+pub const HOST_CALL: usize = 4;
+pub const HOST_REFILL: usize = 5;
+pub const HOST_TRAP: usize = 6;
+pub const HOST_UNWIND: usize = 7;
+
+/// Every host function: its address, parameter count and result count.
+pub fn host_functions() -> [(usize, usize, usize); 8] {
+    [
+        (jit_load as *const () as usize, 5, 2),
+        (jit_store as *const () as usize, 6, 1),
+        (jit_atomic as *const () as usize, 3, 1),
+        (jit_helper as *const () as usize, 3, 2),
+        (jit_call as *const () as usize, 6, 2),
+        (jit_refill as *const () as usize, 4, 2),
+        (jit_trap as *const () as usize, 4, 0),
+        (jit_unwind as *const () as usize, 6, 0),
+    ]
+}
+
+/// [`jit_call`] flag: the target is an address (`callx`).
+pub const CALL_X: u64 = 1;
 
 /// Codes for [`jit_trap`].
 pub const TRAP_PC_OUT_OF_RANGE: u64 = 0;
@@ -93,6 +124,7 @@ impl JitCtx {
             table_len: 0,
             stack_limit: u64::MAX,
             fuel: 0,
+            ret: [0; 2],
             budget_left: 0,
             stop: None,
             unwound: Vec::new(),
@@ -209,13 +241,13 @@ pub extern "C" fn jit_helper(ctx: &mut JitCtx, fp: u64, pc: u64) -> Ret2 {
 /// A local call or `callx` whose target has no native code yet: compiles
 /// it and calls it, or interprets it when it cannot be compiled. r0–r9 are
 /// in `ctx.regs` and r0–r5 come back there; the fuel is the value.
-/// `target` is the slot for a local call, the address for a `callx`.
+/// `target` is the slot, or the address with [`CALL_X`].
 pub extern "C" fn jit_call(
     ctx: *mut JitCtx,
     fp: u64,
     fuel: u64,
     target: u64,
-    is_callx: u64,
+    flags: u64,
     pc: u64,
 ) -> Ret2 {
     // SAFETY: called by native code during a run: `ctx`, its `vm` and its
@@ -226,7 +258,7 @@ pub extern "C" fn jit_call(
         status: unsafe { &mut *ctx }.trap(kind, pc as usize),
         value: fuel,
     };
-    let target = if is_callx != 0 {
+    let target = if flags & CALL_X != 0 {
         match vm.callx_target(target) {
             Ok(t) => t,
             Err(kind) => return stopped(kind),
@@ -318,7 +350,11 @@ pub extern "C" fn jit_trap(ctx: &mut JitCtx, code: u64, pc: u64, aux: u64) {
         TRAP_CALL_DEPTH => {
             ctx.trap(TrapKind::CallDepthExceeded { limit }, pc as usize);
         }
-        _ => ctx.stop = Some(Stop::Pause { pc: pc as usize }),
+        // A pause: `aux` is the fuel left.
+        _ => {
+            ctx.budget_left += aux;
+            ctx.stop = Some(Stop::Pause { pc: pc as usize });
+        }
     }
 }
 

@@ -6,12 +6,15 @@
 //! A unit is a native function with the `tail` calling convention:
 //!
 //! ```text
-//! (fp, fuel, r1, r2, r3, r4, r5) -> (status, fuel, r0, r1, r2, r3, r4, r5)
+//! (fp, fuel, r1, r2, r3, r4, r5) -> (status, fuel, r0)
 //! ```
 //!
 //! `fp` is the unit's r10; r0 and r6–r9 the unit reads before writing come
 //! from `JitCtx::regs`, where every caller stores them before a call (as
-//! the interpreter's shared register file would show them). Status 0 is a
+//! the interpreter's shared register file would show them). A callee's
+//! final r0–r5 (a caller may read r1–r5 after the call, as the shared
+//! register file shows them) are stored there at `exit`; a caller reloads
+//! those it reads. Status 0 is a
 //! normal `exit`; status 1 a stop recorded in `JitCtx::stop`, on which each
 //! native caller records its frame and returns 1 itself.
 //!
@@ -23,14 +26,14 @@
 
 mod memory;
 
-use crate::analysis::{Unit, CALLER_REGS};
+use crate::analysis::{Unit, ARG_REGS, CALLER_REGS};
 use crate::runtime::{self, JitCtx, PAUSE_NATIVE_STACK, TRAP_CALL_DEPTH, TRAP_PC_OUT_OF_RANGE};
 use bpf_vm::exec::{Kind, Op};
 use bpf_vm::RegionKind;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I16, I32, I64, I8};
 use cranelift_codegen::ir::{
-    AbiParam, Block, Function, InstBuilder, MemFlagsData, SigRef, Signature, Type, Value,
+    AbiParam, Block, FuncRef, Function, InstBuilder, MemFlagsData, SigRef, Signature, Type, Value,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
@@ -46,7 +49,6 @@ pub struct Env {
     pub min_fp: u64,
     /// Slots of code (jumps at or past it trap).
     pub code_len: usize,
-    pub host_call_conv: CallConv,
     pub frontend: TargetFrontendConfig,
 }
 
@@ -54,12 +56,12 @@ pub struct Env {
 pub fn unit_signature() -> Signature {
     let mut sig = Signature::new(CallConv::Tail);
     sig.params.extend([AbiParam::new(I64); 7]);
-    sig.returns.extend([AbiParam::new(I64); 8]);
+    sig.returns.extend([AbiParam::new(I64); 3]);
     sig
 }
 
-/// The host functions' signatures: `n` i64 parameters, `r` i64 results.
-fn host_signature(conv: CallConv, n: usize, r: usize) -> Signature {
+/// A host function's signature: `n` i64 parameters, `r` i64 results.
+pub fn host_signature(conv: CallConv, n: usize, r: usize) -> Signature {
     let mut sig = Signature::new(conv);
     sig.params
         .extend(std::iter::repeat_n(AbiParam::new(I64), n));
@@ -68,16 +70,25 @@ fn host_signature(conv: CallConv, n: usize, r: usize) -> Signature {
     sig
 }
 
+/// A host function as native code calls it: through an adapter that
+/// preserves every register (so that a slow path in a cold block does not
+/// make hot values live in memory) and leaves the results in `JitCtx::ret`.
+#[derive(Clone, Copy)]
+struct HostFn {
+    func: FuncRef,
+    results: usize,
+}
+
 /// The host functions, with their signatures imported into the function.
 struct Host {
-    load: (SigRef, usize),
-    store: (SigRef, usize),
-    atomic: (SigRef, usize),
-    helper: (SigRef, usize),
-    call: (SigRef, usize),
-    refill: (SigRef, usize),
-    trap: (SigRef, usize),
-    unwind: (SigRef, usize),
+    load: HostFn,
+    store: HostFn,
+    atomic: HostFn,
+    helper: HostFn,
+    call: HostFn,
+    refill: HostFn,
+    trap: HostFn,
+    unwind: HostFn,
     unit: SigRef,
 }
 
@@ -87,6 +98,7 @@ const CTX_NATIVE: i32 = offset_of!(JitCtx, native) as i32;
 const CTX_CALLX: i32 = offset_of!(JitCtx, callx) as i32;
 const CTX_TABLE_LEN: i32 = offset_of!(JitCtx, table_len) as i32;
 const CTX_STACK_LIMIT: i32 = offset_of!(JitCtx, stack_limit) as i32;
+const CTX_RET: i32 = offset_of!(JitCtx, ret) as i32;
 
 fn reg_offset(r: u8) -> i32 {
     CTX_REGS + 8 * r as i32
@@ -100,15 +112,18 @@ enum Operand {
 }
 
 /// Translates `unit` into `func` (which has [`unit_signature`]).
+/// `adapters[i]` is the adapter of host function `i` (see
+/// `runtime::host_functions`), declared in `func`.
 pub fn translate(
     func: &mut Function,
     fbc: &mut FunctionBuilderContext,
     ops: &[Op],
     unit: &Unit,
     env: &Env,
+    adapters: [FuncRef; 8],
 ) {
     let b = FunctionBuilder::new(func, fbc);
-    let mut t = Translator::new(b, ops, unit, env);
+    let mut t = Translator::new(b, ops, unit, env, adapters);
     t.emit_unit();
     t.b.seal_all_blocks();
     t.b.finalize(env.frontend);
@@ -131,18 +146,27 @@ struct Translator<'a> {
 }
 
 impl<'a> Translator<'a> {
-    fn new(mut b: FunctionBuilder<'a>, ops: &'a [Op], unit: &'a Unit, env: &'a Env) -> Self {
-        let conv = env.host_call_conv;
-        let mut import = |n, r, f: usize| (b.import_signature(host_signature(conv, n, r)), f);
+    fn new(
+        mut b: FunctionBuilder<'a>,
+        ops: &'a [Op],
+        unit: &'a Unit,
+        env: &'a Env,
+        adapters: [FuncRef; 8],
+    ) -> Self {
+        let functions = runtime::host_functions();
+        let import = |i: usize| HostFn {
+            func: adapters[i],
+            results: functions[i].2,
+        };
         let host = Host {
-            load: import(5, 2, runtime::jit_load as *const () as usize),
-            store: import(6, 1, runtime::jit_store as *const () as usize),
-            atomic: import(3, 1, runtime::jit_atomic as *const () as usize),
-            helper: import(3, 2, runtime::jit_helper as *const () as usize),
-            call: import(6, 2, runtime::jit_call as *const () as usize),
-            refill: import(4, 2, runtime::jit_refill as *const () as usize),
-            trap: import(4, 0, runtime::jit_trap as *const () as usize),
-            unwind: import(6, 0, runtime::jit_unwind as *const () as usize),
+            load: import(runtime::HOST_LOAD),
+            store: import(runtime::HOST_STORE),
+            atomic: import(runtime::HOST_ATOMIC),
+            helper: import(runtime::HOST_HELPER),
+            call: import(runtime::HOST_CALL),
+            refill: import(runtime::HOST_REFILL),
+            trap: import(runtime::HOST_TRAP),
+            unwind: import(runtime::HOST_UNWIND),
             unit: b.import_signature(unit_signature()),
         };
         let regs = std::array::from_fn(|_| b.declare_var(I64));
@@ -219,10 +243,11 @@ impl<'a> Translator<'a> {
         }
     }
 
-    fn host_call(&mut self, f: (SigRef, usize), args: &[Value]) -> Vec<Value> {
-        let callee = self.iconst(f.1 as u64);
-        let call = self.b.ins().call_indirect(f.0, callee, args);
-        self.b.inst_results(call).to_vec()
+    fn host_call(&mut self, f: HostFn, args: &[Value]) -> Vec<Value> {
+        self.b.ins().call(f.func, args);
+        (0..f.results)
+            .map(|i| self.ctx_load(CTX_RET + 8 * i as i32))
+            .collect()
     }
 
     /// Continues at the block of slot `pc`, or traps there if it is outside the code.
@@ -265,14 +290,14 @@ impl<'a> Translator<'a> {
         self.b.ins().iadd_imm_s(self.fp, delta.wrapping_sub(base))
     }
 
+    /// Returns from an `exit`. (A stop returns constants: callers read
+    /// nothing but the status then, and no register stays live for it.)
     fn ret(&mut self, status: u64) {
         let status = self.iconst(status);
         let fuel = self.b.use_var(self.fuel);
-        let mut vals = vec![status, fuel];
-        for r in 0..6 {
-            vals.push(self.reg(r));
-        }
-        self.b.ins().return_(&vals);
+        self.save_regs(ARG_REGS | 1);
+        let r0 = self.reg(0);
+        self.b.ins().return_(&[status, fuel, r0]);
     }
 
     // ---- the unit ----
@@ -309,7 +334,9 @@ impl<'a> Translator<'a> {
         self.b.ins().jump(first, &[]);
 
         self.b.switch_to_block(self.stopped);
-        self.ret(1);
+        let one = self.iconst(1);
+        let zero = self.iconst(0);
+        self.b.ins().return_(&[one, zero, zero]);
 
         let out_of_code: Vec<usize> = self.unit.out_of_code.iter().copied().collect();
         for pc in out_of_code {
@@ -324,9 +351,15 @@ impl<'a> Translator<'a> {
     }
 
     /// Saves every register and stops at `pc` (a [`runtime::jit_trap`] pause code).
+    /// (The fuel goes back to the budget.)
     fn pause(&mut self, code: u64, pc: usize) {
         self.save_regs(0x3ff);
-        self.trap(code, pc, 0);
+        let fuel = self.b.use_var(self.fuel);
+        let ctx = self.ctx();
+        let code = self.iconst(code);
+        let pcv = self.iconst(pc as u64);
+        self.host_call(self.host.trap, &[ctx, code, pcv, fuel]);
+        self.b.ins().jump(self.stopped, &[]);
     }
 
     fn emit_block(&mut self, start: usize) {
@@ -780,7 +813,7 @@ impl<'a> Translator<'a> {
         self.b.ins().brif(code, fast, &[code.into()], slow, &[]);
 
         let join = self.b.create_block();
-        for _ in 0..8 {
+        for _ in 0..3 {
             self.b.append_block_param(join, I64);
         }
         // Native: a call with the next frame.
@@ -805,25 +838,31 @@ impl<'a> Translator<'a> {
         self.save_regs(0b111110);
         let ctx = self.ctx();
         let fuel = self.b.use_var(self.fuel);
-        let (target, is_callx) = match addr {
-            Some(a) => (a, self.iconst(1)),
-            None => (self.iconst(target as u64), self.iconst(0)),
+        let flags = u64::from(addr.is_some());
+        let target = match addr {
+            Some(a) => a,
+            None => self.iconst(target as u64),
         };
+        let flags = self.iconst(flags);
         let pcv = self.iconst(pc as u64);
-        let r = self.host_call(self.host.call, &[ctx, self.fp, fuel, target, is_callx, pcv]);
-        let mut results = vec![r[0].into(), r[1].into()];
-        for reg in 0..6 {
-            results.push(self.ctx_load(reg_offset(reg)).into());
-        }
-        self.b.ins().jump(join, &results);
+        let r = self.host_call(self.host.call, &[ctx, self.fp, fuel, target, flags, pcv]);
+        let r0 = self.ctx_load(reg_offset(0));
+        self.b
+            .ins()
+            .jump(join, &[r[0].into(), r[1].into(), r0.into()]);
 
-        // Back in this frame: r0-r5 from the callee, r6-r9 as they were.
+        // Back in this frame: r0 from the callee, r1-r5 as it left them
+        // (reloaded where read), r6-r9 as they were.
         self.b.switch_to_block(join);
         let vals = self.b.block_params(join).to_vec();
         self.b.def_var(self.fuel, vals[1]);
-        for r in 0..6u8 {
-            self.set(r, vals[r as usize + 2]);
-        }
+        self.set(0, vals[2]);
+        let live = self
+            .unit
+            .args_live_after_call
+            .get(&pc)
+            .copied()
+            .unwrap_or(ARG_REGS);
         let unwind = self.b.create_block();
         self.b.set_cold_block(unwind);
         let back = self.b.create_block();
@@ -839,6 +878,12 @@ impl<'a> Translator<'a> {
         self.b.ins().jump(self.stopped, &[]);
 
         self.b.switch_to_block(back);
+        for reg in 1..6u8 {
+            if live & (1 << reg) != 0 {
+                let v = self.ctx_load(reg_offset(reg));
+                self.set(reg, v);
+            }
+        }
         self.enter_frame();
         let next = self.target(pc + 1);
         self.b.ins().jump(next, &[]);

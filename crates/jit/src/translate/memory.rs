@@ -88,7 +88,8 @@ impl Translator<'_> {
         let ctx = b.ins().iconst(I64, self.env.ctx as i64);
         let at = b.ins().ishl_imm_s(slot, 5);
         let entry = b.ins().iadd(ctx, at);
-        let o = b.ins().band_imm_s(addr, 0xffff_ffff);
+        let low = b.ins().ireduce(I32, addr);
+        let o = b.ins().uextend(I64, low);
         let flags = MemFlagsData::trusted();
         let lo = b.ins().load(I64, flags, entry, REGIONS + LO);
         let below = b.ins().icmp(IntCC::UnsignedLessThan, o, lo);
