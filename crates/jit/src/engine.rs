@@ -125,12 +125,17 @@ impl Core {
         RegionKind::Stack.base() + (self.config.frame_size * self.config.max_call_depth) as u64
     }
 
-    fn env(&self, code_len: usize) -> Env {
+    /// The lowest r10 a frame may have (the call-depth limit).
+    pub fn min_fp(&self) -> u64 {
         let fs = self.config.frame_size as u64;
+        self.entry_fp() - fs * (self.config.max_call_depth as u64 - 1)
+    }
+
+    fn env(&self, code_len: usize) -> Env {
         Env {
             ctx: self.ctx,
-            frame_size: fs,
-            min_fp: self.entry_fp() - fs * (self.config.max_call_depth as u64 - 1),
+            frame_size: self.config.frame_size as u64,
+            min_fp: self.min_fp(),
             code_len,
             frontend: self.isa.frontend_config(),
         }

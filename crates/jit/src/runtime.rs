@@ -240,7 +240,9 @@ pub extern "C" fn jit_helper(ctx: &mut JitCtx, fp: u64, pc: u64) -> Ret2 {
 
 /// A local call or `callx` whose target has no native code yet: compiles
 /// it and calls it, or interprets it when it cannot be compiled. r0–r9 are
-/// in `ctx.regs` and r0–r5 come back there; the fuel is the value.
+/// in `ctx.regs` and r0–r5 come back there; the fuel is the value. Status
+/// 1: stopped inside the callee; 2: trapped at the call (bad `callx`
+/// target, call depth).
 /// `target` is the slot, or the address with [`CALL_X`].
 pub extern "C" fn jit_call(
     ctx: *mut JitCtx,
@@ -254,8 +256,9 @@ pub extern "C" fn jit_call(
     // `core` are live and nothing else borrows them. No reference into
     // `ctx` is held while native code runs (it writes `ctx` too).
     let (vm, core) = unsafe { (&mut *(*ctx).vm, &mut *(*ctx).core) };
+    // A trap at the call itself: status 2 (no callee frame to unwind).
     let stopped = |kind| Ret2 {
-        status: unsafe { &mut *ctx }.trap(kind, pc as usize),
+        status: 1 + unsafe { &mut *ctx }.trap(kind, pc as usize),
         value: fuel,
     };
     let target = if flags & CALL_X != 0 {
@@ -268,6 +271,10 @@ pub extern "C" fn jit_call(
     };
     let config = vm.config();
     let callee_fp = fp - config.frame_size as u64;
+    if flags & CALL_X != 0 && callee_fp < core.min_fp() {
+        let limit = config.max_call_depth;
+        return stopped(TrapKind::CallDepthExceeded { limit });
+    }
     if let Some(code) = core.unit_code(vm, target) {
         core.publish(unsafe { &mut *ctx });
         let status = core.enter(code, callee_fp, fuel);

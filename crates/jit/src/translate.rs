@@ -752,6 +752,17 @@ impl<'a> Translator<'a> {
         self.b.ins().icmp(cc, x, y)
     }
 
+    /// Continues at `ok` if a frame at `callee_fp` is within the depth
+    /// limit, else at `deep`.
+    fn depth_check(&mut self, callee_fp: Value, deep: Block, ok: Block) {
+        let min = self.env.min_fp as i64;
+        let too_deep = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThan, callee_fp, min);
+        self.b.ins().brif(too_deep, deep, &[], ok, &[]);
+    }
+
     /// A local call (`callx`: `addr` is the target address): the callee
     /// runs in the next frame, natively through the slot tables when it
     /// has code, else through the host (which compiles or interprets it).
@@ -762,14 +773,17 @@ impl<'a> Translator<'a> {
             .b
             .ins()
             .iadd_imm_s(self.fp, -(self.env.frame_size as i64));
-        let too_deep =
-            self.b
-                .ins()
-                .icmp_imm_u(IntCC::UnsignedLessThan, callee_fp, self.env.min_fp as i64);
+        // The depth limit: for a local call before anything else; for a
+        // `callx` once the target is known to be a function (as the
+        // interpreter checks them).
         let deep = self.b.create_block();
         self.b.set_cold_block(deep);
         let lookup = self.b.create_block();
-        self.b.ins().brif(too_deep, deep, &[], lookup, &[]);
+        if addr.is_none() {
+            self.depth_check(callee_fp, deep, lookup);
+        } else {
+            self.b.ins().jump(lookup, &[]);
+        }
         self.b.switch_to_block(deep);
         self.trap(TRAP_CALL_DEPTH, pc, 0);
 
@@ -819,6 +833,11 @@ impl<'a> Translator<'a> {
         // Native: a call with the next frame.
         self.b.switch_to_block(fast);
         let code = self.b.block_params(fast)[0];
+        if addr.is_some() {
+            let call = self.b.create_block();
+            self.depth_check(callee_fp, deep, call);
+            self.b.switch_to_block(call);
+        }
         let fuel = self.b.use_var(self.fuel);
         let mut args = vec![callee_fp, fuel];
         for r in 1..6 {
@@ -846,6 +865,11 @@ impl<'a> Translator<'a> {
         let flags = self.iconst(flags);
         let pcv = self.iconst(pc as u64);
         let r = self.host_call(self.host.call, &[ctx, self.fp, fuel, target, flags, pcv]);
+        // Status 2: the call itself trapped, this frame is not a caller yet.
+        let own = self.b.ins().icmp_imm_u(IntCC::Equal, r[0], 2);
+        let returned = self.b.create_block();
+        self.b.ins().brif(own, self.stopped, &[], returned, &[]);
+        self.b.switch_to_block(returned);
         let r0 = self.ctx_load(reg_offset(0));
         self.b
             .ins()
