@@ -117,7 +117,7 @@ fn build(raws: &[Raw]) -> Vec<Insn> {
             };
             if class == CLASS_LDX {
                 insn.src = base;
-                insn.dst = insn.dst.min(9).max(2);
+                insn.dst = insn.dst.clamp(2, 9);
             } else {
                 insn.dst = base;
             }
