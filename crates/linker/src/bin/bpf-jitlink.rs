@@ -60,6 +60,10 @@ struct Args {
     /// Stack bytes per call frame (match clang's -mllvm -bpf-stack-size).
     #[arg(long, default_value_t = VmConfig::default().frame_size)]
     stack_size: usize,
+    /// Execution engine: interp, jit or auto (interpret first, compile what
+    /// is hot; the default where the host has a code generator).
+    #[arg(long, value_name = "ENGINE", default_value_t = bpf_jit::EngineKind::default_for_host())]
+    engine: bpf_jit::EngineKind,
 }
 
 fn parse_int(s: &str) -> Result<u64, String> {
@@ -139,7 +143,11 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
         allow_redefinition: false,
         keep_unfixed_graphs: args.show_graph,
     };
-    let mut session = Session::new(Vm::new(config), options);
+    let mut vm = Vm::new(config);
+    if let Some(note) = bpf_jit::install(&mut vm, args.engine) {
+        eprintln!("bpf-jitlink: note: {note}");
+    }
+    let mut session = Session::new(vm, options);
     for (name, value) in &args.abs {
         session.define_absolute(name, *value);
     }
