@@ -1,8 +1,11 @@
-#[path = "../../vm/fixtures/kernels/harness.rs"]
-mod harness;
-use harness::{Args, Ours};
 fn main() {
-    let mut o = Ours::new(harness::FNV1A.v4, &Args::Buffer(harness::bytes(64, 7)));
-    bpf_jit::install(&mut o.vm, bpf_jit::EngineKind::Jit);
-    o.run().unwrap();
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(|| {
+            let here = &0u8 as *const u8 as u64;
+            println!("here {here:#x} remaining {:?}", stacker::remaining_stack());
+        })
+        .unwrap()
+        .join()
+        .unwrap();
 }

@@ -374,15 +374,23 @@ pub struct Jit {
     ctx: Box<JitCtx>,
     core: Option<Box<Core>>,
     kind: EngineKind,
-    /// Per entry: instructions interpreted so far (`auto`).
-    heat: HashMap<usize, u64>,
-    /// Interpreted instructions after which `auto` compiles an entry.
+    /// Per entry: instructions interpreted so far, and its threshold (`auto`).
+    heat: HashMap<usize, (u64, u64)>,
+    /// `auto` compiles an entry once it has interpreted `threshold +
+    /// per_instruction * (instructions of its unit)` instructions.
     pub threshold: u64,
+    pub per_instruction: u64,
 }
 
-/// `auto`'s default threshold: interpreted instructions of one entry
-/// (over all its calls) after which it is compiled. See the crate docs.
-pub const AUTO_THRESHOLD: u64 = 200_000;
+/// `auto`'s thresholds: an entry is compiled once it has interpreted
+/// `AUTO_THRESHOLD + AUTO_PER_INSTRUCTION * n` instructions (over all its
+/// calls), `n` being the size of its unit. Translating costs about as much
+/// as interpreting 15,000–90,000 instructions per instruction translated
+/// (`cargo bench -p bpf-jit --bench native` prints the crossover per
+/// kernel), so compiling at that point at most doubles the cost of the
+/// cheaper choice (the ski-rental rule), and a short run never compiles.
+pub const AUTO_THRESHOLD: u64 = 50_000;
+pub const AUTO_PER_INSTRUCTION: u64 = 20_000;
 
 impl Jit {
     /// An engine of `kind` (`Jit` or `Auto`), or why this host has none.
@@ -394,12 +402,42 @@ impl Jit {
             kind,
             heat: HashMap::new(),
             threshold: AUTO_THRESHOLD,
+            per_instruction: AUTO_PER_INSTRUCTION,
         })
     }
 
     /// What compiling has cost so far.
     pub fn stats(&self) -> Stats {
         self.core.as_ref().map(|c| c.stats).unwrap_or_default()
+    }
+
+    /// Translates the unit at `entry` and every unit its local calls reach
+    /// (ahead of a run; runs otherwise translate units when first called).
+    /// Returns how many units could not be translated.
+    pub fn compile_all(&mut self, vm: &mut Vm, entry: usize) -> usize {
+        if self.prepare(vm).is_err() {
+            return 1;
+        }
+        let core = self.core.as_deref_mut().expect("prepared");
+        let (mut work, mut seen, mut refused) = (vec![entry], std::collections::HashSet::new(), 0);
+        while let Some(slot) = work.pop() {
+            if !seen.insert(slot) {
+                continue;
+            }
+            if core.unit_code(vm, slot).is_none() {
+                refused += 1;
+                continue;
+            }
+            let unit = &core.units[&slot];
+            let ops = vm.ops();
+            work.extend(
+                unit.slots
+                    .iter()
+                    .filter(|&&pc| ops[pc].kind == bpf_vm::exec::Kind::CallLocal)
+                    .map(|&pc| ops[pc].aux as usize),
+            );
+        }
+        refused
     }
 
     /// The core for the VM's current configuration (code depends on it).
@@ -485,7 +523,8 @@ impl Jit {
 
 /// The lowest host stack address native frames may use on this thread.
 fn native_stack_limit() -> u64 {
-    let here = &0u8 as *const u8 as u64;
+    let marker = 0u8;
+    let here = std::hint::black_box(&marker) as *const u8 as u64;
     let remaining = stacker::remaining_stack().unwrap_or(1 << 20);
     here.saturating_sub(remaining as u64) + HOST_STACK_MARGIN as u64
 }
@@ -496,35 +535,48 @@ impl Engine for Jit {
     }
 
     fn call(&mut self, vm: &mut Vm, entry: usize, args: &[u64]) -> Result<u64, Trap> {
-        self.prepare(vm)?;
         let budget = vm.config().budget;
         let mut state = ExecState::new(entry, args);
         let mut fuel = budget;
         let compiled = self
             .core
             .as_ref()
-            .is_some_and(|c| c.units.contains_key(&entry));
+            .is_some_and(|c| c.config == vm.config() && c.units.contains_key(&entry));
         if self.kind == EngineKind::Auto && !compiled {
-            // Interpret until the entry has run `threshold` instructions
-            // (over all its calls); a call still running then is taken over.
-            let heat = self.heat.entry(entry).or_insert(0);
-            let slice = self.threshold.saturating_sub(*heat).min(fuel);
+            // Interpret until the entry has run its threshold of
+            // instructions (over all its calls); a call still running then
+            // is taken over. Nothing is set up for native code before.
+            let threshold = match self.heat.get(&entry) {
+                Some(&(_, t)) => t,
+                None => {
+                    let size = analyse(vm.ops(), entry).map_or(0, |u| u.slots.len() as u64);
+                    self.threshold + self.per_instruction * size
+                }
+            };
+            let heat = &mut self.heat.entry(entry).or_insert((0, threshold)).0;
+            let slice = threshold.saturating_sub(*heat).min(fuel);
             let mut left = slice;
             let result = vm.interpret(&mut state, &mut left);
             *heat += slice - left;
-            let _ = heat;
             fuel -= slice - left;
             match result? {
                 Some(r0) => return Ok(r0),
                 None if fuel == 0 => return Err(state.trap(TrapKind::BudgetExhausted { budget })),
                 None => {}
             }
+        }
+        self.prepare(vm)?;
+        if self.kind == EngineKind::Auto {
             // Hot: compile the entry itself for later calls, and go on
             // natively from where the interpreter paused.
             let core = self.core.as_deref_mut().expect("prepared");
             core.unit_code(vm, entry);
         }
         self.run(vm, state, fuel)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 
     fn code_changed(&mut self, changed: Range<usize>) {

@@ -9,8 +9,9 @@
 //! and re-translated only where the linker patches code.
 //!
 //! Engines ([`EngineKind`]): `interp` (the interpreter), `jit` (compile
-//! every unit before it runs) and `auto` (interpret first; compile an
-//! entry once it has run [`engine::AUTO_THRESHOLD`] instructions, taking
+//! every unit when first called) and `auto` (interpret first; compile an
+//! entry once it has interpreted [`engine::AUTO_THRESHOLD`] plus
+//! [`engine::AUTO_PER_INSTRUCTION`] per instruction of its code, taking
 //! over a call still running at that point).
 
 mod analysis;
@@ -18,7 +19,7 @@ pub mod engine;
 mod runtime;
 mod translate;
 
-pub use engine::{Jit, Stats, AUTO_THRESHOLD};
+pub use engine::{Jit, Stats, AUTO_PER_INSTRUCTION, AUTO_THRESHOLD};
 
 use bpf_vm::Vm;
 use std::fmt;

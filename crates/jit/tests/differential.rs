@@ -178,6 +178,7 @@ fn run(code: &[Insn], engine: Option<u64>, config: VmConfig, input: &[u8]) -> Op
         Some(threshold) => {
             let mut jit = Jit::new(EngineKind::Auto).unwrap();
             jit.threshold = threshold;
+            jit.per_instruction = 0;
             vm.set_engine(Some(Box::new(jit)));
         }
     }

@@ -95,6 +95,9 @@ pub trait Engine {
     /// The code slots in `changed` were rewritten, removed or added: code
     /// translated from them is stale.
     fn code_changed(&mut self, changed: Range<usize>);
+
+    /// The engine as `Any`, for hosts that look at its own API (statistics).
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// Makes an engine for a new VM (`None`: the interpreter).

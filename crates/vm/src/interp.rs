@@ -172,7 +172,11 @@ impl Vm {
     /// instruction). `fuel` is decreased by the instructions run, and
     /// `state` holds the registers and frames at the exit or pause. The
     /// interrupt flag is polled as in [`Vm::call`].
-    pub fn interpret(&mut self, state: &mut ExecState, fuel: &mut u64) -> Result<Option<u64>, Trap> {
+    pub fn interpret(
+        &mut self,
+        state: &mut ExecState,
+        fuel: &mut u64,
+    ) -> Result<Option<u64>, Trap> {
         let mut regs: Regs = [0; REG_FILE];
         regs[..11].copy_from_slice(&state.regs);
         let frames = std::mem::take(&mut state.frames);

@@ -17,9 +17,9 @@ pub mod trap;
 pub mod validate;
 mod vm;
 
+pub use exec::{Engine, ExecState};
 pub use isa::Insn;
 pub use memory::{Access, MemError, MemReason, Memory, MemoryMark, RawRegion, RegionKind};
 pub use trap::{HelperError, Trap, TrapKind};
 pub use validate::{validate, InvalidInsn, InvalidKind};
-pub use exec::{Engine, ExecState};
 pub use vm::{code_addr, HelperFn, Vm, VmConfig, MAX_HELPER_ID};

@@ -338,7 +338,11 @@ impl Memory {
             let len = r.bytes.len() as u64;
             RawRegion {
                 ptr: r.bytes.as_mut_ptr(),
-                lo: if r.is_data() { r.read_lo as u64 } else { u64::MAX },
+                lo: if r.is_data() {
+                    r.read_lo as u64
+                } else {
+                    u64::MAX
+                },
                 len,
                 wlen: if r.is_writable() { len } else { 0 },
             }
