@@ -275,8 +275,35 @@ impl<'a> Translator<'a> {
         self.b.switch_to_block(ok);
     }
 
-    /// Points the stack's low bound in the region table at this unit's frame.
+    /// Points the stack's low bound in the region table at this unit's
+    /// frame, when the unit has inline checks that read it (only those do:
+    /// the host sets its own bound from `fp` on every slow path).
     fn enter_frame(&mut self) {
+        let ops = self.ops;
+        let checks = self.unit.slots.iter().any(|&pc| {
+            let op = ops[pc];
+            match op.kind {
+                Kind::Ldx8
+                | Kind::Ldx16
+                | Kind::Ldx32
+                | Kind::Ldx64
+                | Kind::Ldxs8
+                | Kind::Ldxs16
+                | Kind::Ldxs32 => self.needs_check(op.src, op.offset(), 8),
+                Kind::St8
+                | Kind::St16
+                | Kind::St32
+                | Kind::St64
+                | Kind::Stx8
+                | Kind::Stx16
+                | Kind::Stx32
+                | Kind::Stx64 => self.needs_check(op.dst, op.offset(), 8),
+                _ => false,
+            }
+        });
+        if !checks {
+            return;
+        }
         let low = self.fp_offset(-(self.env.frame_size as i64));
         let lo_field = offset_of!(JitCtx, regions) as i32
             + (RegionKind::Stack as i32) * std::mem::size_of::<bpf_vm::RawRegion>() as i32

@@ -50,7 +50,7 @@ fn int_type(size: u8) -> Type {
 impl Translator<'_> {
     /// False when the access is proven to stay inside accessible memory.
     /// The current frame, `[r10 - frame_size, r10)`, is always accessible.
-    fn needs_check(&self, base: u8, off: u64, size: u8) -> bool {
+    pub(super) fn needs_check(&self, base: u8, off: u64, size: u8) -> bool {
         let off = off as i64;
         let in_frame = off >= -(self.env.frame_size as i64) && off + size as i64 <= 0;
         !(base == 10 && in_frame)
