@@ -21,7 +21,7 @@ for t in "${targets[@]}"; do
     dirs=("corpus/$t")
     [ -d "seeds/$t" ] && dirs+=("seeds/$t")
     # The linker's clang-built fixtures are the linker's seeds.
-    [ "$t" = linker_object ] && dirs+=(../crates/linker/fixtures/obj)
+    [ "$t" = linker_object ] && dirs+=(../crates/linker/fixtures/obj ../crates/linker/fixtures/kernel/obj)
     flags=(-max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1)
     [ -f "dict/$t.dict" ] && flags+=(-dict="dict/$t.dict")
     echo "== $t for ${secs}s"

@@ -8,8 +8,12 @@
 //! map to backtraces through its (possibly corrupt) DWARF, its functions
 //! disassemble with source lines, and undo takes it out again.
 //!
-//! Objects that ask for more than 64 MiB of VM memory are skipped (see
-//! `MAX_LOADED`).
+//! The kernel world is enabled too: map definitions (BTF and legacy) are
+//! read and created, CO-RE relocations resolved against the object's own
+//! BTF (even lengths), and every program run on a small packet or context.
+//!
+//! Objects that ask for more than 64 MiB of VM memory (sections and maps)
+//! are skipped (see `MAX_LOADED`).
 //!
 //! Input: the file itself, so clang-built objects are seeds as they are
 //! (scripts/fuzz.sh adds crates/linker/fixtures/obj). An odd length links
@@ -18,6 +22,7 @@
 
 #![no_main]
 
+use bpf_kernel::{Clock, Input, Kernel, KernelConfig};
 use bpf_linker::elf::read_object;
 use bpf_linker::graph::SymbolKind;
 use bpf_linker::{format_backtrace, CallError, Session, SessionOptions};
@@ -41,7 +46,10 @@ fuzz_target!(|data: &[u8]| {
             .filter(|s| s.kind.is_loaded())
             .map(|s| s.size())
             .sum();
-        if loaded > MAX_LOADED {
+        let maps: u64 = bpf_linker::maps::read_maps(&graph)
+            .map(|m| m.iter().map(|m| m.spec.footprint().unwrap_or(0)).sum())
+            .unwrap_or(0);
+        if loaded.saturating_add(maps) > MAX_LOADED {
             return;
         }
     }
@@ -60,6 +68,20 @@ fuzz_target!(|data: &[u8]| {
     let runtime = Runtime::new(OutputSink::buffer_with_limit(1 << 16)).with_heap_limit(1 << 20);
     for (name, helper) in runtime.helpers() {
         session.register_helper(name, helper);
+    }
+    session.enable_kernel(Kernel::new(
+        KernelConfig {
+            clock: Clock::Fixed {
+                start_ns: 0,
+                step_ns: 1,
+            },
+            max_events: 64,
+            ..KernelConfig::default()
+        },
+        OutputSink::buffer_with_limit(1 << 16),
+    ));
+    if !redefine {
+        let _ = session.set_target_btf(data);
     }
     if session.add_object("fuzz.o", data).is_err() {
         return;
@@ -85,6 +107,18 @@ fuzz_target!(|data: &[u8]| {
             let _ = format_backtrace(&frames, |f| f.describe_as(&f.function));
         }
         let _ = session.disassemble(name, Some(&source));
+    }
+    let packet = [0x45u8; 64];
+    for p in session.programs().into_iter().take(MAX_CALLS) {
+        let input = match p.ty.context() {
+            Ok(bpf_kernel::ContextKind::Bytes) => Input::Context(&packet),
+            _ => Input::Packet {
+                data: &packet,
+                timestamp_ns: None,
+            },
+        };
+        let _ = session.run_program(&p, input);
+        let _ = session.dump_maps(None);
     }
     while session.undo().is_some() {}
     assert!(session.symbols().len() <= 1, "undo left symbols behind");

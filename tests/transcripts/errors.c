@@ -42,7 +42,7 @@ __attribute__((noinline)) int pong(int n) { return n ? ping(n - 1) + 2 : 0; }
 ping(100)
 //> (int) 150
 ping(100000)
-//! error: call depth limit of 256 frames exceeded (runaway recursion?)
+//! error: call depth limit of 16384 frames exceeded (runaway recursion? raise it with --max-call-depth)
 //!   #0 ping at errors.c:40:56
 //!   #1 pong at errors.c:41:56
 //!   #2 ping at errors.c:40:56
@@ -53,11 +53,11 @@ ping(100000)
 //!   #7 pong at errors.c:41:56
 //!   #8 ping at errors.c:40:56
 //!   #9 pong at errors.c:41:56
-//!   ... 242 more frames ...
-//!   #252 ping at errors.c:40:56
-//!   #253 pong at errors.c:41:56
-//!   #254 ping at errors.c:40:56
-//!   #255 <input 20> at errors.c:44:1
+//!   ... 16370 more frames ...
+//!   #16380 ping at errors.c:40:56
+//!   #16381 pong at errors.c:41:56
+//!   #16382 ping at errors.c:40:56
+//!   #16383 <input 20> at errors.c:44:1
 good = 2;
 good
 //> (int) 2

@@ -56,9 +56,12 @@ total = 20;
 //> undid meta.c:53: total = 20;
 total
 //> (int) 10
-%undo 2
-//> undid meta.c:57: total
-//> undid meta.c:20: sq(3) + total
+// Inspections change nothing, so %undo does not count them.
+total = 30;
+total
+//> (int) 30
+%undo
+//> undid meta.c:60: total = 30;
 total
 //> (int) 10
 sq(2)
@@ -75,8 +78,7 @@ sq(2)
 sq(SCALE)
 //> (int) 9
 %cflags -fno-such-flag
-//! %cflags: clang rejects these flags; they are not set:
-//! clang-19: error: unknown argument: '-fno-such-flag'
+//! %cflags: `-fno-such-flag` is not allowed: it is not one of the flags known to only change the language, the code or the warnings (allowed: -D -U -I -isystem -iquote -idirafter -O<level> -std= -W<warning> -w -pedantic -g -mcpu=v1..v4 -f<language flag> -mllvm -bpf-stack-size=N); the flags are not set
 %cflags
 //> extra clang flags: -DSCALE=3
 %time
@@ -87,17 +89,19 @@ sq(SCALE)
 //! usage: %time [on|off]
 // A saved session replays into a fresh one.
 %save /tmp/bpf-repl-meta-transcript.c
-//> saved 5 inputs to /tmp/bpf-repl-meta-transcript.c
+//> saved 7 inputs to /tmp/bpf-repl-meta-transcript.c
 %reset
 //> session reset: every input forgotten
 sq(1)
-//! meta.c:93:1: error: call to undeclared function 'sq'; ISO C99 and later do not support implicit function declarations [-Wimplicit-function-declaration]
-//!    93 | sq(1)
+//! meta.c:95:1: error: call to undeclared function 'sq'; ISO C99 and later do not support implicit function declarations [-Wimplicit-function-declaration]
+//!    95 | sq(1)
 //!       | ^
 %cflags --clear
 //> extra clang flags cleared
 %load /tmp/bpf-repl-meta-transcript.c
 //> extra clang flags: -DSCALE=3
+//> (int) 19
+//> (int) 10
 //> (int) 10
 //> (int) 4
 //> (int) 9

@@ -14,6 +14,7 @@
 //! checkpoint without counting instruction by instruction.
 
 use bpf_vm::exec::{Kind, Op};
+use bpf_vm::RegionKind;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Registers a callee can read from its caller without a parameter: r0 and
@@ -47,6 +48,9 @@ pub struct Unit {
     /// after it returns before they are written (reloaded from the
     /// callee's, which it leaves in `JitCtx::regs`).
     pub args_live_after_call: BTreeMap<usize, u16>,
+    /// Accesses a verifier proved to stay in one region
+    /// ([`bpf_vm::Vm::access_proof`]; the caller of [`analyse`] fills it in).
+    pub proofs: BTreeMap<usize, RegionKind>,
 }
 
 /// Argument registers r1–r5.
@@ -67,7 +71,7 @@ fn successors(pc: usize, op: &Op) -> (Vec<usize>, bool) {
         LdImm64 => (vec![pc + 2], false),
         Ja => (vec![op.aux as usize], true),
         Exit | Invalid | LdImm64Truncated => (vec![], true),
-        CallLocal | CallHelper | Callx => (vec![pc + 1], true),
+        CallLocal | CallHelper | CallRuntime | Callx | LdAbs | LdInd => (vec![pc + 1], true),
         k if is_conditional_jump(k) => (vec![op.aux as usize, pc + 1], true),
         _ => (vec![pc + 1], false),
     }
@@ -148,9 +152,11 @@ fn translatable(kind: Kind) -> bool {
         | Jsle64Imm | Jsle64Reg | Jeq32Imm | Jeq32Reg | Jgt32Imm | Jgt32Reg | Jge32Imm
         | Jge32Reg | Jset32Imm | Jset32Reg | Jne32Imm | Jne32Reg | Jsgt32Imm | Jsgt32Reg
         | Jsge32Imm | Jsge32Reg | Jlt32Imm | Jlt32Reg | Jle32Imm | Jle32Reg | Jslt32Imm
-        | Jslt32Reg | Jsle32Imm | Jsle32Reg | CallLocal | CallHelper | Callx | Exit | LdImm64
-        | LdImm64Truncated | Ldx8 | Ldx16 | Ldx32 | Ldx64 | Ldxs8 | Ldxs16 | Ldxs32 | St8
-        | St16 | St32 | St64 | Stx8 | Stx16 | Stx32 | Stx64 | Atomic32 | Atomic64 | Invalid => true,
+        | Jslt32Reg | Jsle32Imm | Jsle32Reg | CallLocal | CallHelper | CallRuntime | Callx
+        | Exit | LdImm64 | LdImm64Truncated | LdAbs | LdInd | Ldx8 | Ldx16 | Ldx32 | Ldx64
+        | Ldxs8 | Ldxs16 | Ldxs32 | LdxP8 | LdxP16 | LdxP32 | LdxP64 | LdxsP8 | LdxsP16
+        | LdxsP32 | St8 | St16 | St32 | St64 | Stx8 | Stx16 | Stx32 | Stx64 | Atomic32
+        | Atomic64 | Invalid => true,
         MovAdd64Imm | MovAdd64Reg | MovSub64Imm | MovSub64Reg | MovMul64Imm | MovMul64Reg
         | MovDiv64Imm | MovDiv64Reg | MovSDiv64Imm | MovSDiv64Reg | MovOr64Imm | MovOr64Reg
         | MovAnd64Imm | MovAnd64Reg | MovLsh64Imm | MovLsh64Reg | MovRsh64Imm | MovRsh64Reg
@@ -190,7 +196,7 @@ pub fn analyse(ops: &[Op], entry: usize) -> Result<Unit, Unsupported> {
             });
         }
         let (succ, ends) = successors(pc, op);
-        let is_call = matches!(op.kind, Kind::CallLocal | Kind::CallHelper | Kind::Callx);
+        let is_call = is_call_like(op.kind);
         for &s in &succ {
             if ends {
                 starts.insert(s);
@@ -247,7 +253,12 @@ pub fn analyse(ops: &[Op], entry: usize) -> Result<Unit, Unsupported> {
     let live = live_registers(ops, &slots);
     let args_live_after_call = slots
         .iter()
-        .filter(|&&pc| matches!(ops[pc].kind, Kind::CallLocal | Kind::Callx))
+        .filter(|&&pc| {
+            matches!(
+                ops[pc].kind,
+                Kind::CallLocal | Kind::Callx | Kind::CallHelper | Kind::CallRuntime
+            )
+        })
         .map(|&pc| (pc, live.get(&(pc + 1)).copied().unwrap_or(0) & ARG_REGS))
         .collect();
     Ok(Unit {
@@ -257,11 +268,25 @@ pub fn analyse(ops: &[Op], entry: usize) -> Result<Unit, Unsupported> {
         exposed,
         slots,
         args_live_after_call,
+        proofs: BTreeMap::new(),
     })
 }
 
+/// True for the instructions that leave the unit's code for a while:
+/// calls of every kind and legacy packet loads (their next slot is a
+/// checkpoint).
+pub fn is_call_like(kind: Kind) -> bool {
+    use Kind::*;
+    matches!(
+        kind,
+        CallLocal | CallHelper | CallRuntime | Callx | LdAbs | LdInd
+    )
+}
+
 /// Registers an instruction reads and writes (bit `n`: `rn`). Calls read
-/// the registers a callee may read from its caller and write r0–r5.
+/// the registers a callee may read from its caller and write r0–r5
+/// (helpers too: one that calls back into BPF hands them to its callback,
+/// and the callback's r1–r5 stay).
 pub fn reads_writes(op: &Op) -> (u16, u16) {
     use Kind::*;
     let bit = |r: u8| 1u16 << r;
@@ -269,9 +294,12 @@ pub fn reads_writes(op: &Op) -> (u16, u16) {
     match op.kind {
         Ja | Exit | Invalid | LdImm64Truncated => (if op.kind == Exit { 1 } else { 0 }, 0),
         CallLocal | Callx => (CALLER_REGS | 0b111110 | d, 0b111111),
-        CallHelper => (0b111110, 1),
+        CallHelper | CallRuntime => (CALLER_REGS | ARG_REGS, 0b111111),
+        LdAbs => (0, 1),
+        LdInd => (s, 1),
         LdImm64 => (0, d),
-        Ldx8 | Ldx16 | Ldx32 | Ldx64 | Ldxs8 | Ldxs16 | Ldxs32 => (s, d),
+        Ldx8 | Ldx16 | Ldx32 | Ldx64 | Ldxs8 | Ldxs16 | Ldxs32 | LdxP8 | LdxP16 | LdxP32
+        | LdxP64 | LdxsP8 | LdxsP16 | LdxsP32 => (s, d),
         St8 | St16 | St32 | St64 => (d, 0),
         Stx8 | Stx16 | Stx32 | Stx64 => (d | s, 0),
         // Atomics may write `src` (fetch) or r0 (cmpxchg), and read r0.

@@ -7,7 +7,7 @@ use crate::analysis::{analyse, Unsupported};
 use crate::runtime::{JitCtx, Stop};
 use crate::translate::{host_signature, translate, unit_signature, Env};
 use crate::EngineKind;
-use bpf_vm::exec::{Engine, ExecState};
+use bpf_vm::exec::{Engine, ExecState, Outcome, RESUME_BIT};
 use bpf_vm::{RegionKind, Trap, TrapKind, Vm, VmConfig};
 use cranelift_codegen::ir::types::I64;
 use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, Signature, UserFuncName};
@@ -189,7 +189,12 @@ impl Core {
     fn compile(&mut self, vm: &Vm, slot: usize) -> Result<usize, Unsupported> {
         let start = Instant::now();
         let ops = vm.ops();
-        let unit = analyse(ops, slot)?;
+        let mut unit = analyse(ops, slot)?;
+        unit.proofs = unit
+            .slots
+            .iter()
+            .filter_map(|&s| vm.access_proof(s).map(|region| (s, region)))
+            .collect();
         let env = self.env(ops.len());
         let name = format!("bpf_{slot}_{}", self.next_name);
         self.next_name += 1;
@@ -469,39 +474,53 @@ impl Jit {
     /// natively where units compile, on the interpreter elsewhere and
     /// after a clean stop.
     fn run(&mut self, vm: &mut Vm, mut state: ExecState, mut fuel: u64) -> Result<u64, Trap> {
-        let budget = vm.config().budget;
+        let config = vm.config();
         loop {
             let core = self.core.as_deref_mut().expect("prepared");
             let Some(code) = core.unit_code(vm, state.pc) else {
                 break;
             };
             core.publish(&mut self.ctx);
-            let fp = core.entry_fp() - (vm.config().frame_size * state.depth()) as u64;
+            let fp = core.entry_fp() - (config.frame_size * state.depth()) as u64;
             let ctx = &mut *self.ctx;
             ctx.regs = state.regs;
             ctx.stop = None;
             ctx.unwound.clear();
+            ctx.pending.clear();
+            ctx.tail_calls = state.tail_calls;
             ctx.refresh_regions();
             ctx.stack_limit = native_stack_limit();
             let chunk = ctx.take_fuel(fuel, 0);
             let status = core.enter(code, fp, chunk);
             let ctx = &mut *self.ctx;
             fuel = ctx.fuel + ctx.budget_left;
+            state.tail_calls = ctx.tail_calls;
             if status == 0 {
                 state.regs[..6].copy_from_slice(&ctx.regs[..6]);
-                match state.frames.pop() {
-                    None => return Ok(ctx.regs[0]),
-                    Some(frame) => {
-                        state.regs[6..10].copy_from_slice(&frame.saved);
-                        state.pc = frame.return_pc;
-                        continue;
-                    }
+                let Some(frame) = state.frames.pop() else {
+                    return Ok(ctx.regs[0]);
+                };
+                state.regs[6..10].copy_from_slice(&frame.saved);
+                state.pc = frame.return_pc;
+                if frame.return_pc & RESUME_BIT != 0 {
+                    // A helper's callback returned: the helper goes on
+                    // (what fails now fails at the helper's call).
+                    let Some(pending) = state.pending.pop() else {
+                        state.pc &= !RESUME_BIT;
+                        return Err(state.trap(TrapKind::PcOutOfRange(state.pc as u64)));
+                    };
+                    state.pc = pending.return_pc - 1;
+                    let action = vm.helper_resume(&pending, state.regs[0], &mut state.tail_calls);
+                    let done = action.and_then(|a| state.apply(a, config.max_call_depth));
+                    done.map_err(|kind| state.trap(kind))?;
                 }
+                continue;
             }
             let unwound = std::mem::take(&mut ctx.unwound);
             match ctx.stop.take() {
                 Some(Stop::Pause { pc }) => {
                     state.frames.extend(unwound.into_iter().rev());
+                    state.pending.extend(ctx.pending.drain(..).rev());
                     state.pc = pc;
                     state.regs = ctx.regs;
                     break;
@@ -511,12 +530,15 @@ impl Jit {
                     trap.call_sites.extend(outer.map(|f| f.call_site()));
                     return Err(trap);
                 }
+                Some(Stop::End(v)) => return Ok(v),
                 None => unreachable!("native code stopped without saying why"),
             }
         }
         match vm.interpret(&mut state, &mut fuel)? {
-            Some(r0) => Ok(r0),
-            None => Err(state.trap(TrapKind::BudgetExhausted { budget })),
+            Outcome::Returned(r0) | Outcome::Ended(r0) => Ok(r0),
+            Outcome::OutOfFuel => Err(state.trap(TrapKind::BudgetExhausted {
+                budget: config.budget,
+            })),
         }
     }
 }
@@ -560,9 +582,11 @@ impl Engine for Jit {
             *heat += slice - left;
             fuel -= slice - left;
             match result? {
-                Some(r0) => return Ok(r0),
-                None if fuel == 0 => return Err(state.trap(TrapKind::BudgetExhausted { budget })),
-                None => {}
+                Outcome::Returned(r0) | Outcome::Ended(r0) => return Ok(r0),
+                Outcome::OutOfFuel if fuel == 0 => {
+                    return Err(state.trap(TrapKind::BudgetExhausted { budget }))
+                }
+                Outcome::OutOfFuel => {}
             }
         }
         self.prepare(vm)?;

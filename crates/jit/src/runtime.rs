@@ -10,7 +10,7 @@
 //! interpreter's own state: registers, pc and frames.
 
 use crate::engine::Core;
-use bpf_vm::exec::{ExecState, Frame};
+use bpf_vm::exec::{ExecState, Frame, HelperAction, Kind, Outcome, PendingHelper, RESUME_BIT};
 use bpf_vm::memory::{RawRegion, REGION_SLOTS};
 use bpf_vm::{RegionKind, Trap, TrapKind, Vm};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +29,9 @@ pub enum Stop {
     /// A clean stop at `pc` with every register in [`JitCtx::regs`]: the
     /// run can go on from there on any engine.
     Pause { pc: usize },
+    /// The program ended the whole run with this result (LD_ABS/LD_IND
+    /// past the packet), whatever frames were live.
+    End(u64),
 }
 
 /// What native code reads and writes besides BPF memory. `#[repr(C)]`:
@@ -56,7 +59,13 @@ pub struct JitCtx {
     pub fuel: u64,
     /// Results of the last host call (host calls from native code go
     /// through adapters that preserve every register and return nothing).
-    pub ret: [u64; 2],
+    pub ret: [u64; 3],
+    /// Per region slot: its page-epoch table ([`bpf_vm::Memory::page_epochs`]),
+    /// for the write barrier.
+    pub page_epochs: [*const u32; REGION_SLOTS],
+    /// The open undo epoch ([`bpf_vm::Memory::epoch`]): a store to a page
+    /// whose entry is lower must save the page first.
+    pub epoch: u64,
 
     // ---- host-only fields ----
     /// Budget not yet handed to native code as fuel.
@@ -64,6 +73,10 @@ pub struct JitCtx {
     pub stop: Option<Stop>,
     /// Frames of the native callers of a stopped run, innermost first.
     pub unwound: Vec<Frame>,
+    /// Helpers waiting for a callback among `unwound` (innermost first).
+    pub pending: Vec<PendingHelper>,
+    /// Tail calls the run has made.
+    pub tail_calls: u32,
     pub vm: *mut Vm,
     pub core: *mut Core,
     pub interrupt: Arc<AtomicBool>,
@@ -77,11 +90,11 @@ pub struct Ret2 {
 }
 
 /// The host functions native code calls, in the order of
-/// [`HOST_FUNCTIONS`]: (address, parameters, results).
+/// [`host_functions`]: (address, parameters, results).
 pub const HOST_LOAD: usize = 0;
 pub const HOST_STORE: usize = 1;
 pub const HOST_ATOMIC: usize = 2;
-pub const HOST_HELPER: usize = 3;
+pub const HOST_OP: usize = 3;
 pub const HOST_CALL: usize = 4;
 pub const HOST_REFILL: usize = 5;
 pub const HOST_TRAP: usize = 6;
@@ -93,13 +106,18 @@ pub fn host_functions() -> [(usize, usize, usize); 8] {
         (jit_load as *const () as usize, 5, 2),
         (jit_store as *const () as usize, 6, 1),
         (jit_atomic as *const () as usize, 3, 1),
-        (jit_helper as *const () as usize, 3, 2),
+        (jit_host_op as *const () as usize, 4, 2),
         (jit_call as *const () as usize, 6, 2),
         (jit_refill as *const () as usize, 4, 2),
         (jit_trap as *const () as usize, 4, 0),
         (jit_unwind as *const () as usize, 6, 0),
     ]
 }
+
+/// [`jit_host_op`] status: the helper tail-called and the function that
+/// replaced the caller returned (r0–r5 in `JitCtx::regs`): the caller
+/// returns them as if it had exited.
+pub const OP_TAIL_RETURNED: u64 = 2;
 
 /// [`jit_call`] flag: the target is an address (`callx`).
 pub const CALL_X: u64 = 1;
@@ -124,10 +142,14 @@ impl JitCtx {
             table_len: 0,
             stack_limit: u64::MAX,
             fuel: 0,
-            ret: [0; 2],
+            ret: [0; 3],
+            page_epochs: [std::ptr::null(); REGION_SLOTS],
+            epoch: 0,
             budget_left: 0,
             stop: None,
             unwound: Vec::new(),
+            pending: Vec::new(),
+            tail_calls: 0,
             vm: std::ptr::null_mut(),
             core: std::ptr::null_mut(),
             interrupt,
@@ -152,10 +174,16 @@ impl JitCtx {
             .set_stack_low(usize::try_from(low).unwrap_or(usize::MAX));
     }
 
-    /// Re-reads the region table (after anything that may allocate).
+    /// Re-reads the region table and the barrier's page tables (after
+    /// anything that may allocate).
     pub fn refresh_regions(&mut self) {
-        // SAFETY: during a run.
-        self.regions = unsafe { self.vm() }.mem.raw_regions();
+        // SAFETY: during a run (the VM is not part of the context).
+        let mem = unsafe { &mut (*self.vm).mem };
+        self.regions = mem.raw_regions();
+        for kind in RegionKind::ALL {
+            self.page_epochs[kind as usize] = mem.page_epochs(kind).as_ptr();
+        }
+        self.epoch = mem.epoch() as u64;
     }
 
     fn trap(&mut self, kind: TrapKind, pc: usize) -> u64 {
@@ -176,21 +204,23 @@ impl JitCtx {
 }
 
 /// The slow path of a load: the checked accessor the interpreter's
-/// accesses also end in (after the inline check refused, or for memory
-/// the inline check does not cover).
+/// accesses also end in, with the device where the interpreter offers it
+/// (after the inline check refused, or a page must be saved first).
 pub extern "C" fn jit_load(ctx: &mut JitCtx, addr: u64, size: u64, fp: u64, pc: u64) -> Ret2 {
     ctx.enter_frame(fp);
     // SAFETY: during a run.
-    match unsafe { ctx.vm() }.mem.load(addr, size as usize) {
+    let result = unsafe { ctx.vm() }.load_checked(pc as usize, addr, size as usize);
+    ctx.refresh_regions();
+    match result {
         Ok(value) => Ret2 { status: 0, value },
-        Err(e) => Ret2 {
-            status: ctx.trap(TrapKind::Memory(e), pc as usize),
+        Err(kind) => Ret2 {
+            status: ctx.trap(kind, pc as usize),
             value: 0,
         },
     }
 }
 
-/// The slow path of a store.
+/// The slow path of a store (see [`jit_load`]).
 pub extern "C" fn jit_store(
     ctx: &mut JitCtx,
     addr: u64,
@@ -201,9 +231,11 @@ pub extern "C" fn jit_store(
 ) -> u64 {
     ctx.enter_frame(fp);
     // SAFETY: during a run.
-    match unsafe { ctx.vm() }.mem.store(addr, size as usize, value) {
+    let result = unsafe { ctx.vm() }.store_checked(pc as usize, addr, size as usize, value);
+    ctx.refresh_regions();
+    match result {
         Ok(()) => 0,
-        Err(e) => ctx.trap(TrapKind::Memory(e), pc as usize),
+        Err(kind) => ctx.trap(kind, pc as usize),
     }
 }
 
@@ -220,22 +252,142 @@ pub extern "C" fn jit_atomic(ctx: &mut JitCtx, fp: u64, pc: u64) -> u64 {
     }
 }
 
-/// `call id`: the helper gets r1..r5 from `ctx.regs`; r0 is the value.
-pub extern "C" fn jit_helper(ctx: &mut JitCtx, fp: u64, pc: u64) -> Ret2 {
-    ctx.enter_frame(fp);
-    // SAFETY: during a run.
-    let vm = unsafe { &mut *ctx.vm };
-    let id = vm.ops()[pc as usize].imm as i32;
-    let r = &ctx.regs;
-    let result = vm.call_helper(id, [r[1], r[2], r[3], r[4], r[5]]);
-    ctx.refresh_regions();
-    match result {
-        Ok(value) => Ret2 { status: 0, value },
-        Err(kind) => Ret2 {
-            status: ctx.trap(kind, pc as usize),
-            value: 0,
-        },
+/// A helper call (`call id`, `call` of a runtime helper) or a legacy
+/// packet load at `pc`, with r0–r9 in `ctx.regs`: status 0 with r0 as the
+/// value and r1–r5 in `ctx.regs` (a helper's callbacks may change them);
+/// 1 for a stop; [`OP_TAIL_RETURNED`] after a tail call. The fuel left
+/// goes to `ctx.fuel`. Callbacks run in the next frame and tail calls in
+/// this one, natively where their units compile.
+pub extern "C" fn jit_host_op(ctx: *mut JitCtx, fp: u64, fuel: u64, pc: u64) -> Ret2 {
+    let pc = pc as usize;
+    // SAFETY: as in `jit_call`: no reference into `ctx` is held while
+    // native code runs.
+    let vm = unsafe { &mut *(*ctx).vm };
+    let c = unsafe { &mut *ctx };
+    c.enter_frame(fp);
+    let op = vm.ops()[pc];
+    let done = move |status, value, fuel| {
+        // SAFETY: called when no other reference into the context is used.
+        unsafe { (*ctx).fuel = fuel };
+        Ret2 { status, value }
+    };
+    let trap = move |kind, pc| unsafe { &mut *ctx }.trap(kind, pc);
+    if matches!(op.kind, Kind::LdAbs | Kind::LdInd) {
+        let index = c.regs[op.src as usize];
+        return match vm.packet_load(pc, index) {
+            Ok(Some(v)) => done(0, v, fuel),
+            Ok(None) => {
+                c.stop = Some(Stop::End(0));
+                done(1, 0, fuel)
+            }
+            Err(kind) => done(trap(kind, pc), 0, fuel),
+        };
     }
+    let caller = c.regs;
+    let args = [caller[1], caller[2], caller[3], caller[4], caller[5]];
+    let mut action = vm.helper_call(pc, args, &mut c.tail_calls);
+    let mut fuel = fuel;
+    loop {
+        let c = unsafe { &mut *ctx };
+        c.refresh_regions();
+        let step = match action {
+            Err(kind) => return done(trap(kind, pc), 0, fuel),
+            Ok(step) => step,
+        };
+        // Whatever runs next sees the caller's r6–r9.
+        c.regs[6..10].copy_from_slice(&caller[6..10]);
+        match step {
+            HelperAction::Return { value, .. } => return done(0, value, fuel),
+            HelperAction::TailCall { target, ctx: arg } => {
+                c.regs[1] = arg;
+                let (status, left) = run_function(ctx, target, fp, fuel);
+                let c = unsafe { &mut *ctx };
+                let status = if status == 0 {
+                    OP_TAIL_RETURNED
+                } else {
+                    status
+                };
+                return done(status, c.regs[0], left);
+            }
+            HelperAction::Call {
+                target,
+                args,
+                pending,
+            } => {
+                // SAFETY: during a run.
+                let core = unsafe { &*c.core };
+                let callee_fp = fp.wrapping_sub(vm.config().frame_size as u64);
+                if callee_fp < core.min_fp() {
+                    let limit = vm.config().max_call_depth;
+                    return done(trap(TrapKind::CallDepthExceeded { limit }, pc), 0, fuel);
+                }
+                c.regs[1..6].copy_from_slice(&args);
+                let (status, left) = run_function(ctx, target, callee_fp, fuel);
+                fuel = left;
+                let c = unsafe { &mut *ctx };
+                c.enter_frame(fp);
+                if status != 0 {
+                    // The callback's frame, on the way out.
+                    c.unwound.push(Frame {
+                        return_pc: RESUME_BIT | pending.return_pc,
+                        saved: [caller[6], caller[7], caller[8], caller[9]],
+                    });
+                    c.pending.push(pending);
+                    return done(1, 0, fuel);
+                }
+                action = vm.helper_resume(&pending, c.regs[0], &mut c.tail_calls);
+            }
+        }
+    }
+}
+
+/// Runs the function at slot `target` in the frame `fp` with r0–r9 in
+/// `ctx.regs` (r0–r5 come back there): natively where it compiles, else
+/// on the interpreter. Returns the status (0, or 1 for a stop recorded in
+/// `ctx`) and the fuel left.
+fn run_function(ctx: *mut JitCtx, target: usize, fp: u64, fuel: u64) -> (u64, u64) {
+    // SAFETY: see `jit_call`.
+    let (vm, core) = unsafe { (&mut *(*ctx).vm, &mut *(*ctx).core) };
+    if let Some(code) = core.unit_code(vm, target) {
+        core.publish(unsafe { &mut *ctx });
+        let status = core.enter(code, fp, fuel);
+        return (status, unsafe { &*ctx }.fuel);
+    }
+    let c = unsafe { &mut *ctx };
+    let depth = (core.entry_fp() - fp) / vm.config().frame_size as u64;
+    let mut state = ExecState {
+        regs: c.regs,
+        pc: target,
+        frames: Vec::new(),
+        base_depth: depth as usize,
+        pending: Vec::new(),
+        tail_calls: c.tail_calls,
+    };
+    let mut total = fuel + c.budget_left;
+    let result = vm.interpret(&mut state, &mut total);
+    c.tail_calls = state.tail_calls;
+    c.refresh_regions();
+    let status = match result {
+        Ok(Outcome::Returned(_)) => {
+            c.regs[..6].copy_from_slice(&state.regs[..6]);
+            0
+        }
+        Ok(Outcome::OutOfFuel) => {
+            let budget = vm.config().budget;
+            c.stop = Some(Stop::Trap(state.trap(TrapKind::BudgetExhausted { budget })));
+            1
+        }
+        Ok(Outcome::Ended(v)) => {
+            c.stop = Some(Stop::End(v));
+            1
+        }
+        Err(trap) => {
+            c.stop = Some(Stop::Trap(trap));
+            1
+        }
+    };
+    let fuel = c.take_fuel(total, 0);
+    (status, fuel)
 }
 
 /// A local call or `callx` whose target has no native code yet: compiles
@@ -275,45 +427,8 @@ pub extern "C" fn jit_call(
         let limit = config.max_call_depth;
         return stopped(TrapKind::CallDepthExceeded { limit });
     }
-    if let Some(code) = core.unit_code(vm, target) {
-        core.publish(unsafe { &mut *ctx });
-        let status = core.enter(code, callee_fp, fuel);
-        let ctx = unsafe { &mut *ctx };
-        ctx.enter_frame(fp);
-        return Ret2 {
-            status,
-            value: ctx.fuel,
-        };
-    }
-    // Interpret the callee in a frame of its own on top of the native ones.
-    let ctx = unsafe { &mut *ctx };
-    let depth = (core.entry_fp() - callee_fp) / config.frame_size as u64;
-    let mut state = ExecState {
-        regs: ctx.regs,
-        pc: target,
-        frames: Vec::new(),
-        base_depth: depth as usize,
-    };
-    let mut total = fuel + ctx.budget_left;
-    let result = vm.interpret(&mut state, &mut total);
-    ctx.enter_frame(fp);
-    ctx.refresh_regions();
-    let status = match result {
-        Ok(Some(_)) => {
-            ctx.regs[..6].copy_from_slice(&state.regs[..6]);
-            0
-        }
-        Ok(None) => {
-            let budget = config.budget;
-            ctx.stop = Some(Stop::Trap(state.trap(TrapKind::BudgetExhausted { budget })));
-            1
-        }
-        Err(trap) => {
-            ctx.stop = Some(Stop::Trap(trap));
-            1
-        }
-    };
-    let fuel = ctx.take_fuel(total, 0);
+    let (status, fuel) = run_function(ctx, target, callee_fp, fuel);
+    unsafe { &mut *ctx }.enter_frame(fp);
     Ret2 {
         status,
         value: fuel,

@@ -27,7 +27,9 @@
 mod memory;
 
 use crate::analysis::{Unit, ARG_REGS, CALLER_REGS};
-use crate::runtime::{self, JitCtx, PAUSE_NATIVE_STACK, TRAP_CALL_DEPTH, TRAP_PC_OUT_OF_RANGE};
+use crate::runtime::{
+    self, JitCtx, OP_TAIL_RETURNED, PAUSE_NATIVE_STACK, TRAP_CALL_DEPTH, TRAP_PC_OUT_OF_RANGE,
+};
 use bpf_vm::exec::{Kind, Op};
 use bpf_vm::RegionKind;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -84,7 +86,7 @@ struct Host {
     load: HostFn,
     store: HostFn,
     atomic: HostFn,
-    helper: HostFn,
+    op: HostFn,
     call: HostFn,
     refill: HostFn,
     trap: HostFn,
@@ -99,6 +101,7 @@ const CTX_CALLX: i32 = offset_of!(JitCtx, callx) as i32;
 const CTX_TABLE_LEN: i32 = offset_of!(JitCtx, table_len) as i32;
 const CTX_STACK_LIMIT: i32 = offset_of!(JitCtx, stack_limit) as i32;
 const CTX_RET: i32 = offset_of!(JitCtx, ret) as i32;
+const CTX_FUEL: i32 = offset_of!(JitCtx, fuel) as i32;
 
 fn reg_offset(r: u8) -> i32 {
     CTX_REGS + 8 * r as i32
@@ -162,7 +165,7 @@ impl<'a> Translator<'a> {
             load: import(runtime::HOST_LOAD),
             store: import(runtime::HOST_STORE),
             atomic: import(runtime::HOST_ATOMIC),
-            helper: import(runtime::HOST_HELPER),
+            op: import(runtime::HOST_OP),
             call: import(runtime::HOST_CALL),
             refill: import(runtime::HOST_REFILL),
             trap: import(runtime::HOST_TRAP),
@@ -279,28 +282,7 @@ impl<'a> Translator<'a> {
     /// frame, when the unit has inline checks that read it (only those do:
     /// the host sets its own bound from `fp` on every slow path).
     fn enter_frame(&mut self) {
-        let ops = self.ops;
-        let checks = self.unit.slots.iter().any(|&pc| {
-            let op = ops[pc];
-            match op.kind {
-                Kind::Ldx8
-                | Kind::Ldx16
-                | Kind::Ldx32
-                | Kind::Ldx64
-                | Kind::Ldxs8
-                | Kind::Ldxs16
-                | Kind::Ldxs32 => self.needs_check(op.src, op.offset(), 8),
-                Kind::St8
-                | Kind::St16
-                | Kind::St32
-                | Kind::St64
-                | Kind::Stx8
-                | Kind::Stx16
-                | Kind::Stx32
-                | Kind::Stx64 => self.needs_check(op.dst, op.offset(), 8),
-                _ => false,
-            }
-        });
+        let checks = self.reads_stack_bound();
         if !checks {
             return;
         }
@@ -552,15 +534,8 @@ impl<'a> Translator<'a> {
                 self.call(pc, Some(addr), 0);
                 return None;
             }
-            CallHelper => {
-                self.save_regs(0b111110);
-                let ctx = self.ctx();
-                let pcv = self.iconst(pc as u64);
-                let r = self.host_call(self.host.helper, &[ctx, self.fp, pcv]);
-                self.check_status(r[0]);
-                self.set(0, r[1]);
-                let next = self.target(pc + 1);
-                self.b.ins().jump(next, &[]);
+            CallHelper | CallRuntime | LdAbs | LdInd => {
+                self.host_op(pc, &op);
                 return None;
             }
             Exit => {
@@ -574,14 +549,15 @@ impl<'a> Translator<'a> {
                 self.set(op.dst, v);
                 return Some(pc + 2);
             }
-            Ldx8 | Ldx16 | Ldx32 | Ldx64 | Ldxs8 | Ldxs16 | Ldxs32 => {
+            Ldx8 | Ldx16 | Ldx32 | Ldx64 | Ldxs8 | Ldxs16 | Ldxs32 | LdxP8 | LdxP16 | LdxP32
+            | LdxP64 | LdxsP8 | LdxsP16 | LdxsP32 => {
                 let (size, signed) = match op.kind {
-                    Ldx8 => (1, false),
-                    Ldx16 => (2, false),
-                    Ldx32 => (4, false),
-                    Ldx64 => (8, false),
-                    Ldxs8 => (1, true),
-                    Ldxs16 => (2, true),
+                    Ldx8 | LdxP8 => (1, false),
+                    Ldx16 | LdxP16 => (2, false),
+                    Ldx32 | LdxP32 => (4, false),
+                    Ldx64 | LdxP64 => (8, false),
+                    Ldxs8 | LdxsP8 => (1, true),
+                    Ldxs16 | LdxsP16 => (2, true),
                     _ => (4, true),
                 };
                 let v = self.load(pc, op.src, op.offset(), size, signed);
@@ -627,6 +603,57 @@ impl<'a> Translator<'a> {
             }
         }
         Some(pc + 1)
+    }
+
+    /// A helper call or legacy packet load, through [`runtime::jit_host_op`]:
+    /// it may run callbacks in the next frame (which read the caller's r0
+    /// and r6–r9 and leave r1–r5 changed), or a tail call in this frame
+    /// (after which this function returns what the replacement returned).
+    fn host_op(&mut self, pc: usize, op: &Op) {
+        match op.kind {
+            Kind::LdAbs => {}
+            Kind::LdInd if op.src == 10 => self.ctx_store(reg_offset(10), self.fp),
+            Kind::LdInd => self.save_regs(1 << op.src),
+            _ => self.save_regs(CALLER_REGS | ARG_REGS),
+        }
+        let ctx = self.ctx();
+        let fuel = self.b.use_var(self.fuel);
+        let pcv = self.iconst(pc as u64);
+        let r = self.host_call(self.host.op, &[ctx, self.fp, fuel, pcv]);
+        let fuel = self.ctx_load(CTX_FUEL);
+        self.b.def_var(self.fuel, fuel);
+        let other = self.b.create_block();
+        self.b.set_cold_block(other);
+        let ok = self.b.create_block();
+        self.b.ins().brif(r[0], other, &[], ok, &[]);
+        self.b.switch_to_block(other);
+        let tail = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::Equal, r[0], OP_TAIL_RETURNED as i64);
+        let returned = self.b.create_block();
+        self.b.set_cold_block(returned);
+        self.b.ins().brif(tail, returned, &[], self.stopped, &[]);
+        self.b.switch_to_block(returned);
+        let zero = self.iconst(0);
+        self.b.ins().return_(&[zero, fuel, r[1]]);
+
+        self.b.switch_to_block(ok);
+        self.set(0, r[1]);
+        let live = self
+            .unit
+            .args_live_after_call
+            .get(&pc)
+            .copied()
+            .unwrap_or(0);
+        for reg in 1..6u8 {
+            if live & (1 << reg) != 0 {
+                let v = self.ctx_load(reg_offset(reg));
+                self.set(reg, v);
+            }
+        }
+        let next = self.target(pc + 1);
+        self.b.ins().jump(next, &[]);
     }
 
     fn operand(&mut self, y: Operand, ty: Type) -> Value {

@@ -413,3 +413,23 @@ fn every_engine_gives_the_same_results_and_traps() {
         bad.stderr
     );
 }
+
+/// Devices are refused without being read, and files larger than
+/// `--memory-limit` before being read.
+#[test]
+fn devices_and_oversized_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let prog = write(dir.path(), "p.bin", &[0x95, 0, 0, 0, 0, 0, 0, 0]);
+    let out = bpf_run(&["/dev/zero"]);
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("not a regular file"), "{}", out.stderr);
+    let out = bpf_run(&[&prog, "--input", "/dev/zero"]);
+    assert!(
+        out.stderr.contains("cannot read input /dev/zero"),
+        "{}",
+        out.stderr
+    );
+    let out = bpf_run(&[&prog, "--memory-limit", "4"]);
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--memory-limit"), "{}", out.stderr);
+}

@@ -1,6 +1,8 @@
 //! The VM's own test suites — RFC 9669 conformance (`isa.rs`), hostile
 //! programs (`hostile.rs`), the pre-decoded code's observable behaviour
-//! (`predecoded.rs`) and the clang-built kernels (`kernels.rs`) — run
+//! (`predecoded.rs`), the clang-built kernels (`kernels.rs`), what a host
+//! plugs in (`host.rs`: callbacks, tail calls, devices, LD_ABS/LD_IND) and
+//! the alloca region's lifetime (`alloca_region.rs`) — run
 //! unchanged with every VM on the JIT (`jit`: everything compiled before
 //! it runs). Their expected values are the interpreter's semantics.
 
@@ -13,6 +15,10 @@ fn every_vm_on_the_jit() {
     });
 }
 
+#[path = "../../vm/tests/alloca_region.rs"]
+mod alloca_region;
+#[path = "../../vm/tests/host.rs"]
+mod host;
 #[path = "../../vm/tests/hostile.rs"]
 mod hostile;
 #[path = "../../vm/tests/isa.rs"]

@@ -13,11 +13,14 @@
 //! | R_BPF_64_NODYLD32   | 4  | NoDyld32  | 32-bit word in .BTF/.BTF.ext  | S + A          |
 //! | R_BPF_64_32         | 10 | Call32    | imm of `call`                 | (S + A - P - 8) / 8 |
 //!
+//! In non-code sections, types 1 and 10 are the absolute data relocations
+//! older LLVM emitted (see [`edge_kind`]).
+//!
 //! For `Call32` the stored immediate `imm` encodes the addend as
 //! `A = (imm + 1) * 8`: clang writes `-1` for calls to named functions and
 //! `offset / 8 - 1` for calls through a section symbol.
 
-use bpf_vm::isa::{CALL_HELPER, CALL_LOCAL, INSN_SIZE, OP_CALL, OP_LD_IMM64};
+use bpf_vm::isa::{CALL_LOCAL, CALL_RUNTIME, INSN_SIZE, OP_CALL, OP_LD_IMM64};
 use std::fmt;
 
 /// Relocation kinds of the BPF target.
@@ -67,15 +70,20 @@ impl EdgeKind {
     }
 }
 
-/// Maps an ELF relocation type to an edge kind.
-pub fn edge_kind(elf_type: u32) -> Option<EdgeKind> {
+/// Maps an ELF relocation type to an edge kind, by the meaning of the
+/// section it patches: LLVM before R_BPF_64_ABS64/ABS32 existed (LLVM 11
+/// and older) used R_BPF_64_64 for 64-bit data words and R_BPF_64_32 for
+/// 32-bit ones, so outside code those two are absolute data relocations.
+pub fn edge_kind(elf_type: u32, in_code: bool) -> Option<EdgeKind> {
     Some(match elf_type {
         0 => EdgeKind::None,
-        1 => EdgeKind::LdImm64,
+        1 if in_code => EdgeKind::LdImm64,
+        1 => EdgeKind::Abs64,
         2 => EdgeKind::Abs64,
         3 => EdgeKind::Abs32,
         4 => EdgeKind::NoDyld32,
-        10 => EdgeKind::Call32,
+        10 if in_code => EdgeKind::Call32,
+        10 => EdgeKind::Abs32,
         _ => return None,
     })
 }
@@ -120,7 +128,8 @@ impl fmt::Display for FixupError {
 pub enum Resolved {
     /// A VM address (or a section-relative value for non-loaded sections).
     Address(u64),
-    /// A host helper, callable only with `call id`.
+    /// A host runtime helper, callable only with a runtime-helper `call`
+    /// (`src = 2`) of its index.
     Helper(u32),
 }
 
@@ -202,7 +211,7 @@ pub fn apply_fixup(
             // Only a direct call can reach a helper; the resolve pass gives
             // every other reference a trampoline address instead.
             expect_opcode(bytes, r.start, OP_CALL, "call (opcode 0x85)")?;
-            bytes[r.start + 1] = CALL_HELPER << 4;
+            bytes[r.start + 1] = CALL_RUNTIME << 4;
             bytes[r.start + 4..r.start + 8].copy_from_slice(&id.to_le_bytes());
             return Ok(());
         }
@@ -320,9 +329,9 @@ mod tests {
     }
 
     #[test]
-    fn helper_calls_become_call_by_id() {
+    fn helper_calls_become_runtime_calls_by_index() {
         let mut insn = [0x85, 0x10, 0, 0, 0xff, 0xff, 0xff, 0xff];
         apply_fixup(EdgeKind::Call32, &mut insn, 0, 0, Resolved::Helper(7), 0).unwrap();
-        assert_eq!(insn, [0x85, 0x00, 0, 0, 7, 0, 0, 0]);
+        assert_eq!(insn, [0x85, 0x20, 0, 0, 7, 0, 0, 0]);
     }
 }

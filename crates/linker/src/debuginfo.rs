@@ -15,6 +15,7 @@ type Reader = EndianRcSlice<LittleEndian>;
 /// A parsed, ready-to-query view of one object's DWARF.
 pub struct ObjectDebugInfo {
     context: addr2line::Context<Reader>,
+    dwarf: std::sync::Arc<gimli::Dwarf<Reader>>,
 }
 
 impl ObjectDebugInfo {
@@ -38,8 +39,17 @@ impl ObjectDebugInfo {
             Ok(EndianRcSlice::new(Rc::from(bytes), LittleEndian))
         })
         .ok()?;
-        let context = addr2line::Context::from_dwarf(dwarf).ok()?;
-        Some(ObjectDebugInfo { context })
+        // addr2line shares a parse only through an Arc; the session is single-threaded.
+        #[allow(clippy::arc_with_non_send_sync)]
+        let dwarf = std::sync::Arc::new(dwarf);
+        let context = addr2line::Context::from_arc_dwarf(dwarf.clone()).ok()?;
+        Some(ObjectDebugInfo { context, dwarf })
+    }
+
+    /// The loaded DWARF sections, for readers of more than lines (the
+    /// REPL reads the types of globals from the same parse).
+    pub fn dwarf(&self) -> &gimli::Dwarf<Reader> {
+        &self.dwarf
     }
 
     /// Source frames at a code address, innermost (inlined) first.
@@ -303,7 +313,7 @@ impl Session {
             }
         }
         for (name, id) in &self.helpers {
-            table.insert_helper(*id as i32, name.clone());
+            table.insert_runtime_helper(*id as i32, name.clone());
         }
         table.annotate_calls(true);
         table

@@ -47,6 +47,8 @@ pub fn read_object(name: &str, data: &[u8]) -> Result<LinkGraph, LinkError> {
         name: name.to_string(),
         sections: Vec::new(),
         symbols: Vec::new(),
+        abi: None,
+        map_handles: Vec::new(),
     };
     let mut by_elf_index: HashMap<usize, SectionId> = HashMap::new();
     let mut dropped: HashMap<usize, String> = HashMap::new();
@@ -58,6 +60,12 @@ pub fn read_object(name: &str, data: &[u8]) -> Result<LinkGraph, LinkError> {
         )
         .into_owned();
         let Some(kind) = classify(sh, &sec_name) else {
+            if sec_name == crate::abi::ABI_SECTION {
+                let bytes = sh
+                    .data(endian, data)
+                    .map_err(|_| malformed("section .bpf_repl.abi lies outside the file"))?;
+                graph.abi = Some(crate::abi::AbiMarker::parse(bytes).map_err(|r| malformed(&r))?);
+            }
             dropped.insert(index, sec_name);
             continue;
         };
@@ -238,7 +246,8 @@ pub fn read_object(name: &str, data: &[u8]) -> Result<LinkGraph, LinkError> {
                 reason,
             };
             let r_type = rel.r_type(endian).0;
-            let Some(kind) = edge_kind(r_type) else {
+            let in_code = graph.sections[section].kind == SectionKind::Code;
+            let Some(kind) = edge_kind(r_type, in_code) else {
                 return Err(reloc_err(format!("unknown BPF relocation type {r_type}")));
             };
             let target = rel.r_sym(endian) as usize;
@@ -313,6 +322,19 @@ fn classify(sh: &elf::SectionHeader64<LE>, name: &str) -> Option<SectionKind> {
     let flags = sh.sh_flags(endian).0;
     let ty = sh.sh_type(endian);
     let alloc = flags & elf::SHF_ALLOC.0 != 0;
+    // Map definitions (libbpf's BTF-defined `.maps`, legacy `maps`): read
+    // by the linker, never loaded.
+    if (name == ".maps" || name == "maps" || name.starts_with("maps/"))
+        && ty == elf::SHT_PROGBITS
+        && flags & elf::SHF_EXECINSTR.0 == 0
+    {
+        return Some(SectionKind::Maps);
+    }
+    // Unwind tables (older LLVM emitted `.eh_frame`, allocated): BPF has
+    // no unwinding; dropped with their relocations.
+    if name == ".eh_frame" {
+        return None;
+    }
     if alloc && (ty == elf::SHT_PROGBITS || ty == elf::SHT_NOBITS) {
         return Some(if flags & elf::SHF_EXECINSTR.0 != 0 {
             SectionKind::Code

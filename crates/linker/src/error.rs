@@ -46,6 +46,28 @@ pub enum LinkError {
     OutOfMemory { object: String, reason: String },
     /// A verification pass rejected the code.
     Verify { object: String, message: String },
+    /// A variadic function is called or defined under two calling
+    /// conventions: bpf-cc's full ABI and plain BPF registers (docs/abi.md).
+    AbiMismatch {
+        name: String,
+        full: String,
+        plain: String,
+    },
+    /// A function needs more stack than a VM call frame has.
+    StackTooLarge {
+        object: String,
+        function: String,
+        need: u64,
+        frame_size: usize,
+    },
+    /// The object uses something bpf-repl does not support, named exactly
+    /// (a kernel helper, a kfunc, a CO-RE relocation...).
+    Unsupported {
+        object: String,
+        /// Where: `.text+0x28 in function `f``, or a section or symbol.
+        place: String,
+        feature: String,
+    },
 }
 
 impl fmt::Display for LinkError {
@@ -106,6 +128,29 @@ impl fmt::Display for LinkError {
             LinkError::Verify { object, message } => {
                 write!(f, "{object}: rejected by the verifier: {message}")
             }
+            LinkError::AbiMismatch { name, full, plain } => write!(
+                f,
+                "variadic function {name} is used with two calling conventions: {full} was \
+                 built by bpf-cc (arguments in a va block) and {plain} by plain clang \
+                 (arguments in registers); build both with bpf-cc, or both with \
+                 --strict-bpf / the flags of bpf-jitlink --print-cflags"
+            ),
+            LinkError::Unsupported {
+                object,
+                place,
+                feature,
+            } => write!(f, "{object}: {place}: unsupported: {feature}"),
+            LinkError::StackTooLarge {
+                object,
+                function,
+                need,
+                frame_size,
+            } => write!(
+                f,
+                "{object}: {function} uses {need} bytes of stack, more than the VM's \
+                 {frame_size}-byte call frames; raise the frame size to at least {need} \
+                 (--stack-size {need})"
+            ),
         }
     }
 }

@@ -30,6 +30,10 @@ pub enum SectionKind {
     Debug,
     /// `.BTF` / `.BTF.ext`: kept, not loaded.
     Btf,
+    /// Map definitions (`.maps`, legacy `maps`): read by the linker, which
+    /// creates the maps in the kernel world; not loaded. Symbols in it
+    /// stand for the maps' handles.
+    Maps,
 }
 
 impl SectionKind {
@@ -50,6 +54,7 @@ impl SectionKind {
             SectionKind::ZeroFill => "zero-fill",
             SectionKind::Debug => "debug",
             SectionKind::Btf => "btf",
+            SectionKind::Maps => "maps",
         }
     }
 }
@@ -136,6 +141,11 @@ pub struct LinkGraph {
     pub name: String,
     pub sections: Vec<Section>,
     pub symbols: Vec<Symbol>,
+    /// The `.bpf_repl.abi` marker of objects built by bpf-cc in full mode.
+    pub abi: Option<crate::abi::AbiMarker>,
+    /// The handles the allocate pass gave this object's maps:
+    /// (map-definition section, offset of the definition, handle).
+    pub map_handles: Vec<(SectionId, u64, u64)>,
 }
 
 impl LinkGraph {

@@ -8,17 +8,28 @@
 //! It owns symbols, relocations and placement; it does not own execution
 //! (the `bpf-vm` crate) or C (the REPL).
 
+pub mod abi;
 pub mod bpf;
+pub mod btf;
+mod calls;
+mod co_re;
 pub mod debuginfo;
 pub mod elf;
 pub mod error;
+mod externs;
 pub mod graph;
+mod kmaps;
 mod link;
+pub mod maps;
+mod programs;
 pub mod session;
+pub mod stack;
+pub mod verify;
 
 pub use debuginfo::{format_backtrace, BacktraceFrame, SourceLocation};
 pub use error::LinkError;
 pub use graph::LinkGraph;
+pub use programs::{parse_hex, Program};
 pub use session::{
     CallError, GlobalSymbol, LinkTimes, LinkedObject, Session, SessionOptions, VerifyHook,
 };

@@ -12,14 +12,15 @@ use crate::elf::read_object;
 use crate::error::LinkError;
 use crate::graph::*;
 use crate::session::*;
+use crate::verify::UnitProofs;
 use bpf_vm::isa::{self, Insn, INSN_SIZE, OP_GOTOL};
 use bpf_vm::memory::MAX_REGION_SIZE;
 use bpf_vm::{code_addr, RegionKind};
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-/// Helper id of the trap every stub of a not-yet-defined function calls
-/// (0, which [`Session::register_helper`] never hands out).
+/// Runtime helper index of the trap every stub of a not-yet-defined
+/// function calls (0, which [`Session::register_helper`] never hands out).
 pub const UNDEFINED_FUNCTION_HELPER: u32 = 0;
 
 /// Where a non-local name is bound after resolution.
@@ -67,6 +68,8 @@ struct Layout {
     placements: Vec<(usize, usize, RegionKind, u64)>,
     common_order: Vec<(String, u64, u64)>,
     code_len: usize,
+    /// Maps to create, with their handles.
+    maps: Vec<crate::kmaps::PlannedMap>,
 }
 
 impl Layout {
@@ -88,30 +91,44 @@ pub(crate) fn link_unit(session: &mut Session, inputs: &[(&str, &[u8])]) -> Resu
         t = Instant::now();
     };
 
-    let mut graphs = build(inputs)?;
+    let mut graphs = build(session, inputs)?;
     lap("build", &mut times);
     prune(&mut graphs);
     lap("prune", &mut times);
     let resolution = resolve(session, &graphs)?;
+    crate::abi::check(session, &graphs)?;
     lap("resolve", &mut times);
     let layout = allocate(session, &graphs, &resolution)?;
+    for m in &layout.maps {
+        graphs[m.graph]
+            .map_handles
+            .push((m.def.section, m.def.offset, m.handle));
+    }
     lap("allocate", &mut times);
     let unfixed = session.options.keep_unfixed_graphs.then(|| graphs.clone());
     fixup(session, &mut graphs, &resolution, &layout)?;
     lap("fixup", &mut times);
-    verify(session, &graphs)?;
+    let proofs = verify(session, &graphs)?;
     lap("verify", &mut times);
     publish(session, graphs, unfixed, resolution, layout)?;
+    if let Some((source, slots)) = proofs {
+        session.vm.set_access_proofs(source, &slots);
+    }
     lap("publish", &mut times);
     session.last_times = times;
     Ok(())
 }
 
 /// Pass 1: ELF -> graphs.
-fn build(inputs: &[(&str, &[u8])]) -> Result<Vec<LinkGraph>, LinkError> {
+fn build(session: &Session, inputs: &[(&str, &[u8])]) -> Result<Vec<LinkGraph>, LinkError> {
     inputs
         .iter()
-        .map(|(name, bytes)| read_object(name, bytes))
+        .map(|(name, bytes)| {
+            let mut g = read_object(name, bytes)?;
+            crate::calls::check_input_calls(&g)?;
+            crate::co_re::relocate(&mut g, session.target_btf.as_deref())?;
+            Ok(g)
+        })
         .collect()
 }
 
@@ -263,6 +280,13 @@ fn resolve(session: &Session, graphs: &[LinkGraph]) -> Result<Resolution, LinkEr
             } else if let Some(id) = session.helpers.get(&sym.name) {
                 Binding::Helper(*id)
             } else if sym.scope == Scope::Weak {
+                // A weak `__kconfig` extern would read as 0, as on a kernel
+                // without that option: refused instead, since bpf-repl has
+                // no kernel configuration. (Weak `__ksym`s are 0 as libbpf
+                // makes them when the kernel lacks the symbol.)
+                if let Some(e) = crate::externs::explain_kconfig(graphs, &sym.name) {
+                    return Err(e);
+                }
                 Binding::Absolute(0)
             } else if session.options.allow_redefinition && is_called(graphs, &sym.name) {
                 defined.push(sym.name.clone());
@@ -277,6 +301,9 @@ fn resolve(session: &Session, graphs: &[LinkGraph]) -> Result<Resolution, LinkEr
         }
     }
     if !missing.is_empty() {
+        if let Some(e) = crate::externs::explain(graphs, &missing) {
+            return Err(e);
+        }
         return Err(LinkError::Unresolved { names: missing });
     }
     Ok(Resolution { bindings, defined })
@@ -416,7 +443,10 @@ fn allocate(
         }
     }
 
+    let maps = crate::kmaps::plan(session, graphs)?;
+
     Ok(Layout {
+        maps,
         code_start,
         section_addr,
         commons,
@@ -450,6 +480,9 @@ fn binding_value(graphs: &[LinkGraph], layout: &Layout, name: &str, b: &Binding)
 }
 
 fn symbol_body(graphs: &[LinkGraph], layout: &Layout, graph: usize, sym: SymbolId) -> u64 {
+    if let Some(handle) = crate::kmaps::symbol_handle(&layout.maps, &graphs[graph], graph, sym, 0) {
+        return handle.unwrap_or(0);
+    }
     match graphs[graph].symbols[sym].def {
         Definition::Defined { section, offset } => layout.section_addr[graph][section] + offset,
         Definition::Absolute(v) => v,
@@ -483,11 +516,31 @@ fn fixup(
         for si in 0..graphs[gi].sections.len() {
             let base = layout.section_addr[gi][si];
             graphs[gi].sections[si].addr = Some(base);
+            if graphs[gi].sections[si].kind == SectionKind::Maps {
+                // Map definitions are read, not loaded: their edges (programs
+                // of a program array) are used when the maps are created.
+                continue;
+            }
             let edges = graphs[gi].sections[si].edges.clone();
-            for e in edges {
+            for mut e in edges {
                 let g = &graphs[gi];
                 let sym = &g.symbols[e.target];
-                let mut target = if g.sections[si].kind == SectionKind::Btf {
+                // A reference to a map is its handle, whatever the addend
+                // (legacy code names maps as `maps` + offset).
+                let map = (g.sections[si].kind != SectionKind::Btf)
+                    .then(|| crate::kmaps::symbol_handle(&layout.maps, g, gi, e.target, e.addend))
+                    .flatten();
+                if map.is_some() {
+                    e.addend = 0;
+                }
+                let mut target = if let Some(handle) = map {
+                    Resolved::Address(handle.ok_or_else(|| LinkError::Relocation {
+                        object: g.name.clone(),
+                        section: g.sections[si].name.clone(),
+                        offset: e.offset,
+                        reason: format!("`{}` does not name a map", sym_name(g, e.target)),
+                    })?)
+                } else if g.sections[si].kind == SectionKind::Btf {
                     // BTF describes sections, not the VM: it keeps section-relative offsets.
                     Resolved::Address(match sym.def {
                         Definition::Defined { offset, .. } => offset,
@@ -558,8 +611,9 @@ pub(crate) fn function_containing(g: &LinkGraph, si: usize, offset: u64) -> Opti
         .map(|(_, s)| s.name.clone())
 }
 
-/// Pass 6: every code section must be valid VM code; then the hooks.
-fn verify(session: &Session, graphs: &[LinkGraph]) -> Result<(), LinkError> {
+/// Pass 6: every code section must be valid VM code; then the hooks; then
+/// (when the session proves accesses) the accesses proven in bounds.
+fn verify(session: &Session, graphs: &[LinkGraph]) -> Result<UnitProofs, LinkError> {
     for g in graphs {
         for (si, s) in g.sections.iter().enumerate() {
             if s.kind != SectionKind::Code {
@@ -575,6 +629,8 @@ fn verify(session: &Session, graphs: &[LinkGraph]) -> Result<(), LinkError> {
                 });
             }
         }
+        crate::calls::check_kernel_helpers(g, &session.vm)?;
+        crate::stack::check(g, session.vm.config().frame_size)?;
         for hook in &session.verifiers {
             hook(g, &session.vm).map_err(|message| LinkError::Verify {
                 object: g.name.clone(),
@@ -582,7 +638,11 @@ fn verify(session: &Session, graphs: &[LinkGraph]) -> Result<(), LinkError> {
             })?;
         }
     }
-    Ok(())
+    Ok(if session.prove_accesses {
+        crate::verify::prove_unit(graphs, &session.vm)
+    } else {
+        None
+    })
 }
 
 fn gotol(from: usize, to: usize) -> Insn {
@@ -614,11 +674,11 @@ fn publish(
         chunk.push(gotol(*slot, body_slot));
     }
     for (id, _) in &layout.new_trampolines {
-        chunk.push(isa::asm::call_helper(*id as i32));
+        chunk.push(isa::asm::call_runtime(*id as i32));
         chunk.push(isa::asm::exit());
     }
     for _ in &layout.pending_stubs {
-        chunk.push(isa::asm::call_helper(UNDEFINED_FUNCTION_HELPER as i32));
+        chunk.push(isa::asm::call_runtime(UNDEFINED_FUNCTION_HELPER as i32));
         chunk.push(isa::asm::exit());
     }
     let undo_base = UnitUndo {
@@ -626,6 +686,8 @@ fn publish(
         code_len: session.vm.code().len(),
         rodata_len: session.vm.mem.region_len(RegionKind::Rodata),
         data_len: session.vm.mem.region_len(RegionKind::Data),
+        kernel_len: session.vm.mem.region_len(RegionKind::Kernel),
+        map_count: session.kernel.as_ref().map_or(0, |k| k.map_count()),
         ..UnitUndo::default()
     };
     let start = session.vm.load_code(&chunk).map_err(|error| {
@@ -663,6 +725,22 @@ fn publish(
             .expect("allocate pass checked the size");
         debug_assert_eq!(got, layout.commons[name]);
     }
+
+    // Maps, and the programs their definitions list.
+    crate::kmaps::create(session, &layout.maps, |gi, sym| {
+        let s = &graphs[gi].symbols[sym];
+        if s.scope == Scope::Local {
+            symbol_body(&graphs, &layout, gi, sym)
+        } else {
+            match res.bindings.get(&s.name) {
+                Some(b) => match binding_value(&graphs, &layout, &s.name, b) {
+                    Resolved::Address(a) => a,
+                    Resolved::Helper(_) => 0,
+                },
+                None => 0,
+            }
+        }
+    });
 
     // Function entries (valid callx targets).
     for (gi, g) in graphs.iter().enumerate() {
@@ -888,6 +966,10 @@ pub(crate) fn undo_unit(session: &mut Session) -> Option<Vec<String>> {
     session.vm.truncate_code(undo.code_len);
     session.vm.mem.truncate(RegionKind::Rodata, undo.rodata_len);
     session.vm.mem.truncate(RegionKind::Data, undo.data_len);
+    session.vm.mem.truncate(RegionKind::Kernel, undo.kernel_len);
+    if let Some(k) = &session.kernel {
+        k.truncate_maps(undo.map_count);
+    }
     session
         .debug_cache
         .borrow_mut()

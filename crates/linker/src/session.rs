@@ -93,6 +93,9 @@ pub(crate) struct UnitUndo {
     pub replaced: Vec<(String, Option<GlobalSymbol>)>,
     pub first_reference: HashMap<String, usize>,
     pub trampolines: Vec<u32>,
+    /// The kernel-object region's length and the number of maps before.
+    pub kernel_len: usize,
+    pub map_count: usize,
 }
 
 /// A verification pass run on every link before anything is published.
@@ -109,6 +112,12 @@ pub struct Session {
     pub(crate) references: HashMap<String, Vec<Reference>>,
     pub(crate) units: Vec<UnitUndo>,
     pub(crate) verifiers: Vec<VerifyHook>,
+    /// The kernel world (maps, kernel helpers), when enabled.
+    pub(crate) kernel: Option<bpf_kernel::Kernel>,
+    /// The BTF CO-RE relocations are resolved against (`--btf`).
+    pub(crate) target_btf: Option<std::rc::Rc<crate::btf::Btf>>,
+    /// Prove memory accesses in bounds when linking (see `bpf-verifier`).
+    pub(crate) prove_accesses: bool,
     pub(crate) last_times: LinkTimes,
     pub(crate) debug_cache:
         std::cell::RefCell<HashMap<usize, Option<std::rc::Rc<crate::debuginfo::ObjectDebugInfo>>>>,
@@ -140,7 +149,7 @@ impl std::error::Error for CallError {}
 impl Session {
     /// A session over a VM.
     pub fn new(mut vm: Vm, options: SessionOptions) -> Session {
-        vm.register_helper(
+        vm.register_runtime_helper(
             link::UNDEFINED_FUNCTION_HELPER,
             "<undefined function>",
             Box::new(|_, _| {
@@ -159,6 +168,9 @@ impl Session {
             references: HashMap::new(),
             units: Vec::new(),
             verifiers: Vec::new(),
+            kernel: None,
+            target_btf: None,
+            prove_accesses: true,
             last_times: LinkTimes::default(),
             debug_cache: Default::default(),
         }
@@ -179,19 +191,47 @@ impl Session {
         self.options
     }
 
-    /// Registers a host helper under its C name; undefined references to
-    /// that name resolve to it when no linked object defines it.
+    /// Registers a host runtime helper under its C name; undefined
+    /// references to that name resolve to it when no linked object defines
+    /// it. Calls to it become runtime-helper calls (`call` with `src = 2`)
+    /// of the index returned: a raw `call N` (a kernel helper id) can never
+    /// reach it.
     pub fn register_helper(&mut self, name: &str, func: HelperFn) -> u32 {
         let id = match self.helpers.get(name) {
             Some(id) => *id,
             None => self.helpers.len() as u32 + 1,
         };
-        self.vm.register_helper(id, name, func);
+        // Messages and listings name the C function (`printf`, not its
+        // strict-mode variant `__bpf_strict_printf`).
+        self.vm
+            .register_runtime_helper(id, bpf_runtime::c_name(name), func);
         self.helpers.insert(name.to_string(), id);
         id
     }
 
-    /// The helper id registered for a name.
+    /// Enables the kernel world: its helpers are registered under their
+    /// kernel ids, objects may define maps (created in it as they link),
+    /// and kernel program contexts are emulated.
+    pub fn enable_kernel(&mut self, kernel: bpf_kernel::Kernel) {
+        kernel.install(&mut self.vm);
+        self.kernel = Some(kernel);
+    }
+
+    /// Sets the BTF that CO-RE relocations of later objects are resolved
+    /// against (raw BTF such as `/sys/kernel/btf/vmlinux`, or an ELF file's
+    /// `.BTF`). Without
+    /// one, objects with CO-RE relocations are refused.
+    pub fn set_target_btf(&mut self, bytes: &[u8]) -> Result<(), crate::btf::BtfError> {
+        self.target_btf = Some(std::rc::Rc::new(crate::btf::Btf::parse_file(bytes)?));
+        Ok(())
+    }
+
+    /// The kernel world, if enabled.
+    pub fn kernel(&self) -> Option<&bpf_kernel::Kernel> {
+        self.kernel.as_ref()
+    }
+
+    /// The runtime helper index registered for a name.
     pub fn helper_id(&self, name: &str) -> Option<u32> {
         self.helpers.get(name).copied()
     }
@@ -199,6 +239,12 @@ impl Session {
     /// Adds a verification pass run on every later link.
     pub fn add_verifier(&mut self, hook: VerifyHook) {
         self.verifiers.push(hook);
+    }
+
+    /// Whether later links prove memory accesses in bounds, so that the VM
+    /// runs them with fewer checks (on by default).
+    pub fn set_prove_accesses(&mut self, on: bool) {
+        self.prove_accesses = on;
     }
 
     /// Links one object.
@@ -265,8 +311,8 @@ impl Session {
             .map(|g| g.name.as_str())
     }
 
-    /// The host helper whose trampoline (the code address `&printf`
-    /// gives) is at `addr`.
+    /// The C name of the host helper whose trampoline (the code address
+    /// `&printf` gives) is at `addr`.
     pub fn helper_at(&self, addr: u64) -> Option<&str> {
         let slot = self.vm.code_index(addr)?;
         let id = self
@@ -275,7 +321,7 @@ impl Session {
             .find_map(|(&id, &s)| (s == slot).then_some(id))?;
         self.helpers
             .iter()
-            .find_map(|(name, &i)| (i == id).then_some(name.as_str()))
+            .find_map(|(name, &i)| (i == id).then_some(bpf_runtime::c_name(name)))
     }
 
     /// The current definition of a global name.

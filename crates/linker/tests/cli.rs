@@ -200,3 +200,60 @@ fn every_engine_gives_the_same_results_and_backtraces() {
         stderr(&o)
     );
 }
+
+#[test]
+fn devices_and_oversized_objects_are_refused_before_reading() {
+    let o = jitlink(&["/dev/zero"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+    let o = jitlink(&[&fixture("fib.o"), "--memory-limit", "64"]);
+    assert!(stderr(&o).contains("--memory-limit"), "{}", stderr(&o));
+    let o = jitlink(&[&fixture("fib.o"), "--max-call-depth", "0"]);
+    assert!(stderr(&o).contains("--max-call-depth"), "{}", stderr(&o));
+}
+
+#[test]
+fn verify_kernel_reports_each_program_and_fails_on_refusal() {
+    let kernel = |name: &str| {
+        format!(
+            "{}/fixtures/verify/obj/{name}.o",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    };
+    let o = jitlink(&["--verify", "kernel", &kernel("xdp_proto_count")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("program `count_protocols` (section xdp, type xdp"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("the kernel would accept it"));
+    let o = jitlink(&["--verify", "kernel", &kernel("xdp_no_bounds_check")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("the kernel would REFUSE it"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("kernel: invalid access to packet"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("the Linux verifier would refuse 1 of 1 programs"),
+        "{}",
+        stderr(&o)
+    );
+    // The unprivileged rules are stricter.
+    let o = jitlink(&[
+        "--verify",
+        "kernel-unprivileged",
+        &kernel("socket_pointer_leak"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    // Objects with no program section say so.
+    let o = jitlink(&["--verify", "kernel", &fixture("fib.o")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no program sections"), "{}", stderr(&o));
+}

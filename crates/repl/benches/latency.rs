@@ -6,7 +6,7 @@
 //! Run: `cargo bench -p bpf-repl --bench latency`
 
 use bpf_repl::engine::{Repl, ReplOptions};
-use bpf_repl::transcript;
+use bpf_repl::replay;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,7 @@ fn measure(repl: &mut Repl, make: impl Fn(usize) -> String) -> Duration {
         let input = make(k);
         let start = Instant::now();
         let at = origin(repl);
-        let printed = transcript::run_input(repl, &input, at);
+        let printed = replay::run_input(repl, &input, at);
         assert!(!printed.failed, "{input}: {}", printed.stderr);
         print_nothing(&printed.stdout);
         times.push(start.elapsed());
@@ -68,7 +68,7 @@ fn main() {
     let before = repl.input_count();
     for i in 0..1000 {
         let at = origin(&repl);
-        let printed = transcript::run_input(&mut repl, &history(i), at);
+        let printed = replay::run_input(&mut repl, &history(i), at);
         assert!(!printed.failed, "{}: {}", history(i), printed.stderr);
     }
     let expr_late = measure(&mut repl, expr);

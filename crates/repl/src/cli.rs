@@ -2,9 +2,9 @@
 //! standard input, and checking or blessing transcripts.
 
 use crate::engine::{Repl, ReplOptions};
-use crate::transcript;
+use crate::{replay, transcript};
 use clap::Parser;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -28,6 +28,16 @@ pub struct Args {
     /// Stack bytes per BPF call frame (clang is told the same).
     #[arg(long, default_value_t = ReplOptions::default().frame_size)]
     pub stack_size: usize,
+    /// Nested BPF calls allowed (recursion depth).
+    #[arg(long, value_name = "N", default_value_t = ReplOptions::default().max_call_depth)]
+    pub max_call_depth: usize,
+    /// Bytes of VM memory (regions plus the undo log of changed pages);
+    /// also the largest object or input file read.
+    #[arg(long, value_name = "BYTES", default_value_t = ReplOptions::default().memory_limit)]
+    pub memory_limit: usize,
+    /// Seconds one clang run may take before it is stopped.
+    #[arg(long, value_name = "SECONDS", default_value_t = ReplOptions::default().compile_timeout.as_secs_f64())]
+    pub compile_timeout: f64,
     /// Replay transcripts and show a diff where the output differs (exit 1).
     #[arg(long, conflicts_with = "bless")]
     pub check: bool,
@@ -39,6 +49,7 @@ pub struct Args {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let args = Args::parse();
+    clean_up_on_termination();
     match run(args) {
         Ok(code) => code,
         Err(msg) => {
@@ -48,17 +59,42 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// On SIGTERM or SIGHUP, removes the scratch directories before the
+/// process ends (clang children die with it by their parent-death signal).
+fn clean_up_on_termination() {
+    use signal_hook::consts::{SIGHUP, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            crate::clang::remove_scratch_dirs();
+            std::process::exit(128 + signal);
+        }
+    });
+}
+
 fn options(args: &Args) -> Result<ReplOptions, String> {
     let mut cflags: Vec<String> = args
         .cflags
         .iter()
         .flat_map(|f| f.split_whitespace().map(str::to_string))
         .collect();
+    crate::clang::flags::check(&cflags).map_err(|e| format!("--cflags: {e}"))?;
     let config = bpf_vm::VmConfig {
         frame_size: args.stack_size,
+        max_call_depth: args.max_call_depth,
         ..bpf_vm::VmConfig::default()
     };
-    config.check().map_err(|e| format!("--stack-size: {e}"))?;
+    config
+        .check()
+        .map_err(|e| format!("--stack-size/--max-call-depth: {e}"))?;
+    if !(args.compile_timeout > 0.0 && args.compile_timeout <= 86_400.0) {
+        return Err(format!(
+            "--compile-timeout {} is not a number of seconds between 0 and 86400",
+            args.compile_timeout
+        ));
+    }
     if args.stack_size != 512 {
         cflags.push("-mllvm".to_string());
         cflags.push(format!("-bpf-stack-size={}", args.stack_size));
@@ -67,6 +103,9 @@ fn options(args: &Args) -> Result<ReplOptions, String> {
         cflags,
         budget: args.budget,
         frame_size: args.stack_size,
+        max_call_depth: args.max_call_depth,
+        memory_limit: args.memory_limit,
+        compile_timeout: std::time::Duration::from_secs_f64(args.compile_timeout),
         color: false,
     })
 }
@@ -83,8 +122,8 @@ fn run(args: Args) -> Result<ExitCode, String> {
     if !args.files.is_empty() {
         let mut failed = false;
         for path in &args.files {
-            let (text, name) = read_source(path)?;
-            failed |= replay_plain(&mut repl, &text, &name);
+            let (text, name) = read_source(path, options.memory_limit)?;
+            failed |= replay_plain(&mut repl, &text, &name)?;
         }
         return Ok(if failed {
             ExitCode::from(1)
@@ -95,11 +134,8 @@ fn run(args: Args) -> Result<ExitCode, String> {
     if std::io::stdin().is_terminal() {
         crate::interactive::run(repl)
     } else {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
-        let failed = replay_plain(&mut repl, &text, "<stdin>");
+        let (text, name) = read_source(&PathBuf::from("-"), options.memory_limit)?;
+        let failed = replay_plain(&mut repl, &text, &name)?;
         Ok(if failed {
             ExitCode::from(1)
         } else {
@@ -108,33 +144,53 @@ fn run(args: Args) -> Result<ExitCode, String> {
     }
 }
 
-fn read_source(path: &PathBuf) -> Result<(String, String), String> {
-    if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
-        return Ok((text, "<stdin>".to_string()));
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok((text, path.display().to_string()))
+/// Reads a file to replay (`-`: standard input), at most `--memory-limit`
+/// bytes; devices are refused.
+fn read_source(path: &std::path::Path, limit: usize) -> Result<(String, String), String> {
+    let (bytes, name) = if path.as_os_str() == "-" {
+        let bytes = bpf_vm::files::read_at_most(
+            std::io::stdin(),
+            limit,
+            "standard input",
+            "--memory-limit",
+        )?;
+        (bytes, "<stdin>".to_string())
+    } else {
+        let bytes = bpf_vm::files::read_bounded(path, "", limit, "--memory-limit")?;
+        (bytes, path.display().to_string())
+    };
+    let text = String::from_utf8(bytes).map_err(|e| format!("{name} is not UTF-8 text: {e}"))?;
+    Ok((text, name))
 }
 
 /// Runs every input of a file: output and values on stdout, errors on
-/// stderr, in order; goes on after errors. Returns whether any failed.
-fn replay_plain(repl: &mut Repl, text: &str, name: &str) -> bool {
+/// stderr, in order; goes on after errors. Returns whether any failed;
+/// an error writing standard output (a full disk, a closed pipe) ends the
+/// replay with an error.
+fn replay_plain(repl: &mut Repl, text: &str, name: &str) -> Result<bool, String> {
     let mut failed = false;
+    let mut write_error = None;
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let chunks = transcript::collect_inputs(repl, text);
-    transcript::replay_chunks(repl, &chunks, name, |_, printed| {
+    replay::replay_chunks(repl, &chunks, name, |_, printed| {
         failed |= printed.failed;
-        let _ = stdout.lock().write_all(printed.stdout.as_bytes());
-        let _ = stdout.lock().flush();
+        if write_error.is_some() {
+            return;
+        }
+        let mut out = stdout.lock();
+        if let Err(e) = out
+            .write_all(printed.stdout.as_bytes())
+            .and_then(|()| out.flush())
+        {
+            write_error = Some(e);
+        }
         let _ = stderr.lock().write_all(printed.stderr.as_bytes());
     });
-    failed
+    match write_error {
+        Some(e) => Err(format!("cannot write to standard output: {e}")),
+        None => Ok(failed),
+    }
 }
 
 /// Options a transcript asks for in a `// bpf-repl-options: ...` line
@@ -150,6 +206,7 @@ fn transcript_options(text: &str, base: &ReplOptions) -> Result<ReplOptions, Str
         return Ok(base.clone());
     }
     let args = Args::try_parse_from(&words).map_err(|e| e.to_string())?;
+    // (`options` checks the transcript's --cflags against the allowlist.)
     let mut opts = options(&args)?;
     let mut cflags = base.cflags.clone();
     cflags.extend(opts.cflags);
@@ -167,7 +224,7 @@ fn check_or_bless(
 ) -> Result<ExitCode, String> {
     let mut mismatches = 0;
     for path in files {
-        let (text, _) = read_source(path)?;
+        let (text, _) = read_source(path, options.memory_limit)?;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -176,7 +233,7 @@ fn check_or_bless(
             transcript_options(&text, options).map_err(|e| format!("{}: {e}", path.display()))?;
         let replay = |text: &str| -> Result<String, String> {
             let mut repl = Repl::new(&options).map_err(|e| e.to_string())?;
-            Ok(transcript::replay(&mut repl, text, &name).0)
+            Ok(replay::replay(&mut repl, text, &name).0)
         };
         let actual = replay(&text)?;
         if bless {
@@ -191,20 +248,28 @@ fn check_or_bless(
                 blessed = again;
             }
             if blessed != text {
-                std::fs::write(path, &blessed)
+                crate::meta::write_atomically(path, blessed.as_bytes())
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                println!("blessed {}", path.display());
+                writeln!(std::io::stdout(), "blessed {}", path.display())
+                    .map_err(|e| format!("cannot write to standard output: {e}"))?;
             }
         } else {
             let d = transcript::diff(&text, &actual, &path.display().to_string());
             if !d.is_empty() {
                 mismatches += 1;
-                print!("{d}");
+                write!(std::io::stdout(), "{d}")
+                    .map_err(|e| format!("cannot write to standard output: {e}"))?;
             }
         }
     }
     if !bless {
-        println!("{} passed, {} failed", files.len() - mismatches, mismatches);
+        writeln!(
+            std::io::stdout(),
+            "{} passed, {} failed",
+            files.len() - mismatches,
+            mismatches
+        )
+        .map_err(|e| format!("cannot write to standard output: {e}"))?;
     }
     Ok(if mismatches > 0 {
         ExitCode::from(1)

@@ -28,9 +28,13 @@ pub const MAX_TYPE_DEPTH: usize = 64;
 pub const MAX_TYPE_DIES: usize = 20_000;
 
 type Slice<'a> = gimli::EndianSlice<'a, gimli::LittleEndian>;
-type Dwarf<'a> = gimli::Dwarf<Slice<'a>>;
-type Unit<'a> = gimli::Unit<Slice<'a>>;
-type Die<'a> = DebuggingInformationEntry<Slice<'a>>;
+type Dwarf<R> = gimli::Dwarf<R>;
+type Unit<R> = gimli::Unit<R>;
+type Die<R> = DebuggingInformationEntry<R>;
+
+/// What the reader works on: any gimli reader over a whole section.
+pub trait Sections: gimli::Reader<Offset = usize> {}
+impl<R: gimli::Reader<Offset = usize>> Sections for R {}
 
 /// A global variable or function described by the debug information.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,13 +134,27 @@ impl DebugInfo {
                 "there is no debug information (compile with -g)".to_string(),
             ));
         }
-        let dwarf: Dwarf = gimli::Dwarf::load(|id: gimli::SectionId| {
+        let dwarf: Dwarf<Slice<'a>> = gimli::Dwarf::load(|id: gimli::SectionId| {
             Ok::<_, Infallible>(Slice::new(
                 section(id.name()).unwrap_or(&[]),
                 gimli::LittleEndian,
             ))
         })
         .unwrap_or_else(|never| match never {});
+        DebugInfo::from_dwarf(object, &dwarf)
+    }
+
+    /// Reads the globals of already loaded DWARF (the linker session's
+    /// cached parse of an object, shared with backtraces).
+    pub fn from_dwarf<R: Sections>(
+        object: &str,
+        dwarf: &Dwarf<R>,
+    ) -> Result<DebugInfo, DwarfError> {
+        let err = |place: String, cause: String| DwarfError {
+            object: object.to_string(),
+            place,
+            cause,
+        };
         let mut info = DebugInfo::default();
         let mut units = dwarf.units();
         loop {
@@ -150,15 +168,15 @@ impl DebugInfo {
                 None => "unit".to_string(),
             };
             let unit =
-                unit_for_types(&dwarf, header).map_err(|e| err(place.clone(), e.to_string()))?;
-            info.read_unit(&dwarf, &unit)
+                unit_for_types(dwarf, header).map_err(|e| err(place.clone(), e.to_string()))?;
+            info.read_unit(dwarf, &unit)
                 .map_err(|e| err(place, e.to_string()))?;
         }
         Ok(info)
     }
 
     /// Records every named variable and function at the top level of a unit.
-    fn read_unit(&mut self, dwarf: &Dwarf, unit: &Unit) -> gimli::Result<()> {
+    fn read_unit<R: Sections>(&mut self, dwarf: &Dwarf<R>, unit: &Unit<R>) -> gimli::Result<()> {
         let mut tree = unit.entries_tree(None)?;
         let root = tree.root()?;
         let mut children = root.children();
@@ -219,10 +237,10 @@ impl DebugInfo {
 /// A unit ready for reading its entries. Unlike `gimli::Dwarf::unit`, it
 /// does not parse the line program or the unit's address: types need
 /// neither, and a broken line table must not hide them.
-fn unit_for_types<'a>(
-    dwarf: &Dwarf<'a>,
-    header: gimli::UnitHeader<Slice<'a>>,
-) -> gimli::Result<Unit<'a>> {
+fn unit_for_types<R: Sections>(
+    dwarf: &Dwarf<R>,
+    header: gimli::UnitHeader<R>,
+) -> gimli::Result<Unit<R>> {
     let abbreviations = dwarf.abbreviations(&header)?;
     let mut str_offsets_base = gimli::DebugStrOffsetsBase(0);
     let mut addr_base = gimli::DebugAddrBase(0);
@@ -275,17 +293,17 @@ enum Reach {
 }
 
 /// Converts the type entries of one unit to [`CType`]s, within limits.
-struct TypeReader<'d, 'a> {
-    dwarf: &'d Dwarf<'a>,
-    unit: &'d Unit<'a>,
+struct TypeReader<'d, R: Sections> {
+    dwarf: &'d Dwarf<R>,
+    unit: &'d Unit<R>,
     /// Entries still allowed to be read for this type.
     budget: usize,
     /// Entries being converted, outermost first (cycle and depth check).
     path: Vec<UnitOffset>,
 }
 
-impl<'d, 'a> TypeReader<'d, 'a> {
-    fn new(dwarf: &'d Dwarf<'a>, unit: &'d Unit<'a>) -> Self {
+impl<'d, R: Sections> TypeReader<'d, R> {
+    fn new(dwarf: &'d Dwarf<R>, unit: &'d Unit<R>) -> Self {
         TypeReader {
             dwarf,
             unit,
@@ -295,14 +313,14 @@ impl<'d, 'a> TypeReader<'d, 'a> {
     }
 
     /// `DW_AT_name` of an entry.
-    fn name(&self, entry: &Die<'a>) -> Option<String> {
+    fn name(&self, entry: &Die<R>) -> Option<String> {
         let value = entry.attr_value(gimli::DW_AT_name)?;
         let s = self.dwarf.attr_string(self.unit, value).ok()?;
-        Some(s.to_string_lossy().into_owned())
+        Some(s.to_string_lossy().ok()?.into_owned())
     }
 
     /// The type an entry's `DW_AT_type` names; `void` when it has none.
-    fn type_of(&mut self, entry: &Die<'a>, reach: Reach) -> CType {
+    fn type_of(&mut self, entry: &Die<R>, reach: Reach) -> CType {
         match entry.attr_value(gimli::DW_AT_type) {
             None => CType::Void,
             Some(AttributeValue::UnitRef(offset)) => self.convert(offset, reach),
@@ -356,7 +374,7 @@ impl<'d, 'a> TypeReader<'d, 'a> {
         ty
     }
 
-    fn convert_entry(&mut self, entry: &Die<'a>, reach: Reach) -> CType {
+    fn convert_entry(&mut self, entry: &Die<R>, reach: Reach) -> CType {
         let tag = entry.tag();
         match tag {
             gimli::DW_TAG_base_type => self.base_type(entry),
@@ -418,7 +436,7 @@ impl<'d, 'a> TypeReader<'d, 'a> {
         }
     }
 
-    fn base_type(&mut self, entry: &Die<'a>) -> CType {
+    fn base_type(&mut self, entry: &Die<R>) -> CType {
         let size = udata(entry, gimli::DW_AT_byte_size).unwrap_or(0);
         let name = self.name(entry);
         let encoding = match entry.attr_value(gimli::DW_AT_encoding) {
@@ -471,7 +489,7 @@ impl<'d, 'a> TypeReader<'d, 'a> {
         }
     }
 
-    fn array(&mut self, entry: &Die<'a>, reach: Reach) -> CType {
+    fn array(&mut self, entry: &Die<R>, reach: Reach) -> CType {
         let elem = match entry.attr_value(gimli::DW_AT_type) {
             None => unknown("array without an element type".to_string()),
             Some(_) => self.type_of(entry, reach),
@@ -498,7 +516,7 @@ impl<'d, 'a> TypeReader<'d, 'a> {
             })
     }
 
-    fn record(&mut self, entry: &Die<'a>, union: bool, reach: Reach) -> CType {
+    fn record(&mut self, entry: &Die<R>, union: bool, reach: Reach) -> CType {
         let name = self.name(entry);
         let size = udata(entry, gimli::DW_AT_byte_size).unwrap_or(0);
         if reach == Reach::ThroughPointer || flag(entry, gimli::DW_AT_declaration) {
@@ -527,7 +545,7 @@ impl<'d, 'a> TypeReader<'d, 'a> {
         }
     }
 
-    fn member(&mut self, entry: &Die<'a>) -> Field {
+    fn member(&mut self, entry: &Die<R>) -> Field {
         let name = self.name(entry);
         let mut ty = match entry.attr_value(gimli::DW_AT_type) {
             None => unknown("member without a type".to_string()),
@@ -569,7 +587,7 @@ impl<'d, 'a> TypeReader<'d, 'a> {
         }
     }
 
-    fn enumeration(&mut self, entry: &Die<'a>) -> CType {
+    fn enumeration(&mut self, entry: &Die<R>) -> CType {
         let name = self.name(entry);
         let underlying = entry
             .attr_value(gimli::DW_AT_type)
@@ -609,7 +627,7 @@ impl<'d, 'a> TypeReader<'d, 'a> {
     }
 
     /// A subprogram or subroutine type as a [`CType::Function`].
-    fn function(&mut self, entry: &Die<'a>, reach: Reach) -> CType {
+    fn function(&mut self, entry: &Die<R>, reach: Reach) -> CType {
         let ret = self.type_of(entry, reach);
         let prototyped = flag(entry, gimli::DW_AT_prototyped);
         let children = match self.children(entry.offset()) {
@@ -634,7 +652,7 @@ impl<'d, 'a> TypeReader<'d, 'a> {
     }
 
     /// The direct children of the entry at `offset`, within the budget.
-    fn children(&mut self, offset: UnitOffset) -> Result<Vec<Die<'a>>, String> {
+    fn children(&mut self, offset: UnitOffset) -> Result<Vec<Die<R>>, String> {
         let describe = |e: gimli::Error| format!("children of unit offset {:#x}: {e}", offset.0);
         let mut tree = self.unit.entries_tree(Some(offset)).map_err(describe)?;
         let root = tree.root().map_err(describe)?;
@@ -658,18 +676,18 @@ fn unknown(reason: String) -> CType {
 }
 
 /// True if a flag attribute is present and set.
-fn flag(entry: &Die, at: DwAt) -> bool {
+fn flag<R: Sections>(entry: &Die<R>, at: DwAt) -> bool {
     matches!(entry.attr_value(at), Some(AttributeValue::Flag(true)))
 }
 
 /// An unsigned constant attribute.
-fn udata(entry: &Die, at: DwAt) -> Option<u64> {
+fn udata<R: Sections>(entry: &Die<R>, at: DwAt) -> Option<u64> {
     constant(entry, at).and_then(|v| u64::try_from(v).ok())
 }
 
 /// A constant attribute as a signed 128-bit number (`DW_FORM_data*` are
 /// taken as unsigned).
-fn constant(entry: &Die, at: DwAt) -> Option<i128> {
+fn constant<R: Sections>(entry: &Die<R>, at: DwAt) -> Option<i128> {
     match entry.attr_value(at)? {
         AttributeValue::Data1(v) => Some(v.into()),
         AttributeValue::Data2(v) => Some(v.into()),
@@ -684,7 +702,7 @@ fn constant(entry: &Die, at: DwAt) -> Option<i128> {
 /// Element count of a `DW_TAG_subrange_type`: `DW_AT_count`, or
 /// `DW_AT_upper_bound - DW_AT_lower_bound + 1` (C arrays start at 0).
 /// `None` when not a constant (variable-length arrays, `int[]`).
-fn subrange_count(entry: &Die) -> Option<u64> {
+fn subrange_count<R: Sections>(entry: &Die<R>) -> Option<u64> {
     if let Some(count) = constant(entry, gimli::DW_AT_count) {
         return u64::try_from(count.max(0)).ok();
     }
@@ -696,7 +714,7 @@ fn subrange_count(entry: &Die) -> Option<u64> {
 
 /// `DW_AT_data_member_location`: a constant, or a DWARF 2 style
 /// expression `DW_OP_plus_uconst N`.
-fn member_location(entry: &Die, encoding: gimli::Encoding) -> Option<u64> {
+fn member_location<R: Sections>(entry: &Die<R>, encoding: gimli::Encoding) -> Option<u64> {
     match entry.attr_value(gimli::DW_AT_data_member_location)? {
         AttributeValue::Exprloc(expr) => {
             let mut bytes = expr.0;
@@ -712,7 +730,7 @@ fn member_location(entry: &Die, encoding: gimli::Encoding) -> Option<u64> {
 
 /// An enumerator's value as an `i64` bit pattern; fixed-size data forms
 /// are sign-extended when the enumeration is signed.
-fn enumerator_value(entry: &Die, signed: bool) -> Option<i64> {
+fn enumerator_value<R: Sections>(entry: &Die<R>, signed: bool) -> Option<i64> {
     Some(match entry.attr_value(gimli::DW_AT_const_value)? {
         AttributeValue::Sdata(v) => v,
         AttributeValue::Udata(v) => v as i64,

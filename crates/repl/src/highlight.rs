@@ -3,6 +3,8 @@
 //! lines of the same input, so a comment or string that began there keeps
 //! its colour) and only escape codes are inserted, so the line keeps its width.
 
+#[cfg(test)]
+use crate::ansi::strip;
 use crate::input::{tokens, NameKind, TokenKind};
 use crate::meta;
 use std::collections::HashMap;
@@ -110,24 +112,6 @@ fn highlight_meta(line: &str) -> String {
         paint(&body[..name_end], if known { META } else { ERROR }),
         &body[name_end..]
     )
-}
-
-/// Removes ANSI escape sequences (what the terminal shows as text).
-pub fn strip(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -31,10 +31,11 @@ pub mod types;
 pub use completeness::{completeness, Completeness};
 pub use lexer::{is_keyword, tokens, Token, TokenKind};
 pub use names::{NameKind, Names, NoNames, STANDARD_TYPEDEFS};
-pub use split::{split, DeclKind, Item, ItemKind};
+pub use split::{declared_kinds, split, DeclKind, Item, ItemKind};
 pub use transform::{
-    carry, carry_with_bounds, defines_constant, split_initializers, strip_internal_linkage,
-    tentative_names, unsized_arrays, zero_initialize_tentatives, Initializer,
+    carry, carry_with_bounds, defines_constant, function_header_len, split_initializers,
+    strip_internal_linkage, tentative_names, unsized_arrays, zero_initialize_tentatives,
+    Initializer,
 };
 #[cfg(test)]
 mod clang_oracle;

@@ -7,7 +7,8 @@ use crate::engine::{Origin, Repl};
 use crate::highlight::{self, color_enabled, paint};
 use crate::input::{completeness, Completeness, NameKind};
 use crate::meta::{self, Flow, Place};
-use crate::transcript::{self, Printed};
+use crate::printed::Printed;
+use crate::replay;
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::highlight::{CmdKind, Highlighter};
 use rustyline::hint::Hinter;
@@ -139,7 +140,7 @@ pub fn run(mut repl: Repl) -> Result<ExitCode, String> {
     let mut editor: Editor<LineHelper, DefaultHistory> =
         Editor::with_config(config).map_err(|e| format!("cannot start line editing: {e}"))?;
     editor.set_helper(Some(LineHelper {
-        names: repl.names().clone(),
+        names: repl.names().name_kinds(),
         earlier: String::new(),
         color,
         files: FilenameCompleter::new(),
@@ -155,11 +156,14 @@ pub fn run(mut repl: Repl) -> Result<ExitCode, String> {
     // While a snippet runs the terminal is not in raw mode, so Ctrl-C is a
     // SIGINT: raise the VM's interrupt flag and let the VM stop the snippet.
     // `%load` also stops before its next input.
+    // A running clang is stopped too.
     let interrupt = repl.session().vm().interrupt_handle();
     let cancel_load = repl.meta_settings().cancel.clone();
+    let cancel_compile = repl.compile_cancel_handle();
     ctrlc::set_handler(move || {
         interrupt.store(true, Ordering::Relaxed);
         cancel_load.store(true, Ordering::Relaxed);
+        cancel_compile.store(true, Ordering::Relaxed);
     })
     .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
     println!(
@@ -170,7 +174,7 @@ pub fn run(mut repl: Repl) -> Result<ExitCode, String> {
     let mut pending = String::new();
     loop {
         if let Some(h) = editor.helper_mut() {
-            h.names = repl.names().clone();
+            h.names = repl.names().name_kinds();
             h.earlier = pending.clone();
         }
         let prompt = if pending.is_empty() {
@@ -202,7 +206,7 @@ pub fn run(mut repl: Repl) -> Result<ExitCode, String> {
             }
             if meta::is_meta(&line) {
                 remember(&mut editor, &mut history, &line);
-                let flow = meta::run(&mut repl, &line, Place::Prompt, &mut print);
+                let flow = replay::run_command(&mut repl, &line, Place::Prompt, &mut print);
                 if flow == Flow::Quit {
                     break;
                 }
@@ -246,7 +250,7 @@ fn evaluate(repl: &mut Repl, input: &str) {
         name: format!("input {number}"),
         first_line: 1,
     };
-    let printed = transcript::run_input(repl, input, origin);
+    let printed = replay::run_input(repl, input, origin);
     if repl.meta_settings().cancel.swap(false, Ordering::Relaxed) {
         println!(); // end the line where the terminal echoed `^C`
     }

@@ -2,14 +2,14 @@
 //! (`%help`, `%undo 2`, `%disasm f`...) instead of being compiled as C.
 //! They work at the prompt, in replayed files and in transcripts; what
 //! they print is returned as a [`Printed`], like a C input's output.
+//! `%load` replays a file, which the caller does ([`Flow::Load`]): the
+//! replaying code (`crate::replay`) sits above this module.
 
 use crate::engine::{Origin, Repl, Times};
-use crate::transcript::{self, Printed};
+use crate::printed::Printed;
 use bpf_linker::graph::SymbolKind;
 use bpf_linker::GlobalSymbol;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 /// One meta command: its name, its arguments and what it does.
 #[derive(Debug, Clone, Copy)]
@@ -81,23 +81,6 @@ pub const COMMANDS: &[Command] = &[
     },
 ];
 
-/// How deeply `%load` may nest (a file that loads itself stops here).
-const MAX_LOAD_DEPTH: usize = 16;
-
-/// What the meta commands keep between inputs (held by [`Repl`]).
-#[derive(Debug, Clone, Default)]
-pub struct Settings {
-    /// `%time on`: print each input's times.
-    pub show_times: bool,
-    /// The extra clang flags the session started with (runtime includes,
-    /// `--cflags`, stack size), captured before `%cflags` first changes them.
-    startup_flags: Option<Vec<String>>,
-    /// Flags set by `%cflags`, after the startup ones.
-    pub cflags: Vec<String>,
-    /// Raised by the prompt's Ctrl-C handler: `%load` stops before its next input.
-    pub cancel: Arc<AtomicBool>,
-}
-
 /// Where a meta command was typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {
@@ -108,10 +91,12 @@ pub enum Place {
 }
 
 /// What the caller does after a meta command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Flow {
     Continue,
     Quit,
+    /// Replay this file's inputs in the session (`%load FILE`).
+    Load(String),
 }
 
 /// Whether an input is a meta command (its first non-blank character is `%`).
@@ -125,17 +110,43 @@ pub fn command(name: &str) -> Option<&'static Command> {
     COMMANDS.iter().find(|c| c.name == name)
 }
 
-/// Runs a meta command; `emit` receives what it prints, possibly in several
-/// pieces (`%load` emits each input's output as it runs).
-pub fn run(repl: &mut Repl, text: &str, place: Place, emit: &mut dyn FnMut(&Printed)) -> Flow {
-    run_nested(repl, text, place, 0, emit)
-}
-
-/// Runs a meta command and collects everything it prints (for transcripts).
-pub fn run_collected(repl: &mut Repl, text: &str) -> Printed {
-    let mut all = Printed::default();
-    run(repl, text, Place::File, &mut |p| append(&mut all, p));
-    all
+/// Runs a meta command and returns what it printed and what the caller
+/// does next.
+pub fn run(repl: &mut Repl, text: &str, place: Place) -> (Printed, Flow) {
+    let text = text.trim();
+    let body = text.strip_prefix('%').unwrap_or(text);
+    let (name, rest) = match body.find(char::is_whitespace) {
+        Some(i) => (&body[..i], body[i..].trim()),
+        None => (body, ""),
+    };
+    let args: Vec<&str> = rest.split_whitespace().collect();
+    let printed = match name {
+        "help" => out(help()),
+        "quit" if place == Place::Prompt => return (Printed::default(), Flow::Quit),
+        "quit" => error("%quit: works only at the prompt".to_string()),
+        "undo" => undo(repl, &args),
+        "reset" => no_args(name, &args).unwrap_or_else(|| {
+            repl.reset();
+            out("session reset: every input forgotten\n".to_string())
+        }),
+        "symbols" => no_args(name, &args).unwrap_or_else(|| out(symbols(repl))),
+        "disasm" => disasm(repl, &args),
+        "graph" => graph(repl, &args),
+        "time" => time(repl, &args),
+        "save" => save(repl, rest),
+        "load" if rest.is_empty() => error("usage: %load FILE".to_string()),
+        "load" => return (Printed::default(), Flow::Load(rest.to_string())),
+        "cflags" => cflags(repl, &args),
+        "" => error("`%` needs a command name: %help lists them".to_string()),
+        _ => error(match suggestion(name) {
+            Some(c) => format!(
+                "unknown command %{name}; did you mean %{}? (%help lists commands)",
+                c.name
+            ),
+            None => format!("unknown command %{name} (%help lists commands)"),
+        }),
+    };
+    (printed, Flow::Continue)
 }
 
 /// `compile 21.3 ms, link 0.4 ms, run 0.01 ms` for `%time on`.
@@ -192,12 +203,6 @@ pub fn suggestion(name: &str) -> Option<&'static Command> {
         })
 }
 
-fn append(all: &mut Printed, p: &Printed) {
-    all.stdout.push_str(&p.stdout);
-    all.stderr.push_str(&p.stderr);
-    all.failed |= p.failed;
-}
-
 fn out(text: String) -> Printed {
     Printed {
         stdout: text,
@@ -205,55 +210,13 @@ fn out(text: String) -> Printed {
     }
 }
 
-fn error(text: String) -> Printed {
+/// An error printed by a command.
+pub fn error(text: String) -> Printed {
     Printed {
         stderr: text + "\n",
         failed: true,
         ..Printed::default()
     }
-}
-
-fn run_nested(
-    repl: &mut Repl,
-    text: &str,
-    place: Place,
-    depth: usize,
-    emit: &mut dyn FnMut(&Printed),
-) -> Flow {
-    let text = text.trim();
-    let body = text.strip_prefix('%').unwrap_or(text);
-    let (name, rest) = match body.find(char::is_whitespace) {
-        Some(i) => (&body[..i], body[i..].trim()),
-        None => (body, ""),
-    };
-    let args: Vec<&str> = rest.split_whitespace().collect();
-    let printed = match name {
-        "help" => out(help()),
-        "quit" if place == Place::Prompt => return Flow::Quit,
-        "quit" => error("%quit: works only at the prompt".to_string()),
-        "undo" => undo(repl, &args),
-        "reset" => no_args(name, &args).unwrap_or_else(|| {
-            repl.reset();
-            out("session reset: every input forgotten\n".to_string())
-        }),
-        "symbols" => no_args(name, &args).unwrap_or_else(|| out(symbols(repl))),
-        "disasm" => disasm(repl, &args),
-        "graph" => graph(repl, &args),
-        "time" => time(repl, &args),
-        "save" => save(repl, rest),
-        "load" => return load(repl, rest, place, depth, emit),
-        "cflags" => cflags(repl, &args),
-        "" => error("`%` needs a command name: %help lists them".to_string()),
-        _ => error(match suggestion(name) {
-            Some(c) => format!(
-                "unknown command %{name}; did you mean %{}? (%help lists commands)",
-                c.name
-            ),
-            None => format!("unknown command %{name} (%help lists commands)"),
-        }),
-    };
-    emit(&printed);
-    Flow::Continue
 }
 
 fn no_args(name: &str, args: &[&str]) -> Option<Printed> {
@@ -269,19 +232,13 @@ fn undo(repl: &mut Repl, args: &[&str]) -> Printed {
         },
         _ => return error("%undo takes one number at most".to_string()),
     };
-    let undone: Vec<String> = repl
-        .accepted_inputs()
-        .rev()
-        .take(n)
-        .map(|(origin, source)| describe_input(origin, source))
-        .collect();
+    let undone = repl.undo_inputs(n);
     if undone.is_empty() {
-        return error("%undo: nothing to undo".to_string());
+        return error("%undo: nothing to undo (no input changed the session)".to_string());
     }
-    repl.undo(n);
     let mut text = String::new();
-    for line in undone {
-        let _ = writeln!(text, "undid {line}");
+    for (origin, source) in &undone {
+        let _ = writeln!(text, "undid {}", describe_input(origin, source));
     }
     out(text)
 }
@@ -488,7 +445,7 @@ fn save(repl: &mut Repl, path: &str) -> Printed {
     }
     let n = repl.accepted_inputs().count();
     let text = saved_session(repl);
-    match std::fs::write(path, text) {
+    match write_atomically(std::path::Path::new(path), text.as_bytes()) {
         Ok(()) => out(format!(
             "saved {n} input{} to {path}\n",
             if n == 1 { "" } else { "s" }
@@ -497,59 +454,22 @@ fn save(repl: &mut Repl, path: &str) -> Printed {
     }
 }
 
-fn load(
-    repl: &mut Repl,
-    path: &str,
-    place: Place,
-    depth: usize,
-    emit: &mut dyn FnMut(&Printed),
-) -> Flow {
-    if path.is_empty() {
-        emit(&error("usage: %load FILE".to_string()));
-        return Flow::Continue;
-    }
-    if depth >= MAX_LOAD_DEPTH {
-        emit(&error(format!(
-            "%load: files nested more than {MAX_LOAD_DEPTH} deep (does {path} load itself?)"
-        )));
-        return Flow::Continue;
-    }
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => {
-            emit(&error(format!("%load: cannot read {path}: {e}")));
-            return Flow::Continue;
-        }
+/// Writes a file through a temporary file in the same directory and a
+/// rename, so the old file stays whole until the new one is.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
     };
-    let cancel = repl.meta_settings().cancel.clone();
-    if depth == 0 {
-        cancel.store(false, Ordering::Relaxed);
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = tmp.as_file().set_permissions(meta.permissions());
     }
-    let mut flow = Flow::Continue;
-    let mut stopped = false;
-    transcript::for_each_input(repl, &text, |repl, chunk| {
-        if chunk.text.is_empty() || flow == Flow::Quit || stopped {
-            return;
-        }
-        if cancel.load(Ordering::Relaxed) {
-            stopped = true;
-            emit(&error(format!(
-                "%load: stopped by Ctrl-C before {path}:{}",
-                chunk.first_line
-            )));
-            return;
-        }
-        if is_meta(&chunk.text) {
-            flow = run_nested(repl, &chunk.text, place, depth + 1, emit);
-            return;
-        }
-        let origin = Origin {
-            name: path.to_string(),
-            first_line: chunk.first_line,
-        };
-        emit(&transcript::run_input(repl, &chunk.text, origin));
-    });
-    flow
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 fn cflags(repl: &mut Repl, args: &[&str]) -> Printed {
@@ -566,6 +486,9 @@ fn cflags(repl: &mut Repl, args: &[&str]) -> Printed {
     } else {
         args.iter().map(|a| a.to_string()).collect()
     };
+    if let Err(e) = crate::clang::flags::check(&wanted) {
+        return error(format!("%cflags: {e}; the flags are not set"));
+    }
     let base_len = crate::clang::base_flags().len();
     let startup = match repl.meta_settings().startup_flags.clone() {
         Some(s) => s,

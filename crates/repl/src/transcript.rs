@@ -18,7 +18,7 @@
 //! it is, and writes the actual output under each input: checking compares
 //! that with the file, blessing writes it back.
 
-use crate::engine::{EvalError, Evaluation, Origin, Repl};
+use crate::engine::Repl;
 #[cfg(test)]
 use crate::input::NoNames;
 use crate::input::{completeness, Completeness, Names};
@@ -41,6 +41,9 @@ pub struct Chunk {
     /// Lines of the file it covers (to copy into a replayed transcript),
     /// comments and blank lines before it included.
     pub lines: Vec<String>,
+    /// Why the input ends where it does, when that is not where its
+    /// brackets close (shown after what the input prints).
+    pub note: Option<String>,
 }
 
 /// True for a transcript expectation line.
@@ -61,30 +64,71 @@ pub struct Splitter {
 }
 
 impl Splitter {
-    /// Adds line `number` (1-based); returns an input when it is complete.
-    pub fn push(&mut self, number: u32, line: &str, names: &dyn Names) -> Option<Chunk> {
+    /// Adds line `number` (1-based); returns the inputs it completes: the
+    /// one it ends, or — when the line can only start a new input while
+    /// the pending one still has a bracket open — the pending one, cut
+    /// there, and the line's own input if it is complete by itself.
+    pub fn push(&mut self, number: u32, line: &str, names: &dyn Names) -> Vec<Chunk> {
         if is_expectation(line) {
-            return None;
+            return Vec::new();
+        }
+        let mut done = Vec::new();
+        if !self.text.is_empty() {
+            if let Some(reason) = self.cut_before(line, names) {
+                let mut chunk = self.take();
+                chunk.note = Some(format!(
+                    "note: this input ends before line {number}: it leaves {reason}, and line \
+                     {number} can only start a new declaration\n"
+                ));
+                done.push(chunk);
+            }
         }
         self.lines.push(line.to_string());
         if self.text.is_empty() && is_blank_or_comment(line) {
-            return None;
+            return done;
         }
         if self.text.is_empty() {
             self.first_line = number;
             if crate::meta::is_meta(line) {
                 // A meta command is one line; `%` would read as an operator.
                 self.text.push_str(line);
-                return Some(self.take());
+                done.push(self.take());
+                return done;
             }
         } else {
             self.text.push('\n');
         }
         self.text.push_str(line);
-        match completeness(&self.text, names) {
-            Completeness::Complete => Some(self.take()),
-            Completeness::Incomplete(_) => None,
+        if completeness(&self.text, names) == Completeness::Complete {
+            done.push(self.take());
         }
+        done
+    }
+
+    /// Whether the pending input must end before `line` (and why): it has
+    /// a `(` or `[` open and the line starts a declaration in column 0
+    /// after a line that ended a statement, or it has a function body open
+    /// and the line starts a function definition (C has no nested ones).
+    fn cut_before(&self, line: &str, names: &dyn Names) -> Option<String> {
+        let Completeness::Incomplete(open) = completeness(&self.text, names) else {
+            return None;
+        };
+        let previous = self.text.lines().last().unwrap_or("").trim_end();
+        let ended = previous.ends_with(';') || previous.ends_with('}');
+        let declaration = starts_top_level_declaration(line, names);
+        let cut = match open {
+            "unclosed (" | "unclosed [" => declaration && ended,
+            "unclosed {" => {
+                declaration
+                    && (ended || previous.ends_with('{'))
+                    && line.contains('(')
+                    && !line.trim_end().ends_with([';', ','])
+                    && starts_top_level_declaration(&self.text, names)
+            }
+            _ => false,
+        };
+        let bracket = open.trim_start_matches("unclosed ");
+        cut.then(|| format!("a `{bracket}` that is never closed"))
     }
 
     /// What is left at the end of the file (an unfinished input, or
@@ -98,8 +142,30 @@ impl Splitter {
             text: std::mem::take(&mut self.text),
             first_line: self.first_line,
             lines: std::mem::take(&mut self.lines),
+            note: None,
         }
     }
+}
+
+/// Whether a line starts, in column 0, with what only a declaration
+/// starts with: a type keyword, storage class, `struct`/`union`/`enum`,
+/// `typedef`, or a known typedef name.
+fn starts_top_level_declaration(line: &str, names: &dyn Names) -> bool {
+    if line.starts_with([' ', '\t']) {
+        return false;
+    }
+    let toks = crate::input::tokens(line);
+    let Some(first) = toks.first() else {
+        return false;
+    };
+    const STARTS: &[&str] = &[
+        "int", "char", "void", "long", "short", "unsigned", "signed", "float", "double", "_Bool",
+        "bool", "static", "extern", "typedef", "struct", "union", "enum", "const", "inline",
+        "register", "volatile",
+    ];
+    first.is_any(STARTS)
+        || (first.kind == crate::input::TokenKind::Identifier
+            && names.kind(first.text) == crate::input::NameKind::Typedef)
 }
 
 /// Cuts a whole file into inputs with a fixed view of the names.
@@ -108,24 +174,10 @@ pub fn split_inputs(file: &str, names: &dyn Names) -> Vec<Chunk> {
     let mut chunks: Vec<Chunk> = file
         .lines()
         .enumerate()
-        .filter_map(|(i, line)| splitter.push(i as u32 + 1, line, names))
+        .flat_map(|(i, line)| splitter.push(i as u32 + 1, line, names))
         .collect();
     chunks.extend(splitter.finish());
     chunks
-}
-
-/// Runs `each` on every input of a file, in order, deciding where inputs
-/// end with the names the REPL knows at that point.
-pub fn for_each_input(repl: &mut Repl, file: &str, mut each: impl FnMut(&mut Repl, Chunk)) {
-    let mut splitter = Splitter::default();
-    for (i, line) in file.lines().enumerate() {
-        if let Some(chunk) = splitter.push(i as u32 + 1, line, repl.names()) {
-            each(repl, chunk);
-        }
-    }
-    if let Some(chunk) = splitter.finish() {
-        each(repl, chunk);
-    }
 }
 
 fn is_blank_or_comment(line: &str) -> bool {
@@ -133,141 +185,20 @@ fn is_blank_or_comment(line: &str) -> bool {
     t.is_empty() || (t.starts_with("//") && !t.starts_with("///"))
 }
 
-/// What replaying one input printed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Printed {
-    pub stdout: String,
-    pub stderr: String,
-    pub failed: bool,
-}
-
-/// Evaluates one input and renders what the REPL prints for it.
-pub fn run_input(repl: &mut Repl, text: &str, origin: Origin) -> Printed {
-    if crate::meta::is_meta(text) {
-        return crate::meta::run_collected(repl, text);
-    }
-    let show_times = repl.meta_settings().show_times;
-    printed(repl.eval(text, Some(origin)), show_times)
-}
-
-/// What the REPL prints for an input's result (with `%time on`, its times too).
-pub fn printed(result: Result<Evaluation, EvalError>, show_times: bool) -> Printed {
-    let mut p = Printed::default();
-    match result {
-        Ok(ev) => {
-            p.stderr.push_str(&ev.warnings);
-            if show_times {
-                p.stderr.push_str(&crate::meta::format_times(&ev.times));
-            }
-            p.stdout.push_str(&String::from_utf8_lossy(&ev.output));
-            if let Some(v) = ev.value {
-                if !p.stdout.is_empty() && !p.stdout.ends_with('\n') {
-                    p.stdout.push('\n');
-                }
-                p.stdout.push_str(&v);
-                p.stdout.push('\n');
-            }
-        }
-        Err(e) => {
-            p.failed = true;
-            if let EvalError::Run { output, .. } = &e {
-                p.stdout.push_str(&String::from_utf8_lossy(output));
-            }
-            p.stderr.push_str(&e.to_string());
-            p.stderr.push('\n');
-        }
-    }
-    p
-}
-
 /// Cuts a whole file into inputs the way replaying it would, learning
 /// the names each input declares as it goes.
 pub fn collect_inputs(repl: &Repl, file: &str) -> Vec<Chunk> {
-    let mut names = repl.names().clone();
+    let mut names = repl.names().name_kinds();
     let mut splitter = Splitter::default();
     let mut chunks = Vec::new();
     for (i, line) in file.lines().enumerate() {
-        if let Some(chunk) = splitter.push(i as u32 + 1, line, &names) {
+        for chunk in splitter.push(i as u32 + 1, line, &names) {
             crate::engine::learn_names(&mut names, &chunk.text);
             chunks.push(chunk);
         }
     }
     chunks.extend(splitter.finish());
     chunks
-}
-
-/// Evaluates every chunk of a file in order — runs of C inputs batched
-/// into few clang runs ([`Repl::eval_batch`]), meta commands one at a time —
-/// and calls `each` with each chunk's index and what it printed.
-pub fn replay_chunks(
-    repl: &mut Repl,
-    chunks: &[Chunk],
-    name: &str,
-    mut each: impl FnMut(usize, Printed),
-) {
-    let mut i = 0;
-    while i < chunks.len() {
-        if crate::meta::is_meta(&chunks[i].text) {
-            let origin = chunk_origin(&chunks[i], name);
-            each(i, run_input(repl, &chunks[i].text, origin));
-            i += 1;
-            continue;
-        }
-        let end = (i..chunks.len())
-            .find(|&j| crate::meta::is_meta(&chunks[j].text))
-            .unwrap_or(chunks.len());
-        // The input just before a meta command is linked on its own, so
-        // `%graph` and friends see exactly what they would interactively.
-        let end = if end < chunks.len() && end > i + 1 {
-            end - 1
-        } else {
-            end
-        };
-        let inputs: Vec<(String, Origin)> = chunks[i..end]
-            .iter()
-            .map(|c| (c.text.clone(), chunk_origin(c, name)))
-            .collect();
-        let show_times = repl.meta_settings().show_times;
-        repl.eval_batch(&inputs, |k, result| {
-            each(i + k, printed(result, show_times))
-        });
-        i = end;
-    }
-}
-
-fn chunk_origin(chunk: &Chunk, name: &str) -> Origin {
-    Origin {
-        name: name.to_string(),
-        first_line: chunk.first_line,
-    }
-}
-
-/// Replays a transcript and returns the transcript it should be (the
-/// same inputs with the actual output under each), and whether any input failed.
-pub fn replay(repl: &mut Repl, file: &str, name: &str) -> (String, bool) {
-    let chunks = collect_inputs(repl, file);
-    let mut printed: Vec<Printed> = vec![Printed::default(); chunks.len()];
-    replay_chunks(repl, &chunks, name, |i, p| printed[i] = p);
-    let mut out = String::new();
-    let mut any_failed = false;
-    for (chunk, p) in chunks.iter().zip(&printed) {
-        for l in &chunk.lines {
-            out.push_str(l);
-            out.push('\n');
-        }
-        any_failed |= p.failed;
-        for (mark, text) in [(STDOUT_MARK, &p.stdout), (STDERR_MARK, &p.stderr)] {
-            for line in text.lines() {
-                out.push_str(mark);
-                if !line.is_empty() {
-                    out.push(' ');
-                    out.push_str(line);
-                }
-                out.push('\n');
-            }
-        }
-    }
-    (out, any_failed)
 }
 
 /// A unified diff of expected against actual, empty when they agree.
@@ -299,6 +230,32 @@ mod tests {
         assert_eq!(chunks[1].first_line, 7);
         assert_eq!(chunks[2].text, "");
         assert_eq!(chunks[2].lines, vec![String::new()]);
+    }
+
+    #[test]
+    fn an_unclosed_bracket_fails_its_input_alone() {
+        let file = "int broken( { return 0; }\nint after = 3;\nafter\n";
+        let chunks = split_inputs(file, &NoNames);
+        let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["int broken( { return 0; }", "int after = 3;", "after"]
+        );
+        assert!(chunks[0].note.as_deref().unwrap_or("").contains("line 2"));
+        // An open function body ends at the next function definition; an
+        // unindented local declaration does not end it.
+        let file = "int f(void) {\nint x = 1;\nint y = 2;\nint main(void) {\n  return 0;\n}\n";
+        let chunks = split_inputs(file, &NoNames);
+        assert_eq!(chunks[0].text, "int f(void) {\nint x = 1;\nint y = 2;");
+        assert_eq!(chunks[1].first_line, 4);
+    }
+
+    #[test]
+    fn k_and_r_layouts_stay_one_input() {
+        let file = "int (f)(int si)\n{\n  return si;\n}\nuint32_t\ng(void)\n{\n  return 1;\n}\n";
+        let chunks = split_inputs(file, &NoNames);
+        assert_eq!(chunks.len(), 2, "{chunks:#?}");
+        assert!(chunks[1].text.starts_with("uint32_t\ng(void)"));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! rollbacks included.
 
 use bpf_repl::engine::{Origin, Repl, ReplOptions};
-use bpf_repl::transcript::{self, Printed};
+use bpf_repl::printed::Printed;
+use bpf_repl::{replay, transcript};
 use std::path::PathBuf;
 
 fn one_by_one(file: &str, name: &str) -> Vec<Printed> {
@@ -19,7 +20,9 @@ fn one_by_one(file: &str, name: &str) -> Vec<Printed> {
                 name: name.to_string(),
                 first_line: c.first_line,
             };
-            transcript::run_input(&mut repl, &c.text, origin)
+            let mut p = replay::run_input(&mut repl, &c.text, origin);
+            p.stderr.push_str(c.note.as_deref().unwrap_or(""));
+            p
         })
         .collect()
 }
@@ -33,7 +36,7 @@ fn batched_with_units(file: &str, name: &str) -> (Vec<Printed>, usize) {
     let mut repl = Repl::new(&ReplOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     let chunks = transcript::collect_inputs(&repl, file);
     let mut out = vec![Printed::default(); chunks.len()];
-    transcript::replay_chunks(&mut repl, &chunks, name, |i, p| out[i] = p);
+    replay::replay_chunks(&mut repl, &chunks, name, |i, p| out[i] = p);
     let batches = repl
         .session()
         .objects()

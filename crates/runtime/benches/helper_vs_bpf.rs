@@ -1,5 +1,12 @@
 //! Host helper vs. the same loop in interpreted BPF, to decide where each
-//! C function should live. Run: `cargo bench -p bpf-runtime --bench helper_vs_bpf`.
+//! C function should live; and the price of floating point done by helper
+//! calls (docs/abi.md) next to integer arithmetic done by BPF itself.
+//! Run: `cargo bench -p bpf-runtime --bench helper_vs_bpf`.
+//!
+//! `arith/*/1000` runs 1000 iterations of a loop: `fp_add` calls
+//! `__bpf_f64_add` once per iteration, `int_add` does one BPF `add`,
+//! `int_call` calls a BPF function that adds, `empty` is the loop alone.
+//! Per-operation cost: (loop - empty) / 1000.
 
 #[path = "../tests/common/elf.rs"]
 mod elf;
@@ -40,5 +47,26 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+fn arith(c: &mut Criterion) {
+    let rt = Runtime::new(OutputSink::buffer());
+    let mut prog = elf::load("fullmode.o", &rt);
+    let mut group = c.benchmark_group("arith");
+    group
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
+    let n = 1000u64;
+    for (name, func) in [
+        ("fp_add", "fp_add_loop"),
+        ("int_add", "int_add_loop"),
+        ("int_call", "int_call_loop"),
+        ("empty", "empty_loop"),
+    ] {
+        group.bench_with_input(BenchmarkId::new(name, n), &n, |b, n| {
+            b.iter(|| prog.call(func, &[*n]).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, arith);
 criterion_main!(benches);

@@ -29,6 +29,12 @@ long long strtoll(const char *__restrict s, char **__restrict end, int base);
 unsigned long strtoul(const char *__restrict s, char **__restrict end, int base);
 unsigned long long strtoull(const char *__restrict s, char **__restrict end, int base);
 
+/* Parsed exactly as glibc does (decimal, hexadecimal 0x1.8p3, inf, nan(...)). */
+double atof(const char *s);
+double strtod(const char *__restrict s, char **__restrict end);
+float strtof(const char *__restrict s, char **__restrict end);
+long double strtold(const char *__restrict s, char **__restrict end);
+
 int abs(int x);
 long labs(long x);
 long long llabs(long long x);

@@ -15,6 +15,8 @@ use std::rc::Rc;
 pub(crate) struct State {
     pub(crate) heap: Heap,
     pub(crate) rand: GlibcRandom,
+    /// Size limit of the alloca region (`Runtime::with_alloca_limit`).
+    pub(crate) alloca_limit: usize,
 }
 
 /// What every helper closure holds.

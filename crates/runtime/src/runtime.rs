@@ -4,21 +4,18 @@ use crate::ctx::{Ctx, State};
 use crate::heap::{Heap, HeapStats, DEFAULT_HEAP_LIMIT};
 use crate::output::OutputSink;
 use crate::rand::GlibcRandom;
-use crate::{stdio, stdlib, string};
+use crate::{abi, float, math, stdio, stdlib, string};
 use bpf_vm::{HelperError, HelperFn, Memory};
 use std::cell::RefCell;
 use std::rc::Rc;
 
-type Imp = fn(&Ctx, &mut Memory, [u64; 5]) -> Result<u64, HelperError>;
+/// The body of one helper: the shared context, VM memory, argument registers.
+pub(crate) type Imp = fn(&Ctx, &mut Memory, [u64; 5]) -> Result<u64, HelperError>;
 
 /// Every function the runtime provides, by its C name. Aliases of the same
 /// width on BPF (`long` and `long long` are both 64 bits) share one body.
 const TABLE: &[(&str, Imp)] = &[
-    // <stdio.h>
-    ("printf", stdio::printf),
-    ("fprintf", stdio::fprintf),
-    ("snprintf", stdio::snprintf),
-    ("sprintf", stdio::sprintf),
+    // <stdio.h> (the printf family is in `stdio::PRINTF_FAMILY`)
     ("puts", stdio::puts),
     ("fputs", stdio::fputs),
     ("putchar", stdio::putchar),
@@ -37,6 +34,10 @@ const TABLE: &[(&str, Imp)] = &[
     ("strtoll", stdlib::strtol),
     ("strtoul", stdlib::strtoul),
     ("strtoull", stdlib::strtoul),
+    ("strtod", stdlib::strtod),
+    ("strtold", stdlib::strtold),
+    ("strtof", stdlib::strtof),
+    ("atof", stdlib::atof),
     ("abs", stdlib::abs),
     ("labs", stdlib::labs),
     ("llabs", stdlib::labs),
@@ -65,9 +66,58 @@ const TABLE: &[(&str, Imp)] = &[
     ("strdup", string::strdup),
 ];
 
+/// The helpers of bpf-repl's ABI (docs/abi.md): no header declares them;
+/// code lowered by bpf-cc calls them.
+const ABI_TABLE: &[(&str, Imp)] = &[
+    ("__bpf_memcpy", abi::memcpy),
+    ("__bpf_memmove", abi::memmove),
+    ("__bpf_memset", abi::memset),
+    ("__bpf_i128_mul", abi::i128_mul),
+    ("__bpf_i128_udiv", abi::i128_udiv),
+    ("__bpf_i128_sdiv", abi::i128_sdiv),
+    ("__bpf_i128_urem", abi::i128_urem),
+    ("__bpf_i128_srem", abi::i128_srem),
+    ("__bpf_alloca", abi::alloca),
+    ("__bpf_stacksave", abi::stacksave),
+    ("__bpf_stackrestore", abi::stackrestore),
+    ("__bpf_ub_trap", abi::ub_trap),
+];
+
+/// The helper tables: the C library above, then the ABI's helpers.
+const TABLES: &[&[(&str, Imp)]] = &[
+    TABLE,
+    stdio::PRINTF_FAMILY,
+    math::UNARY,
+    math::BINARY,
+    math::OTHER,
+    float::HELPERS,
+    ABI_TABLE,
+];
+
+/// Every helper, in table order.
+fn all() -> impl Iterator<Item = &'static (&'static str, Imp)> {
+    TABLES.iter().flat_map(|t| t.iter())
+}
+
+/// The C function a helper implements: `printf` for `__bpf_strict_printf`
+/// (the register-ABI variant strict-mode code calls), the name itself for
+/// every other helper. For showing helper addresses to users.
+pub fn c_name(helper: &str) -> &str {
+    match helper.strip_prefix("__bpf_strict_") {
+        Some(name) if helper_names().any(|n| n == helper) => name,
+        _ => helper,
+    }
+}
+
 /// The C names of all helpers, in table order.
 pub fn helper_names() -> impl Iterator<Item = &'static str> {
-    TABLE.iter().map(|(name, _)| *name)
+    all().map(|(name, _)| *name)
+}
+
+/// The names of the ABI helpers (`__bpf_memcpy`, `__bpf_ub_trap`, ...),
+/// which no header declares.
+pub fn abi_helper_names() -> impl Iterator<Item = &'static str> {
+    ABI_TABLE.iter().map(|(name, _)| *name)
 }
 
 /// The C library of one session: heap, random generator and output.
@@ -92,6 +142,7 @@ impl Runtime {
                 state: Rc::new(RefCell::new(State {
                     heap: Heap::new(DEFAULT_HEAP_LIMIT),
                     rand: GlibcRandom::default(),
+                    alloca_limit: crate::abi::DEFAULT_ALLOCA_LIMIT,
                 })),
                 stderr: out.clone(),
                 stdout: out,
@@ -111,6 +162,13 @@ impl Runtime {
         self
     }
 
+    /// Caps the alloca region (VLAs and `alloca`) at `bytes`; a larger
+    /// allocation stops the run with a fault naming the limit.
+    pub fn with_alloca_limit(self, bytes: usize) -> Runtime {
+        self.ctx.state.borrow_mut().alloca_limit = bytes;
+        self
+    }
+
     /// The `stdout` sink.
     pub fn stdout(&self) -> &OutputSink {
         &self.ctx.stdout
@@ -124,16 +182,14 @@ impl Runtime {
     /// One closure per C function, named exactly as in C, for the linker's
     /// helper table. Every call returns fresh closures over the same state.
     pub fn helpers(&self) -> Vec<(&'static str, HelperFn)> {
-        TABLE
-            .iter()
+        all()
             .map(|(name, imp)| (*name, self.closure(*imp)))
             .collect()
     }
 
     /// The helper for one C name, if the runtime provides it.
     pub fn helper(&self, name: &str) -> Option<HelperFn> {
-        TABLE
-            .iter()
+        all()
             .find(|(n, _)| *n == name)
             .map(|(_, imp)| self.closure(*imp))
     }
@@ -167,5 +223,27 @@ impl Runtime {
     /// (for value printing: how many elements a pointer has).
     pub fn heap_block_size(&self, ptr: u64) -> Option<usize> {
         self.ctx.state.borrow().heap.block_size(ptr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_variants_are_shown_by_their_c_name() {
+        assert_eq!(c_name("__bpf_strict_printf"), "printf");
+        assert_eq!(c_name("printf"), "printf");
+        assert_eq!(c_name("__bpf_f64_add"), "__bpf_f64_add");
+        assert_eq!(c_name("__bpf_strict_nothing"), "__bpf_strict_nothing");
+    }
+
+    #[test]
+    fn helper_names_are_unique() {
+        let mut names: Vec<&str> = helper_names().collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n);
     }
 }

@@ -4,6 +4,7 @@
 use crate::ctx::Ctx;
 use crate::rand::GlibcRandom;
 use crate::strconv::{parse, to_signed, to_unsigned, Parsed};
+use crate::strtod::{self, Format};
 use crate::vmstr::{int_arg, int_ret, len_arg, text_or_placeholder};
 use bpf_vm::{HelperError, Memory};
 
@@ -70,6 +71,44 @@ pub(crate) fn atoi(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, Helpe
 /// `long atol(const char *s)` (also `atoll`): `strtol(s, NULL, 10)`.
 pub(crate) fn atol(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
     Ok(strto(cx, "atol", mem, a[0], 0, 10)?.map_or(0, to_signed) as u64)
+}
+
+/// Parses a floating-point number at `s` and stores the end position
+/// through `endptr` (if not NULL); the value's bits.
+fn strto_float(
+    cx: &Ctx,
+    func: &str,
+    mem: &mut Memory,
+    s: u64,
+    endptr: u64,
+    format: Format,
+) -> Result<u64, HelperError> {
+    let p = strtod::parse(cx.string(func, mem, s)?, format);
+    if endptr != 0 {
+        cx.check(func, endptr, 8)?;
+        mem.store(endptr, 8, s + p.end as u64)?;
+    }
+    Ok(p.bits)
+}
+
+/// `double strtod(const char *s, char **endptr)`.
+pub(crate) fn strtod(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    strto_float(cx, "strtod", mem, a[0], a[1], Format::F64)
+}
+
+/// `long double strtold(const char *s, char **endptr)` (`long double` is `double`).
+pub(crate) fn strtold(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    strto_float(cx, "strtold", mem, a[0], a[1], Format::F64)
+}
+
+/// `float strtof(const char *s, char **endptr)`.
+pub(crate) fn strtof(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    strto_float(cx, "strtof", mem, a[0], a[1], Format::F32)
+}
+
+/// `double atof(const char *s)`: `strtod(s, NULL)`.
+pub(crate) fn atof(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    strto_float(cx, "atof", mem, a[0], 0, Format::F64)
 }
 
 /// `int abs(int)`; `abs(INT_MIN)` is `INT_MIN`, as on glibc.

@@ -4,6 +4,7 @@
 
 mod common;
 
+use bpf_runtime::AbiMode;
 use common::elf::fixture;
 use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget};
 use std::collections::BTreeSet;
@@ -14,8 +15,8 @@ const CLANG: &str = "clang-19";
 const INSTALL_HINT: &str =
     "clang-19 not found: install it with `apt-get update && apt-get install -y clang-19 llvm-19`";
 
-/// Every header issue 6 promises.
-const HEADERS: [&str; 10] = [
+/// Every header issues 6 and 11 promise.
+const HEADERS: [&str; 14] = [
     "stdio.h",
     "stdlib.h",
     "string.h",
@@ -26,6 +27,10 @@ const HEADERS: [&str; 10] = [
     "assert.h",
     "ctype.h",
     "inttypes.h",
+    "math.h",
+    "float.h",
+    "fenv.h",
+    "stdarg.h",
 ];
 
 /// A directory of its own for one test's files.
@@ -35,11 +40,17 @@ fn scratch(test: &str) -> PathBuf {
     dir
 }
 
-/// Compiles `src` for BPF as the REPL does; Err(stderr) when clang refuses.
+/// Compiles `src` for BPF as the REPL does (strict mode); Err(stderr)
+/// when clang refuses.
 fn compile(src: &Path, out: &Path, extra: &[&str]) -> Result<(), String> {
+    compile_in(AbiMode::Strict, src, out, extra)
+}
+
+/// Compiles `src` for BPF with the runtime's arguments for `mode`.
+fn compile_in(mode: AbiMode, src: &Path, out: &Path, extra: &[&str]) -> Result<(), String> {
     let result = Command::new(CLANG)
         .args(["-target", "bpf", "-mcpu=v4", "-O2", "-g", "-c"])
-        .args(bpf_runtime::clang_args())
+        .args(bpf_runtime::clang_args_for(mode))
         .args(extra)
         .arg(src)
         .arg("-o")
@@ -92,23 +103,16 @@ fn every_header_compiles_on_its_own() {
     }
 }
 
-#[test]
-fn all_functions_become_calls_to_runtime_helpers() {
-    let dir = scratch("all");
-    let obj_path = dir.join("all_headers.o");
-    compile(
-        &fixture("all_headers.c"),
-        &obj_path,
-        &["-Wall", "-Wextra", "-Werror"],
-    )
-    .unwrap_or_else(|e| panic!("all_headers.c does not compile:\n{e}"));
-    let obj = std::fs::read(obj_path).unwrap();
-    let provided: BTreeSet<String> = bpf_runtime::helper_names().map(String::from).collect();
-    // The fixture calls every declared function, and nothing else is needed.
-    assert_eq!(undefined_symbols(&obj), provided);
-    // Each one is reached by a `call` carrying R_BPF_64_32 (type 10)
-    // against the plain C name.
-    let file = object::File::parse(&*obj).unwrap();
+/// Helpers only the IR stage calls (docs/abi.md): named `__bpf_*`, apart
+/// from the header-named `__bpf_assert_fail` and `__bpf_strict_*`.
+fn is_abi_helper(name: &str) -> bool {
+    name.starts_with("__bpf_") && name != "__bpf_assert_fail" && !name.starts_with("__bpf_strict_")
+}
+
+/// The helpers each call of `obj` reaches; every call carries
+/// R_BPF_64_32 (type 10) against the plain name.
+fn called_helpers(obj: &[u8]) -> BTreeSet<String> {
+    let file = object::File::parse(obj).unwrap();
     let text = file.section_by_name(".text").unwrap();
     let mut called = BTreeSet::new();
     for (_, rel) in text.relocations() {
@@ -122,7 +126,42 @@ fn all_functions_become_calls_to_runtime_helpers() {
             }
         }
     }
-    assert_eq!(called, provided);
+    called
+}
+
+#[test]
+fn all_functions_become_calls_to_runtime_helpers() {
+    let dir = scratch("all");
+    let mut reached = BTreeSet::new();
+    for (mode, name) in [(AbiMode::Strict, "strict"), (AbiMode::Full, "full")] {
+        let obj_path = dir.join(format!("all_headers_{name}.o"));
+        compile_in(
+            mode,
+            &fixture("all_headers.c"),
+            &obj_path,
+            &["-Wall", "-Wextra", "-Werror"],
+        )
+        .unwrap_or_else(|e| panic!("all_headers.c does not compile in {name} mode:\n{e}"));
+        let obj = std::fs::read(obj_path).unwrap();
+        let called = called_helpers(&obj);
+        assert_eq!(undefined_symbols(&obj), called, "{name} mode");
+        // Strict mode reaches the register variants of the variadic
+        // functions, full mode the C names.
+        let strict_names = called.iter().any(|n| n.starts_with("__bpf_strict_"));
+        assert_eq!(strict_names, mode == AbiMode::Strict, "{name} mode");
+        assert_eq!(
+            called.contains("printf"),
+            mode == AbiMode::Full,
+            "{name} mode"
+        );
+        reached.extend(called);
+    }
+    // The fixture calls every declared function, and nothing else is needed.
+    let provided: BTreeSet<String> = bpf_runtime::helper_names()
+        .filter(|n| !is_abi_helper(n))
+        .map(String::from)
+        .collect();
+    assert_eq!(reached, provided);
 }
 
 #[test]
@@ -142,8 +181,8 @@ fn ndebug_removes_assert_and_its_helper() {
 fn headers_we_do_not_ship_are_not_found_rather_than_glibc() {
     // Without the host's /usr/include, a missing header is a clear error,
     // not glibc's headers failing to compile for BPF.
-    let err = compile_text("missing", "#include <math.h>\n", &[]).unwrap_err();
-    assert!(err.contains("'math.h' file not found"), "{err}");
+    let err = compile_text("missing", "#include <signal.h>\n", &[]).unwrap_err();
+    assert!(err.contains("'signal.h' file not found"), "{err}");
 }
 
 #[test]
@@ -155,10 +194,15 @@ fn printf_format_checking_is_on() {
 
 #[test]
 fn committed_fixtures_match_the_headers() {
-    for name in ["ctype", "calls", "bench"] {
+    for name in ["ctype", "calls", "bench", "fullmode"] {
         let dir = scratch(name);
         let fresh = dir.join(format!("{name}.o"));
-        compile(&fixture(&format!("{name}.c")), &fresh, &[]).unwrap();
+        let mode = if name == "fullmode" {
+            AbiMode::Full
+        } else {
+            AbiMode::Strict
+        };
+        compile_in(mode, &fixture(&format!("{name}.c")), &fresh, &[]).unwrap();
         let text = |path: &Path| {
             let data = std::fs::read(path).unwrap();
             let file = object::File::parse(&*data).unwrap();

@@ -16,7 +16,7 @@ fn program_output_and_values_keep_input_order_through_a_pipe() {
     let fmt = env.literal(b"x = %d");
     let line = env.literal(b"done");
     // Input 1 prints without a newline, then the REPL shows its value.
-    env.ok("printf", &[fmt, 1]);
+    env.ok("__bpf_strict_printf", &[fmt, 1]);
     out.write_all(b"\n(int) 6\n").unwrap();
     // Input 2 writes to stderr and stdout; input 3 only has a value.
     env.ok("fputs", &[line, bpf_runtime::STDERR_HANDLE]);

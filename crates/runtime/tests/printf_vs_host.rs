@@ -1,8 +1,11 @@
-//! printf-family formatting compared with the host's glibc `snprintf`.
+//! printf-family formatting of integers, characters, strings and pointers
+//! compared with the host's glibc `snprintf` (floating point:
+//! `printf_float_vs_host.rs`).
 //!
-//! The runtime receives raw 64-bit registers, as a BPF call passes them;
-//! the host receives the same values with the C types the conversions
-//! expect. Both outputs must be identical.
+//! The runtime receives raw 64-bit values, in a va block (full mode) and in
+//! registers (strict mode, where they fit); the host receives the same
+//! values with the C types the conversions expect. All outputs must be
+//! identical.
 
 mod common;
 
@@ -74,26 +77,38 @@ fn host_snprintf1(fmt: &str, kind: Kind, value: u64, s: &CString) -> Vec<u8> {
     buf
 }
 
-/// Formats with the runtime's `snprintf` helper into a large VM buffer.
+/// Formats with the runtime's `snprintf` helper into a large VM buffer,
+/// in full mode and, when the values fit in registers, in strict mode;
+/// both must agree.
 fn runtime_snprintf(env: &mut Env, fmt: &str, values: &[u64]) -> Vec<u8> {
     let buf = env.data(&[0u8; 4096]);
     let f = env.literal(fmt.as_bytes());
-    let mut args = vec![buf, 4096, f];
-    args.extend_from_slice(values);
-    let n = env.ok("snprintf", &args[..5.min(args.len())]) as usize;
+    let n = env.ok_va("snprintf", &[buf, 4096, f], values) as usize;
     // The result may hold NUL bytes (from %c); it is followed by one more.
     assert_eq!(env.mem.load(buf + n as u64, 1).unwrap(), 0);
-    env.mem.read_bytes(buf, n).unwrap()
+    let full = env.mem.read_bytes(buf, n).unwrap();
+    if values.len() <= 2 {
+        let mut args = vec![buf, 4096, f];
+        args.extend_from_slice(values);
+        let m = env.ok("__bpf_strict_snprintf", &args) as usize;
+        assert_eq!(env.mem.read_bytes(buf, m).unwrap(), full, "strict mode");
+    }
+    full
 }
 
-/// Formats with the runtime's `printf` helper, reading the output sink.
+/// Formats with the runtime's `printf` helper, reading the output sink,
+/// in full mode and (up to four values) strict mode.
 fn runtime_printf(env: &mut Env, fmt: &str, values: &[u64]) -> Vec<u8> {
     let f = env.literal(fmt.as_bytes());
-    let mut args = vec![f];
-    args.extend_from_slice(values);
-    let n = env.ok("printf", &args);
+    let n = env.ok_va("printf", &[f], values);
     let out = env.out.take();
     assert_eq!(n as usize, out.len());
+    if values.len() <= 4 {
+        let mut args = vec![f];
+        args.extend_from_slice(values);
+        env.ok("__bpf_strict_printf", &args);
+        assert_eq!(env.out.take(), out, "strict mode");
+    }
     out
 }
 
@@ -307,7 +322,7 @@ fn snprintf_truncates_like_host() {
         let name = env.cstr(b"abcdef");
         let buf = env.data(&[0xaa; 32]);
         let f = env.literal(text.as_bytes());
-        let ret = env.ok("snprintf", &[buf, n as u64, f, -42i64 as u64, name]);
+        let ret = env.ok_va("snprintf", &[buf, n as u64, f], &[-42i64 as u64, name]);
         let got = env.mem.read_bytes(buf, 32).unwrap();
 
         let mut host = [0xaau8; 32];
@@ -332,7 +347,7 @@ fn snprintf_truncates_like_host() {
 fn snprintf_with_size_zero_may_take_null() {
     let mut env = Env::new();
     let f = env.literal(b"%d");
-    assert_eq!(env.ok("snprintf", &[0, 0, f, 12345]), 5);
+    assert_eq!(env.ok_va("snprintf", &[0, 0, f], &[12345]), 5);
 }
 
 #[test]
@@ -342,11 +357,11 @@ fn snprintf_checks_the_whole_buffer_it_was_promised() {
     let f = env.literal(b"%d");
     // Claims 100 bytes but only 8 exist: a lie C cannot catch, the runtime can.
     assert!(matches!(
-        env.call("snprintf", &[buf, 100, f, 1]),
+        env.call_va("snprintf", &[buf, 100, f], &[1]),
         Err(bpf_vm::HelperError::Memory(_))
     ));
     let ro = env.literal(b"xxxxxxxx");
-    assert_mem_error(env.call("snprintf", &[ro, 4, f, 1]), ro);
+    assert_mem_error(env.call_va("snprintf", &[ro, 4, f], &[1]), ro);
 }
 
 #[test]
@@ -355,11 +370,13 @@ fn sprintf_writes_result_and_nul() {
     let buf = env.data(&[0xaa; 16]);
     let f = env.literal(b"%s-%03d%c");
     let s = env.cstr(b"ab");
-    assert_eq!(env.ok("sprintf", &[buf, f, s, 7, '!' as u64]), 7);
+    assert_eq!(env.ok_va("sprintf", &[buf, f], &[s, 7, '!' as u64]), 7);
     assert_eq!(env.mem.read_bytes(buf, 9).unwrap(), b"ab-007!\0\xaa");
     // Too small a buffer: the write is refused, nothing past it is touched.
     let small = env.data(&[0; 4]);
-    assert!(env.call("sprintf", &[small, f, s, 7, '!' as u64]).is_err());
+    assert!(env
+        .call_va("sprintf", &[small, f], &[s, 7, '!' as u64])
+        .is_err());
 }
 
 #[test]
@@ -367,39 +384,54 @@ fn printf_faults_name_the_cause() {
     let mut env = Env::new();
     let s = env.literal(b"%s");
     for bad in BAD_POINTERS {
-        assert_mem_error(env.call("printf", &[bad]), bad);
+        assert_mem_error(env.call_va("printf", &[bad], &[]), bad);
         if bad != 0 {
-            assert_mem_error(env.call("printf", &[s, bad]), bad);
+            assert_mem_error(env.call_va("printf", &[s], &[bad]), bad);
         }
     }
     let f = env.literal(b"%d %d %d %d %d");
     assert_fault(
-        env.call("printf", &[f, 1, 2, 3, 4]),
-        &["printf", "4 value arguments"],
+        env.call("__bpf_strict_printf", &[f, 1, 2, 3, 4]),
+        &["printf: ", "argument 5", "at most 4 value arguments"],
+    );
+    assert_fault(
+        env.call_va("printf", &[f], &[1, 2]),
+        &["printf: the format asks for argument 3 after the format, but the call passed 2"],
     );
     let f = env.literal(b"%f");
-    assert_fault(env.call("printf", &[f, 1]), &["%f", "floating point"]);
+    assert_fault(
+        env.call("__bpf_strict_printf", &[f, 1]),
+        &["printf: %f needs floating point", "strict mode"],
+    );
     let f = env.literal(b"%n");
-    assert_fault(env.call("printf", &[f, 1]), &["%n"]);
+    assert_fault(env.call_va("printf", &[f], &[1]), &["%n"]);
     let f = env.literal(b"%1$d");
-    assert_fault(env.call("printf", &[f, 1]), &["positional"]);
+    assert_fault(env.call_va("printf", &[f], &[1]), &["positional"]);
     let f = env.literal(b"%ls");
-    assert_fault(env.call("printf", &[f, 1]), &["wide"]);
+    assert_fault(env.call_va("printf", &[f], &[1]), &["wide"]);
     let f = env.literal(b"abc%");
-    assert_fault(env.call("printf", &[f]), &["ends in the middle", "%"]);
+    assert_fault(
+        env.call_va("printf", &[f], &[]),
+        &["ends in the middle", "%"],
+    );
     let f = env.literal(b"%2000000000d");
-    assert_fault(env.call("printf", &[f, 1]), &["too large"]);
+    assert_fault(env.call_va("printf", &[f], &[1]), &["too large"]);
     let buf = env.data(&[0; 16]);
     for bad in BAD_POINTERS {
         assert_mem_error(env.call("puts", &[bad]), bad);
         assert_mem_error(env.call("fputs", &[bad, bpf_runtime::STDOUT_HANDLE]), bad);
-        assert_mem_error(env.call("fprintf", &[bpf_runtime::STDOUT_HANDLE, bad]), bad);
-        assert_mem_error(env.call("snprintf", &[buf, 16, bad]), bad);
-        assert_mem_error(env.call("sprintf", &[buf, bad]), bad);
+        assert_mem_error(
+            env.call_va("fprintf", &[bpf_runtime::STDOUT_HANDLE, bad], &[]),
+            bad,
+        );
+        assert_mem_error(env.call_va("snprintf", &[buf, 16, bad], &[]), bad);
+        assert_mem_error(env.call_va("sprintf", &[buf, bad], &[]), bad);
         let f = env.literal(b"x");
-        assert_mem_error(env.call("sprintf", &[bad, f]), bad);
+        assert_mem_error(env.call_va("sprintf", &[bad, f], &[]), bad);
         if bad != 0 {
-            assert_mem_error(env.call("snprintf", &[bad, 4, f]), bad);
+            assert_mem_error(env.call_va("snprintf", &[bad, 4, f], &[]), bad);
+            // A va block pointer that points nowhere.
+            assert_mem_error(env.call("printf", &[f, bad]), bad);
         }
     }
     for f in ["fputc", "putc"] {
@@ -416,10 +448,10 @@ fn unterminated_string_argument_faults_at_region_end() {
     let s = env.data(b"abc");
     let end = bpf_vm::RegionKind::Data.base() + env.mem.region_len(bpf_vm::RegionKind::Data) as u64;
     let f = env.literal(b"%s");
-    assert_mem_error(env.call("printf", &[f, s]), end);
+    assert_mem_error(env.call_va("printf", &[f], &[s]), end);
     // With a precision, only the bytes printed must exist.
     let f = env.literal(b"%.3s");
-    assert_eq!(env.ok("printf", &[f, s]), 3);
+    assert_eq!(env.ok_va("printf", &[f], &[s]), 3);
     assert_eq!(env.output(), "abc");
 }
 
@@ -430,7 +462,7 @@ fn output_functions_write_in_call_order() {
     let f = env.literal(b"[%d]");
     assert_eq!(env.ok("puts", &[hello]), 6);
     assert_eq!(env.ok("putchar", &[0x141]), 0x41);
-    assert_eq!(env.ok("printf", &[f, 5]), 3);
+    assert_eq!(env.ok_va("printf", &[f], &[5]), 3);
     assert_eq!(env.ok("fputs", &[hello, bpf_runtime::STDOUT_HANDLE]), 1);
     assert_eq!(
         env.ok("fputc", &['!' as u64, bpf_runtime::STDERR_HANDLE]),
@@ -442,7 +474,7 @@ fn output_functions_write_in_call_order() {
     );
     let f2 = env.literal(b"<%s>");
     assert_eq!(
-        env.ok("fprintf", &[bpf_runtime::STDERR_HANDLE, f2, hello]),
+        env.ok_va("fprintf", &[bpf_runtime::STDERR_HANDLE, f2], &[hello]),
         7
     );
     assert_eq!(env.ok("fflush", &[0]), 0);
@@ -452,7 +484,7 @@ fn output_functions_write_in_call_order() {
         &["fputs", "0x3", "not an output stream"],
     );
     assert_fault(
-        env.call("fprintf", &[0, f]),
+        env.call_va("fprintf", &[0, f], &[]),
         &["fprintf", "not an output stream"],
     );
 }
@@ -492,7 +524,7 @@ fn failing_writer_makes_printf_return_eof() {
     let out = bpf_runtime::OutputSink::writer(Closed);
     let mut env = Env::with_runtime(bpf_runtime::Runtime::new(out.clone()), out);
     let f = env.literal(b"x");
-    assert_eq!(env.ok("printf", &[f]) as i64, -1);
+    assert_eq!(env.ok_va("printf", &[f], &[]) as i64, -1);
     assert_eq!(env.ok("putchar", &[1]) as i64, -1);
     assert_eq!(env.ok("fflush", &[bpf_runtime::STDOUT_HANDLE]) as i64, -1);
 }

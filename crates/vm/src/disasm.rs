@@ -46,8 +46,10 @@ pub trait Symbolizer {
 /// What a `call` instruction calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallTarget {
-    /// A host helper by id (`src = 0`).
+    /// A kernel helper by id (`src = 0`; other unknown `src` values too).
     Helper(i32),
+    /// A runtime helper by table index (`src = 2`).
+    Runtime(i32),
     /// A BPF function at this absolute slot index (`src = 1`), wrapped like jump targets.
     Local(u64),
 }
@@ -66,11 +68,14 @@ impl Symbolizer for NoSymbols {
 ///
 /// As in objdump, when several names share a slot the last one in name
 /// order wins. Calls are annotated only if [`SymbolTable::annotate_calls`]
-/// is set (objdump does not annotate them).
+/// is set (objdump does not annotate them): kernel helpers by their kernel
+/// name and id (`bpf_map_lookup_elem#1`) unless named otherwise, runtime
+/// helpers by the name they were inserted with.
 #[derive(Debug, Clone, Default)]
 pub struct SymbolTable {
     symbols: BTreeMap<u64, String>,
     helpers: BTreeMap<i32, String>,
+    runtime_helpers: BTreeMap<i32, String>,
     annotate_calls: bool,
 }
 
@@ -91,9 +96,14 @@ impl SymbolTable {
         }
     }
 
-    /// Names helper `id` (for call annotations).
+    /// Names kernel helper `id` (for call annotations), instead of its kernel name.
     pub fn insert_helper(&mut self, id: i32, name: impl Into<String>) {
         self.helpers.insert(id, name.into());
+    }
+
+    /// Names runtime helper `index` (for call annotations).
+    pub fn insert_runtime_helper(&mut self, index: i32, name: impl Into<String>) {
+        self.runtime_helpers.insert(index, name.into());
     }
 
     /// Whether `call` instructions get a `<name>` annotation.
@@ -115,7 +125,11 @@ impl Symbolizer for SymbolTable {
             return None;
         }
         match target {
-            CallTarget::Helper(id) => self.helpers.get(&id).cloned(),
+            CallTarget::Helper(id) => self.helpers.get(&id).cloned().or_else(|| {
+                crate::kernel_helpers::kernel_helper_name(id)
+                    .map(|_| crate::kernel_helpers::describe_kernel_helper(id))
+            }),
+            CallTarget::Runtime(index) => self.runtime_helpers.get(&index).cloned(),
             CallTarget::Local(index) => Some(annotation(self, index)?),
         }
     }
@@ -400,7 +414,9 @@ fn decode_jmp(insn: Insn, pc: u64) -> Option<Decoded> {
             }
             let target = match s {
                 CALL_LOCAL => CallTarget::Local(relative(pc, insn.imm as i64)),
-                // Helpers (0) and kernel kfuncs (2) are called by id.
+                // Kernel helpers (0) and runtime helpers (2, the kernel's
+                // kfunc encoding) are called by id; objdump shows both so.
+                CALL_RUNTIME => CallTarget::Runtime(insn.imm),
                 _ => CallTarget::Helper(insn.imm),
             };
             return Some(Decoded {
@@ -592,13 +608,26 @@ mod tests {
     fn calls_are_annotated_only_on_request() {
         let mut t = SymbolTable::new();
         t.insert(0, "main");
-        t.insert(2, "g");
-        t.insert_helper(6, "printf");
-        let code = [call_local(1), call_helper(6), exit()];
+        t.insert(4, "g");
+        t.insert_runtime_helper(6, "printf");
+        let code = [
+            call_local(3),
+            call_runtime(6),
+            call_helper(6),
+            call_helper(1),
+            call_helper(999),
+            exit(),
+        ];
         let line = |t: &SymbolTable, i| disasm_insn_with(&code, i, 0, t).unwrap().0;
-        assert_eq!(line(&t, 0), "call 0x1");
+        assert_eq!(line(&t, 0), "call 0x3");
+        assert_eq!(line(&t, 1), "call 0x6");
         t.annotate_calls(true);
-        assert_eq!(line(&t, 0), "call 0x1 <g>");
+        assert_eq!(line(&t, 0), "call 0x3 <g>");
+        // The two namespaces never mix: runtime index 6 is printf, kernel
+        // helper 6 is bpf_trace_printk.
         assert_eq!(line(&t, 1), "call 0x6 <printf>");
+        assert_eq!(line(&t, 2), "call 0x6 <bpf_trace_printk#6>");
+        assert_eq!(line(&t, 3), "call 0x1 <bpf_map_lookup_elem#1>");
+        assert_eq!(line(&t, 4), "call 0x3e7");
     }
 }

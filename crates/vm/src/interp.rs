@@ -23,16 +23,18 @@
 //! kind): the next fetch never waits for a load.
 
 mod decode;
+mod host;
 mod program;
 
 pub use decode::{Kind, Op};
 pub(crate) use program::Program;
 
-use crate::exec::{trap_at, ExecState, Frame};
+use crate::exec::{trap_at, ExecState, Frame, HostState, Outcome, RESUME_BIT};
 use crate::isa::*;
 use crate::memory::{MemError, Memory, RegionKind};
 use crate::trap::{Trap, TrapKind};
-use crate::vm::{Helper, Vm, VmConfig};
+use crate::vm::{Vm, VmConfig};
+use host::{Host, Next};
 use std::sync::atomic::Ordering;
 
 /// How many instructions run between two looks at the interrupt flag.
@@ -133,8 +135,10 @@ struct Cpu {
 
 /// Why [`run_until_stop`] returned; the instruction is at `Cpu::pc`.
 enum Stop {
-    /// A helper `call` or a `callx`.
+    /// A helper `call`, a `callx` or a legacy packet load (already counted).
     Call,
+    /// The `exit` of a function a helper called: the helper goes on.
+    Resume,
     /// `exit` from the entry frame.
     Exit,
     /// `Cpu::fuel` is spent; the instruction at `Cpu::pc` has not run.
@@ -148,35 +152,43 @@ impl Vm {
     /// [`crate::exec::Engine`] runs it; otherwise the interpreter does.
     pub fn call(&mut self, entry: usize, args: &[u64]) -> Result<u64, Trap> {
         self.interrupt.store(false, Ordering::Relaxed);
-        if let Some(mut engine) = self.engine.take() {
+        let result = if self.config.max_call_depth == 0 {
+            Err(trap_at(
+                TrapKind::CallDepthExceeded { limit: 0 },
+                entry,
+                &[],
+            ))
+        } else if let Some(mut engine) = self.engine.take() {
             let result = engine.call(self, entry, args);
             self.engine.get_or_insert(engine);
-            return result;
-        }
-        self.interpret_call(entry, args)
+            result
+        } else {
+            self.interpret_call(entry, args)
+        };
+        // VLAs and alloca() live for one run (docs/abi.md).
+        self.mem.truncate(RegionKind::Alloca, 0);
+        result
     }
 
-    /// [`Vm::call`] on the interpreter, whatever engine is registered.
+    /// Interprets a whole call, whatever engine is registered (what
+    /// [`Vm::call`] does without one, except releasing the alloca region).
     pub fn interpret_call(&mut self, entry: usize, args: &[u64]) -> Result<u64, Trap> {
         let budget = self.config.budget;
         let mut state = ExecState::new(entry, args);
         match self.interpret(&mut state, &mut budget.clone())? {
-            Some(r0) => Ok(r0),
-            None => Err(state.trap(TrapKind::BudgetExhausted { budget })),
+            Outcome::Returned(r0) | Outcome::Ended(r0) => Ok(r0),
+            Outcome::OutOfFuel => Err(state.trap(TrapKind::BudgetExhausted { budget })),
         }
     }
 
-    /// Interprets from `state` for at most `fuel` instructions: `Some(r0)`
-    /// when the entry frame (the one without frames in `state`) exits,
-    /// `None` when the fuel ran out first (`state` is then at the next
-    /// instruction). `fuel` is decreased by the instructions run, and
-    /// `state` holds the registers and frames at the exit or pause. The
-    /// interrupt flag is polled as in [`Vm::call`].
-    pub fn interpret(
-        &mut self,
-        state: &mut ExecState,
-        fuel: &mut u64,
-    ) -> Result<Option<u64>, Trap> {
+    /// Interprets from `state` for at most `fuel` instructions, until the
+    /// entry frame (the one without frames in `state`) exits, the run ends
+    /// or the fuel runs out first (`state` is then at the next
+    /// instruction; see [`Outcome`]). `fuel` is decreased by the
+    /// instructions run, and `state` holds the registers, frames, waiting
+    /// helpers and tail-call count at the exit or pause. The interrupt flag
+    /// is polled as in [`Vm::call`].
+    pub fn interpret(&mut self, state: &mut ExecState, fuel: &mut u64) -> Result<Outcome, Trap> {
         let mut regs: Regs = [0; REG_FILE];
         regs[..11].copy_from_slice(&state.regs);
         let frames = std::mem::take(&mut state.frames);
@@ -186,10 +198,16 @@ impl Vm {
             pc: state.pc,
             fuel: 0,
         };
-        let result = self.run_loop(&mut stack, &mut cpu, fuel);
+        let mut waiting = HostState {
+            pending: std::mem::take(&mut state.pending),
+            tail_calls: state.tail_calls,
+        };
+        let result = self.run_loop(&mut stack, &mut cpu, fuel, &mut waiting);
         state.regs.copy_from_slice(&cpu.r[..11]);
         state.pc = cpu.pc;
         state.frames = stack.frames;
+        state.pending = waiting.pending;
+        state.tail_calls = waiting.tail_calls;
         result
     }
 
@@ -198,15 +216,19 @@ impl Vm {
         stack: &mut CallStack,
         cpu: &mut Cpu,
         fuel: &mut u64,
-    ) -> Result<Option<u64>, Trap> {
+        waiting: &mut HostState,
+    ) -> Result<Outcome, Trap> {
         let Vm {
             program,
             entries,
             mem,
             helpers,
+            runtime_helpers,
             interrupt,
+            device,
             ..
         } = self;
+        let mut host = Host::new(entries, helpers, runtime_helpers, device, waiting);
         // The fuel is handed to the inner loop in chunks of at most
         // INTERRUPT_POLL instructions; `fuel` is what remains after the
         // current chunk.
@@ -219,6 +241,14 @@ impl Vm {
                 return Err(trap_at($kind, cpu.pc, &stack.frames))
             };
         }
+        macro_rules! op_at_pc {
+            () => {
+                match program.singles().get(cpu.pc) {
+                    Some(&op) => op,
+                    None => trap!(TrapKind::PcOutOfRange(cpu.pc as u64)),
+                }
+            };
+        }
 
         loop {
             // Fused ops may run two instructions: they need fuel for two.
@@ -228,12 +258,19 @@ impl Vm {
                 run_until_stop::<0>(program.singles(), mem, stack, cpu)
             };
             match stop {
-                Stop::Trap(kind) => trap!(kind),
+                Stop::Trap(kind) => {
+                    let op = op_at_pc!();
+                    match host.fault(op, mem, cpu, &kind) {
+                        Ok(true) => {}
+                        Ok(false) => trap!(kind),
+                        Err(kind) => trap!(kind),
+                    }
+                }
                 // One instruction's fuel left: run it from the single ops.
                 Stop::OutOfFuel if cpu.fuel > 0 => {}
                 Stop::OutOfFuel => {
                     if *fuel == 0 {
-                        return Ok(None);
+                        return Ok(Outcome::OutOfFuel);
                     }
                     if interrupt.load(Ordering::Relaxed) {
                         trap!(TrapKind::Interrupted);
@@ -243,31 +280,20 @@ impl Vm {
                 }
                 Stop::Exit => {
                     *fuel += std::mem::take(&mut cpu.fuel);
-                    return Ok(Some(cpu.r[0]));
+                    return Ok(Outcome::Returned(cpu.r[0]));
                 }
                 Stop::Call => {
-                    let ops = program.singles();
-                    let Some(&op) = ops.get(cpu.pc) else {
-                        trap!(TrapKind::PcOutOfRange(cpu.pc as u64));
-                    };
-                    let next = cpu.pc + 1;
-                    let r = &mut cpu.r;
-                    if op.kind == Kind::Callx {
-                        let target = match callx_target(entries, r[op.dst as usize]) {
-                            Ok(target) => target,
-                            Err(kind) => trap!(kind),
-                        };
-                        if let Err(kind) = stack.push(next, r, mem) {
-                            trap!(kind);
-                        }
-                        cpu.pc = target;
-                        continue;
-                    }
-                    match call_helper(helpers, mem, op.imm as i32, [r[1], r[2], r[3], r[4], r[5]]) {
-                        Ok(v) => r[0] = v,
+                    let op = op_at_pc!();
+                    match host.call(op, mem, stack, cpu) {
+                        Ok(Next::Continue) => {}
+                        Ok(Next::Finish(v)) => return Ok(Outcome::Ended(v)),
                         Err(kind) => trap!(kind),
                     }
-                    cpu.pc = next;
+                }
+                Stop::Resume => {
+                    if let Err(kind) = host.resume(mem, stack, cpu) {
+                        trap!(kind);
+                    }
                 }
             }
         }
@@ -320,8 +346,10 @@ fn run_until_stop<const RESERVE: usize>(
 
     macro_rules! trap {
         ($kind:expr) => {{
+            // The fuel left, this instruction included: a device may still
+            // complete a faulting access (see `host.rs`).
             cpu.pc = pc;
-            cpu.fuel = 0;
+            cpu.fuel = end.saturating_sub(pc) as u64;
             return Stop::Trap($kind);
         }};
     }
@@ -492,6 +520,10 @@ fn run_until_stop<const RESERVE: usize>(
         macro_rules! exit_after_move {
             () => {
                 match stack.pop(r, mem) {
+                    Some(return_pc) if return_pc & RESUME_BIT != 0 => {
+                        pc += 1;
+                        stop_after!(Stop::Resume)
+                    }
                     Some(return_pc) => transfer!(return_pc, after = pc + 2),
                     None => {
                         pc += 1;
@@ -503,6 +535,12 @@ fn run_until_stop<const RESERVE: usize>(
         macro_rules! load {
             ($t:ty) => {
                 <$t>::from_le_bytes(mem_try!(mem.read_array(r[s!()].wrapping_add(op.offset()))))
+            };
+        }
+        // A load proven in bounds: only the region's own length is checked.
+        macro_rules! load_proven {
+            ($t:ty) => {
+                <$t>::from_le_bytes(mem_try!(mem.read_proven(r[s!()].wrapping_add(op.offset()))))
             };
         }
         macro_rules! store {
@@ -716,8 +754,11 @@ fn run_until_stop<const RESERVE: usize>(
                 }
                 transfer!(op.aux as usize);
             }
-            Kind::CallHelper | Kind::Callx => stop_after!(Stop::Call),
+            Kind::CallHelper | Kind::CallRuntime | Kind::Callx | Kind::LdAbs | Kind::LdInd => {
+                stop_after!(Stop::Call)
+            }
             Kind::Exit => match stack.pop(r, mem) {
+                Some(return_pc) if return_pc & RESUME_BIT != 0 => stop_after!(Stop::Resume),
                 Some(return_pc) => transfer!(return_pc),
                 None => stop_after!(Stop::Exit),
             },
@@ -745,6 +786,13 @@ fn run_until_stop<const RESERVE: usize>(
             Kind::Ldxs8 => r[d!()] = load!(i8) as i64 as u64,
             Kind::Ldxs16 => r[d!()] = load!(i16) as i64 as u64,
             Kind::Ldxs32 => r[d!()] = load!(i32) as i64 as u64,
+            Kind::LdxP8 => r[d!()] = load_proven!(u8) as u64,
+            Kind::LdxP16 => r[d!()] = load_proven!(u16) as u64,
+            Kind::LdxP32 => r[d!()] = load_proven!(u32) as u64,
+            Kind::LdxP64 => r[d!()] = load_proven!(u64),
+            Kind::LdxsP8 => r[d!()] = load_proven!(i8) as i64 as u64,
+            Kind::LdxsP16 => r[d!()] = load_proven!(i16) as i64 as u64,
+            Kind::LdxsP32 => r[d!()] = load_proven!(i32) as i64 as u64,
             Kind::St8 => store!(u8, op.imm),
             Kind::St16 => store!(u16, op.imm),
             Kind::St32 => store!(u32, op.imm),
@@ -776,38 +824,6 @@ fn left_window(cpu: &mut Cpu, pc: usize, len: usize, fuel_end: usize) -> Stop {
     } else {
         Stop::OutOfFuel
     }
-}
-
-/// The function a `callx` to `addr` enters: a code address that starts a
-/// registered function entry (`entries` has one flag per slot).
-pub(crate) fn callx_target(entries: &[bool], addr: u64) -> Result<usize, TrapKind> {
-    let off = addr.wrapping_sub(RegionKind::Code.base());
-    let index = off / INSN_SIZE as u64;
-    if off.is_multiple_of(INSN_SIZE as u64)
-        && index < entries.len() as u64
-        && entries[index as usize]
-    {
-        return Ok(index as usize);
-    }
-    Err(TrapKind::BadCallTarget(addr))
-}
-
-/// Calls helper `id` with r1..r5; its result is the new r0. Every engine
-/// calls helpers through here (the one place that maps `call id` to the
-/// helper table).
-pub(crate) fn call_helper(
-    helpers: &mut [Option<Helper>],
-    mem: &mut Memory,
-    id: i32,
-    args: [u64; 5],
-) -> Result<u64, TrapKind> {
-    let Some(helper) = helpers.get_mut(id as u32 as usize).and_then(|h| h.as_mut()) else {
-        return Err(TrapKind::UnknownHelper(id));
-    };
-    (helper.func)(mem, args).map_err(|error| TrapKind::Helper {
-        helper: helper.name.clone(),
-        error,
-    })
 }
 
 /// Signed 64-bit division; x / 0 = 0 and MIN / -1 wraps to MIN.

@@ -85,10 +85,16 @@ pub const OP_CALL: u8 = CLASS_JMP | JMP_CALL;
 pub const OP_CALLX: u8 = CLASS_JMP | JMP_CALL | SRC_X;
 pub const OP_EXIT: u8 = CLASS_JMP | JMP_EXIT;
 
-/// `call` source field: helper by static id.
+/// `call` source field: kernel helper by its id in the kernel's `enum
+/// bpf_func_id` (see [`crate::kernel_helpers`]).
 pub const CALL_HELPER: u8 = 0;
 /// `call` source field: BPF-to-BPF call, `imm` is relative to the next slot.
 pub const CALL_LOCAL: u8 = 1;
+/// `call` source field: a host runtime helper (`printf`, `malloc`, ...) by
+/// its index in the VM's runtime table. The kernel uses this encoding for
+/// kfunc calls (`BPF_PSEUDO_KFUNC_CALL`); here only the linker emits it, when
+/// it binds a name to a runtime helper, so no raw helper id can reach one.
+pub const CALL_RUNTIME: u8 = 2;
 
 /// Frame pointer register (read-only).
 pub const REG_FP: u8 = 10;
@@ -239,9 +245,13 @@ pub mod asm {
     pub fn ja(off: i16) -> Insn {
         Insn::new(OP_JA, 0, 0, off, 0)
     }
-    /// `call helper#id`.
+    /// `call helper#id` (a kernel helper id).
     pub fn call_helper(id: i32) -> Insn {
         Insn::new(OP_CALL, 0, CALL_HELPER, 0, id)
+    }
+    /// `call` of runtime helper `index` (`src = 2`).
+    pub fn call_runtime(index: i32) -> Insn {
+        Insn::new(OP_CALL, 0, CALL_RUNTIME, 0, index)
     }
     /// `call +rel` (BPF-to-BPF, relative to the next slot).
     pub fn call_local(rel: i32) -> Insn {

@@ -6,8 +6,36 @@
 //! (including NULL) and everything past a region's current end are unmapped.
 //! BPF code can only reach the bytes inside these regions: there is no way
 //! from a virtual address to host memory other than through [`Memory`].
+//!
+//! **Undo.** Memory keeps a write log by pages ([`PAGE_SIZE`] bytes): a host
+//! opens an *epoch* with [`Memory::begin_epoch`], and the first store of the
+//! epoch to a page that existed when the epoch began saves that page's old
+//! bytes; [`Memory::rollback`] puts them back and shrinks every region to
+//! its length at the start of the epoch. So undoing costs what the epoch
+//! changed, not the size of memory. Every store path (`slice_mut`,
+//! `write_array`, `write_bytes`, `store`, `write_initial`, region growth and
+//! truncation) goes through one inline check, [`Memory::barrier`]: a page is
+//! saved when its entry in the region's page-epoch table is below the
+//! current epoch. The stack is not logged (its entries are `u32::MAX`): what
+//! a run leaves on it is dead. Without an open epoch (epoch 0) nothing is
+//! saved. See [`Memory::page_epochs`] for what native code must check.
+//!
+//! **Limit.** [`Memory::set_limit`] bounds the bytes of all regions plus
+//! the write log; growth beyond it is refused before anything is allocated
+//! ([`MemReason::Limit`]).
 
 use std::fmt;
+
+mod journal;
+pub use journal::Checkpoint;
+use journal::Journal;
+
+/// Bytes per page of the write log: log2.
+pub const PAGE_SHIFT: u32 = 12;
+/// Bytes per page of the write log.
+pub const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
+/// The page-epoch entry of pages that are never logged (the stack).
+pub const UNTRACKED: u32 = u32::MAX;
 
 /// Bits of a virtual address that select the offset inside a region.
 pub const REGION_SHIFT: u32 = 32;
@@ -97,6 +125,9 @@ pub enum MemReason {
     /// The access size or range is too large to be real (or, for a scalar
     /// load or store, not one of 1, 2, 4 and 8 bytes).
     TooLarge,
+    /// Growing a region, or saving a page for undo, would take memory past
+    /// the limit set with [`Memory::set_limit`] (the limit in bytes).
+    Limit(usize),
 }
 
 /// A refused memory access: where, how many bytes, and why.
@@ -131,6 +162,11 @@ impl fmt::Display for MemError {
                 write!(f, "a scalar access must be 1, 2, 4 or 8 bytes")
             }
             MemReason::TooLarge => write!(f, "range too large"),
+            MemReason::Limit(limit) => write!(
+                f,
+                "the VM memory limit of {limit} bytes would be exceeded (regions plus the undo \
+                 log of changed pages; raise it with --memory-limit)"
+            ),
         }
     }
 }
@@ -146,6 +182,12 @@ struct Region {
     bytes: Vec<u8>,
     read_lo: usize,
     write_lo: usize,
+    /// Per page: the epoch in which the page was last saved to the write
+    /// log ([`UNTRACKED`] for regions that are never logged). One entry for
+    /// every page that holds at least one byte.
+    pages: Vec<u32>,
+    /// What new pages get: 0 (logged) or [`UNTRACKED`].
+    tracking: u32,
 }
 
 /// The low bound of an access a region never allows.
@@ -174,7 +216,21 @@ impl Region {
             bytes: Vec::new(),
             read_lo: if data { 0 } else { NO_ACCESS },
             write_lo: if writable { 0 } else { NO_ACCESS },
+            pages: Vec::new(),
+            tracking: 0,
         }
+    }
+
+    /// Resizes the bytes (zero-filling) and the page table; new pages get
+    /// `epoch` (they need no saving: rollback truncates them away).
+    fn resize(&mut self, len: usize, epoch: u32) {
+        self.bytes.resize(len, 0);
+        let entry = if self.tracking == UNTRACKED {
+            UNTRACKED
+        } else {
+            epoch
+        };
+        self.pages.resize(len.div_ceil(PAGE_SIZE), entry);
     }
 
     fn is_data(&self) -> bool {
@@ -230,6 +286,12 @@ pub struct MemoryMark {
 pub struct Memory {
     /// Indexed by `addr >> 32`; slot 0 is the unmapped low 4 GiB.
     regions: [Region; SLOTS],
+    /// The open epoch (0: none; nothing is logged).
+    epoch: u32,
+    /// Saved pages of every open epoch.
+    journal: Journal,
+    /// Most bytes the regions and the journal may hold together.
+    limit: usize,
 }
 
 impl Default for Memory {
@@ -242,18 +304,48 @@ impl Memory {
     /// An empty address space: every region exists at its base and has size 0.
     pub fn new() -> Memory {
         // In the order of SLOT_KINDS: (data, writable).
+        let mut regions = [
+            Region::new(false, false),
+            Region::new(false, false),
+            Region::new(true, false),
+            Region::new(true, true),
+            Region::new(true, true),
+            Region::new(true, true),
+            Region::new(true, true),
+            Region::new(true, true),
+            Region::new(true, true),
+        ];
+        regions[RegionKind::Stack as usize].tracking = UNTRACKED;
         Memory {
-            regions: [
-                Region::new(false, false),
-                Region::new(false, false),
-                Region::new(true, false),
-                Region::new(true, true),
-                Region::new(true, true),
-                Region::new(true, true),
-                Region::new(true, true),
-                Region::new(true, true),
-                Region::new(true, true),
-            ],
+            regions,
+            epoch: 0,
+            journal: Journal::default(),
+            limit: usize::MAX,
+        }
+    }
+
+    /// Bounds the bytes of all regions plus the write log (default: no bound).
+    pub fn set_limit(&mut self, bytes: usize) {
+        self.limit = bytes;
+    }
+
+    /// The bound set with [`Memory::set_limit`].
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Bytes held: every region plus the pages saved in the write log.
+    pub fn used(&self) -> usize {
+        self.regions.iter().map(|r| r.bytes.len()).sum::<usize>() + self.journal.bytes()
+    }
+
+    /// The error for growth past the limit.
+    fn over_limit(&self, addr: u64, len: usize) -> MemError {
+        MemError {
+            addr,
+            len,
+            access: Access::Write,
+            reason: MemReason::Limit(self.limit),
         }
     }
 
@@ -277,7 +369,12 @@ impl Memory {
                 reason: MemReason::TooLarge,
             });
         };
-        region.bytes.resize(end, 0);
+        let growth = end - region.bytes.len();
+        if self.used().saturating_add(growth) > self.limit {
+            return Err(self.over_limit(kind.base() + start as u64, size));
+        }
+        let epoch = self.epoch;
+        self.regions[kind as usize].resize(end, epoch);
         Ok(kind.base() + start as u64)
     }
 
@@ -292,9 +389,9 @@ impl Memory {
 
     /// Shrinks every region (except the stack) back to a mark taken earlier.
     pub fn release_to(&mut self, mark: MemoryMark) {
-        for ((r, len), kind) in self.regions.iter_mut().zip(mark.lens).zip(SLOT_KINDS) {
-            if kind != RegionKind::Stack && len <= r.bytes.len() {
-                r.bytes.truncate(len);
+        for (idx, (len, kind)) in mark.lens.into_iter().zip(SLOT_KINDS).enumerate() {
+            if kind != RegionKind::Stack {
+                self.shrink(idx, len);
             }
         }
     }
@@ -302,18 +399,52 @@ impl Memory {
     /// Shrinks one region to `len` bytes (undo of the most recent allocations).
     /// Does nothing if the region is already that short.
     pub fn truncate(&mut self, kind: RegionKind, len: usize) {
-        let r = &mut self.regions[kind as usize];
-        if len < r.bytes.len() {
-            r.bytes.truncate(len);
+        self.shrink(kind as usize, len);
+    }
+
+    /// Shrinks region `idx` to `len` bytes; the bytes dropped count as
+    /// written (an open epoch saves the pages that held them).
+    fn shrink(&mut self, idx: usize, len: usize) {
+        let old = self.regions[idx].bytes.len();
+        if len >= old {
+            return;
         }
+        // Saving can only fail at the memory limit; the pages are then
+        // dropped without a copy and rolling back cannot bring them back
+        // (shrinking is the linker's own undo, which runs inside the epoch
+        // that made the bytes, so nothing is lost in practice).
+        let _ = self.barrier(idx, len, old - len);
+        let epoch = self.epoch;
+        self.regions[idx].bytes.truncate(len);
+        self.regions[idx].resize(len, epoch);
     }
 
     /// Sets the stack region's size; existing contents are kept.
     pub fn set_stack_size(&mut self, size: usize) {
         let r = &mut self.regions[RegionKind::Stack as usize];
-        r.bytes.resize(size, 0);
+        r.resize(size, UNTRACKED);
         r.read_lo = 0;
         r.write_lo = 0;
+    }
+
+    /// The write barrier: before `len` bytes at offset `off` of region
+    /// `idx` change (bounds already checked), saves every page among them
+    /// whose epoch entry is below the open epoch. The one place every store
+    /// path goes through; the check itself is inline, the saving is not.
+    #[inline(always)]
+    fn barrier(&mut self, idx: usize, off: usize, len: usize) -> Result<(), MemError> {
+        let pages = &self.regions[idx].pages;
+        let first = off >> PAGE_SHIFT;
+        let stale = |p: usize| pages.get(p).is_some_and(|&e| e < self.epoch);
+        let needs_save = if len <= PAGE_SIZE {
+            stale(first) || stale((off + len.max(1) - 1) >> PAGE_SHIFT)
+        } else {
+            (first..=(off + len - 1) >> PAGE_SHIFT).any(stale)
+        };
+        if needs_save {
+            self.save_pages(idx, off, len)?;
+        }
+        Ok(())
     }
 
     /// Sets the lowest accessible stack offset (the bottom of the innermost
@@ -399,11 +530,12 @@ impl Memory {
             }
             None => false,
         };
-        if ok {
-            Ok(&mut self.regions[idx].bytes[off..off + len])
-        } else {
-            Err(self.refuse(addr, len, Access::Write))
+        if !ok {
+            return Err(self.refuse(addr, len, Access::Write));
         }
+        self.barrier(idx, off, len)
+            .map_err(|e| MemError { addr, ..e })?;
+        Ok(&mut self.regions[idx].bytes[off..off + len])
     }
 
     /// Writes bytes regardless of the region's write permission (for the
@@ -411,18 +543,19 @@ impl Memory {
     pub fn write_initial(&mut self, addr: u64, data: &[u8]) -> Result<(), MemError> {
         let off = (addr & OFFSET_MASK) as usize;
         let idx = (addr >> REGION_SHIFT) as usize;
-        let dst = self
-            .regions
-            .get_mut(idx)
-            .filter(|r| r.is_data())
-            .and_then(|r| r.bytes.get_mut(off..off.checked_add(data.len())?));
-        match dst {
-            Some(dst) => {
-                dst.copy_from_slice(data);
-                Ok(())
-            }
-            None => Err(self.refuse(addr, data.len(), Access::Write)),
+        let fits = self.regions.get(idx).is_some_and(|r| {
+            r.is_data()
+                && off
+                    .checked_add(data.len())
+                    .is_some_and(|end| end <= r.bytes.len())
+        });
+        if !fits {
+            return Err(self.refuse(addr, data.len(), Access::Write));
         }
+        self.barrier(idx, off, data.len())
+            .map_err(|e| MemError { addr, ..e })?;
+        self.regions[idx].bytes[off..off + data.len()].copy_from_slice(data);
+        Ok(())
     }
 
     /// Loads a little-endian unsigned value of `size` bytes (1, 2, 4 or 8).
@@ -470,6 +603,44 @@ impl Memory {
         Err(self.refuse(addr, N, Access::Read))
     }
 
+    /// Reads the `N` bytes at `addr` for a load a verifier proved in
+    /// bounds: the live-frame and permission bound is not compared, the
+    /// region's length still is, and anything unexpected takes the fully
+    /// checked path: a wrong proof can change what BPF code sees (a stale
+    /// frame below the live stack), never reach past VM memory.
+    #[inline(always)]
+    pub(crate) fn read_proven<const N: usize>(&self, addr: u64) -> Result<[u8; N], MemError> {
+        let off = (addr & OFFSET_MASK) as usize;
+        if let Some(r) = self.regions.get((addr >> REGION_SHIFT) as usize) {
+            // (A wrapped end makes an empty range: `get` refuses it.)
+            let bytes = r.bytes.get(off..off.wrapping_add(N));
+            if let Some(b) = bytes.and_then(|b| b.first_chunk::<N>()) {
+                return Ok(*b);
+            }
+        }
+        self.read_unexpected(addr)
+    }
+
+    /// [`Memory::load`] for a load a verifier proved in bounds: what the
+    /// interpreter's proven loads do (see `read_proven`), for engines'
+    /// slow paths.
+    pub fn load_proven(&self, addr: u64, size: usize) -> Result<u64, MemError> {
+        Ok(match size {
+            1 => u8::from_le_bytes(self.read_proven(addr)?) as u64,
+            2 => u16::from_le_bytes(self.read_proven(addr)?) as u64,
+            4 => u32::from_le_bytes(self.read_proven(addr)?) as u64,
+            8 => u64::from_le_bytes(self.read_proven(addr)?),
+            _ => return Err(bad_size(addr, size, Access::Read)),
+        })
+    }
+
+    /// The checked path of a proven load that did not go as proven.
+    #[cold]
+    #[inline(never)]
+    fn read_unexpected<const N: usize>(&self, addr: u64) -> Result<[u8; N], MemError> {
+        self.read_array(addr)
+    }
+
     /// Writes `N` bytes at `addr`: the interpreter's fixed-size stores.
     #[inline(always)]
     pub(crate) fn write_array<const N: usize>(
@@ -478,10 +649,16 @@ impl Memory {
         value: [u8; N],
     ) -> Result<(), MemError> {
         let off = (addr & OFFSET_MASK) as usize;
-        if let Some(r) = self.regions.get_mut((addr >> REGION_SHIFT) as usize) {
-            if off >= r.write_lo {
-                let bytes = r.bytes.get_mut(off..off.wrapping_add(N));
-                if let Some(b) = bytes.and_then(|b| b.first_chunk_mut::<N>()) {
+        let idx = (addr >> REGION_SHIFT) as usize;
+        if let Some(r) = self.regions.get(idx) {
+            // (A wrapped end makes the compare fail.)
+            if off >= r.write_lo
+                && off.wrapping_add(N) <= r.bytes.len()
+                && off < off.wrapping_add(N)
+            {
+                self.barrier(idx, off, N)
+                    .map_err(|e| MemError { addr, ..e })?;
+                if let Some(b) = self.regions[idx].bytes[off..].first_chunk_mut::<N>() {
                     *b = value;
                     return Ok(());
                 }

@@ -14,6 +14,9 @@ pub enum HelperError {
     Abort(String),
     /// Any other misuse, described for the user (e.g. "double free of 0x400000010").
     Fault(String),
+    /// Undefined behaviour a compiled-in check caught (`__bpf_ub_trap`,
+    /// docs/abi.md): what happened, e.g. "division by zero".
+    Undefined(String),
 }
 
 impl From<MemError> for HelperError {
@@ -29,6 +32,7 @@ impl fmt::Display for HelperError {
             HelperError::Exit(c) => write!(f, "exit({c})"),
             HelperError::Abort(m) => write!(f, "{m}"),
             HelperError::Fault(m) => write!(f, "{m}"),
+            HelperError::Undefined(m) => write!(f, "undefined behaviour: {m}"),
         }
     }
 }
@@ -44,8 +48,10 @@ pub enum TrapKind {
     Interrupted,
     /// A call would exceed the call-depth limit (runaway recursion).
     CallDepthExceeded { limit: usize },
-    /// `call` of a helper id nobody registered.
+    /// `call` of a kernel helper id nobody registered.
     UnknownHelper(i32),
+    /// `call` (`src = 2`) of a runtime helper index nobody registered.
+    UnknownRuntimeHelper(i32),
     /// `callx` to an address that is not a function entry.
     BadCallTarget(u64),
     /// Execution left the code (fell off the end, or a call went nowhere).
@@ -80,7 +86,18 @@ impl Trap {
 impl fmt::Display for TrapKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TrapKind::Memory(e) => write!(f, "invalid memory access: {e}"),
+            TrapKind::Memory(e) => {
+                write!(f, "invalid memory access: {e}")?;
+                if e.reason == crate::memory::MemReason::OutOfBounds(crate::RegionKind::Stack) {
+                    // Most often a function whose locals need more than a frame.
+                    write!(
+                        f,
+                        " (each call frame has a fixed size: if a function needs more, \
+                         raise it with --stack-size)"
+                    )?;
+                }
+                Ok(())
+            }
             TrapKind::BudgetExhausted { budget } => write!(
                 f,
                 "instruction budget of {budget} exhausted (runaway loop? raise it with --budget)"
@@ -89,10 +106,22 @@ impl fmt::Display for TrapKind {
             TrapKind::CallDepthExceeded { limit } => {
                 write!(
                     f,
-                    "call depth limit of {limit} frames exceeded (runaway recursion?)"
+                    "call depth limit of {limit} frames exceeded (runaway recursion? raise it with --max-call-depth)"
                 )
             }
-            TrapKind::UnknownHelper(id) => write!(f, "call of unknown helper #{id}"),
+            TrapKind::UnknownHelper(id) => match crate::kernel_helpers::kernel_helper_name(*id) {
+                Some(name) => write!(
+                    f,
+                    "call of kernel helper {name}#{id}, which is not available here"
+                ),
+                None => write!(
+                    f,
+                    "call of kernel helper #{id}, which the kernel does not define"
+                ),
+            },
+            TrapKind::UnknownRuntimeHelper(id) => {
+                write!(f, "call of runtime helper #{id}, which is not registered")
+            }
             TrapKind::BadCallTarget(a) => {
                 write!(f, "indirect call to {a:#x}, which is not a function")
             }
@@ -101,6 +130,7 @@ impl fmt::Display for TrapKind {
                 HelperError::Memory(e) => write!(f, "in {helper}: invalid memory access: {e}"),
                 // Helper messages already name the call, e.g. `free(0x...): double free`.
                 HelperError::Fault(m) | HelperError::Abort(m) => f.write_str(m),
+                HelperError::Undefined(m) => write!(f, "undefined behaviour: {m}"),
                 HelperError::Exit(c) => write!(f, "exit({c})"),
             },
         }

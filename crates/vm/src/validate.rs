@@ -45,7 +45,10 @@ impl fmt::Display for InvalidKind {
             InvalidKind::BadImmediate(imm) => write!(f, "invalid immediate {imm}"),
             InvalidKind::BadOffset(off) => write!(f, "invalid offset {off}"),
             InvalidKind::TruncatedLdImm64 => {
-                write!(f, "ld_imm64 is missing its second slot or the second slot is not empty")
+                write!(
+                    f,
+                    "ld_imm64 is missing its second slot or the second slot is not empty"
+                )
             }
             InvalidKind::UnsupportedLdImm64Source(s) => write!(
                 f,
@@ -53,11 +56,12 @@ impl fmt::Display for InvalidKind {
             ),
             InvalidKind::LegacyPacketAccess => write!(
                 f,
-                "legacy packet access (LD_ABS/LD_IND) is not supported; load through a pointer instead"
+                "legacy packet access (LD_ABS/LD_IND) of 8 bytes does not exist (1, 2 or 4)"
             ),
             InvalidKind::UnsupportedCallKind(s) => write!(
                 f,
-                "call with src={s} is not supported (0 = helper, 1 = local function)"
+                "call with src={s} is not supported (0 = kernel helper, 1 = local function, \
+                 2 = runtime helper)"
             ),
             InvalidKind::JumpOutOfRange(t) => write!(f, "jump target {t} is outside the program"),
             InvalidKind::JumpIntoLdImm64(t) => {
@@ -278,7 +282,7 @@ fn check_one(insn: Insn) -> Result<(), InvalidKind> {
                     } else {
                         zero(insn.dst, "dst")?;
                         match insn.src {
-                            CALL_HELPER | CALL_LOCAL => Ok(()),
+                            CALL_HELPER | CALL_LOCAL | CALL_RUNTIME => Ok(()),
                             s => Err(InvalidKind::UnsupportedCallKind(s)),
                         }
                     }
@@ -306,7 +310,18 @@ fn check_one(insn: Insn) -> Result<(), InvalidKind> {
             }
         }
         CLASS_LD => match op & 0xe0 {
-            MODE_ABS | MODE_IND => Err(InvalidKind::LegacyPacketAccess),
+            MODE_ABS | MODE_IND if op & 0x18 == SIZE_DW => Err(InvalidKind::LegacyPacketAccess),
+            // Legacy packet loads (socket filters): r0 = packet bytes, with
+            // r6 the implicit context; the kernel's field rules.
+            mode @ (MODE_ABS | MODE_IND) => {
+                zero(insn.dst, "dst")?;
+                zero(insn.off, "off")?;
+                if mode == MODE_ABS {
+                    zero(insn.src, "src")
+                } else {
+                    reg(insn.src)
+                }
+            }
             MODE_IMM if op == OP_LD_IMM64 => {
                 writable(insn.dst)?;
                 zero(insn.off, "off")?;
@@ -454,14 +469,33 @@ mod tests {
     }
 
     #[test]
-    fn rejects_legacy_packet_loads() {
+    fn checks_legacy_packet_loads() {
+        // ldabsw 12, ldindh r1 + 0, ldabsb 3
+        validate(
+            &[
+                Insn::new(0x20, 0, 0, 0, 12),
+                Insn::new(0x48, 0, 1, 0, 0),
+                Insn::new(0x30, 0, 0, 0, 3),
+                exit(),
+            ],
+            true,
+        )
+        .unwrap();
         assert_eq!(
-            kind(&[Insn::new(0x20, 0, 0, 0, 0)]),
+            kind(&[Insn::new(0x38, 0, 0, 0, 0)]),
             InvalidKind::LegacyPacketAccess
         );
         assert_eq!(
-            kind(&[Insn::new(0x40, 0, 1, 0, 0)]),
-            InvalidKind::LegacyPacketAccess
+            kind(&[Insn::new(0x20, 1, 0, 0, 0)]),
+            InvalidKind::ReservedField("dst")
+        );
+        assert_eq!(
+            kind(&[Insn::new(0x20, 0, 2, 0, 0)]),
+            InvalidKind::ReservedField("src")
+        );
+        assert_eq!(
+            kind(&[Insn::new(0x40, 0, 11, 0, 0)]),
+            InvalidKind::BadRegister(11)
         );
     }
 }

@@ -1,28 +1,38 @@
 //! The VM: code, memory, helpers and configuration, and the API to load
 //! and call code. The interpreter loop itself lives in `interp.rs`.
 
-use crate::exec::{Engine, Op};
-use crate::interp::{self, Program};
+use crate::exec::Engine;
+use crate::host::{CallbackHelperFn, Device};
+use crate::interp::Program;
 use crate::isa::{Insn, INSN_SIZE};
 use crate::memory::{Memory, RegionKind, MAX_REGION_SIZE};
-use crate::trap::{HelperError, TrapKind};
+use crate::trap::HelperError;
 use crate::validate::{jump_target, validate, validate_slot, InvalidInsn, InvalidKind, JumpTarget};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-/// A host function callable from BPF with `call id`. It receives the VM
-/// memory (every access checked) and r1..r5; its result goes to r0.
+/// A host function callable from BPF: a kernel helper (`call id`) or a
+/// runtime helper (`call` with `src = 2`). It receives the VM memory (every
+/// access checked) and r1..r5; its result goes to r0.
 pub type HelperFn = Box<dyn FnMut(&mut Memory, [u64; 5]) -> Result<u64, HelperError>>;
 
 pub(crate) struct Helper {
     pub(crate) name: String,
-    pub(crate) func: HelperFn,
+    pub(crate) func: HelperImpl,
+}
+
+/// The two kinds of helper: plain functions, and helpers that may call
+/// back into BPF or tail-call (see [`crate::host`]).
+pub(crate) enum HelperImpl {
+    Plain(HelperFn),
+    Callback(CallbackHelperFn),
 }
 
 /// The most code slots a [`Vm`] holds (2^28): as many as the code region has addresses.
 pub(crate) const MAX_CODE_SLOTS: usize = MAX_REGION_SIZE / INSN_SIZE;
 
-/// The largest helper id [`Vm::register_helper`] accepts.
+/// The largest helper id or index [`Vm::register_helper`] and
+/// [`Vm::register_runtime_helper`] accept.
 pub const MAX_HELPER_ID: u32 = 0xffff;
 
 /// Limits that keep any program finite.
@@ -89,11 +99,16 @@ pub struct Vm {
     pub(crate) entries: Vec<bool>,
     /// The address space; public so loaders and hosts can allocate and inspect.
     pub mem: Memory,
+    /// Kernel helpers by id (`call id`, `src = 0`).
     pub(crate) helpers: Vec<Option<Helper>>,
+    /// Runtime helpers by index (`call index`, `src = 2`).
+    pub(crate) runtime_helpers: Vec<Option<Helper>>,
     pub(crate) config: VmConfig,
     pub(crate) interrupt: Arc<AtomicBool>,
     /// The engine [`Vm::call`] hands calls to (none: the interpreter).
     pub(crate) engine: Option<Box<dyn Engine>>,
+    /// Answers faulting accesses and legacy packet loads (see [`Device`]).
+    pub(crate) device: Option<Box<dyn Device>>,
 }
 
 impl Default for Vm {
@@ -115,9 +130,11 @@ impl Vm {
             entries: Vec::new(),
             mem: Memory::new(),
             helpers: Vec::new(),
+            runtime_helpers: Vec::new(),
             config,
             interrupt: Arc::new(AtomicBool::new(false)),
             engine: crate::exec::default_engine(),
+            device: None,
         };
         vm.set_config(config);
         vm
@@ -133,6 +150,11 @@ impl Vm {
     /// take them from users should report `check`'s error instead.
     pub fn set_config(&mut self, config: VmConfig) {
         let config = config.clamped();
+        if config.frame_size < self.config.frame_size {
+            // Stack proofs hold for frames at least as large as they assumed.
+            self.program.drop_proofs(None);
+            self.sync_engine();
+        }
         self.config = config;
         self.mem
             .set_stack_size(config.frame_size.saturating_mul(config.max_call_depth));
@@ -205,7 +227,7 @@ impl Vm {
         }
         self.program.append(chunk);
         self.entries.resize(self.program.len(), false);
-        self.code_changed(start..self.program.len());
+        self.sync_engine();
         Ok(start)
     }
 
@@ -251,7 +273,7 @@ impl Vm {
             }
         }
         self.program.replace(index, insn);
-        self.code_changed(index..index + 1);
+        self.sync_engine();
         Ok(())
     }
 
@@ -261,7 +283,7 @@ impl Vm {
         match self.program.insns().get(index) {
             Some(insn) if insn.is_ld_imm64() && index + 1 < self.program.len() => {
                 self.program.set_imm64(index, value);
-                self.code_changed(index..index + 2);
+                self.sync_engine();
                 Ok(())
             }
             other => Err(InvalidInsn {
@@ -270,6 +292,39 @@ impl Vm {
                 kind: InvalidKind::TruncatedLdImm64,
             }),
         }
+    }
+
+    /// Lets the accesses at `proofs` skip the checks a verifier proved
+    /// redundant: each `(slot, region)` stays inside `region` (for the
+    /// stack: inside the live frames) on every execution. The interpreter
+    /// uses this for loads; an engine may use it for stores too. `source` is
+    /// the code the proof was derived from; changing any slot in it ([`Vm::patch`],
+    /// [`Vm::patch_ld_imm64`], truncation) withdraws the proofs, and so
+    /// does a smaller frame size. The checks that remain still keep every
+    /// access inside VM memory.
+    pub fn set_access_proofs(
+        &mut self,
+        source: std::ops::Range<usize>,
+        proofs: &[(usize, RegionKind)],
+    ) {
+        self.program.set_proofs(source, proofs);
+        self.sync_engine();
+    }
+
+    /// Withdraws every access proof.
+    pub fn clear_access_proofs(&mut self) {
+        self.program.drop_proofs(None);
+        self.sync_engine();
+    }
+
+    /// True if the access at `slot` runs with the checks a proof made redundant skipped.
+    pub fn is_access_proven(&self, slot: usize) -> bool {
+        self.program.is_proven(slot)
+    }
+
+    /// The region the access at `slot` was proven to stay in, if any.
+    pub fn access_proof(&self, slot: usize) -> Option<RegionKind> {
+        self.program.proof(slot)
     }
 
     /// Marks slot `index` as a function entry (a valid `callx` target).
@@ -281,40 +336,60 @@ impl Vm {
 
     /// Drops code after `len` slots (undo of the most recent loads).
     pub fn truncate_code(&mut self, len: usize) {
-        let old = self.program.len();
         self.program.truncate(len);
         self.entries.truncate(len);
-        if len < old {
-            self.code_changed(len..old);
-        }
+        self.sync_engine();
     }
 
-    /// Registers a helper under `id` (replacing any earlier one). Ids index
-    /// a table, so they must be small: at most [`MAX_HELPER_ID`].
+    /// Registers the kernel helper `id` (what `call id` with `src = 0`
+    /// calls; ids are the kernel's, see [`crate::kernel_helpers`]),
+    /// replacing any earlier one. Ids index a table, so they must be small:
+    /// at most [`MAX_HELPER_ID`].
     ///
     /// # Panics
     /// If `id` is greater than [`MAX_HELPER_ID`] (a host programming error).
     pub fn register_helper(&mut self, id: u32, name: &str, func: HelperFn) {
-        assert!(
-            id <= MAX_HELPER_ID,
-            "helper id {id} is above MAX_HELPER_ID ({MAX_HELPER_ID})"
-        );
-        let idx = id as usize;
-        if self.helpers.len() <= idx {
-            self.helpers.resize_with(idx + 1, || None);
-        }
-        self.helpers[idx] = Some(Helper {
-            name: name.to_string(),
-            func,
-        });
+        put(&mut self.helpers, id, name, HelperImpl::Plain(func));
     }
 
-    /// The name a helper id was registered with.
+    /// Registers kernel helper `id` as one that may call back into BPF or
+    /// tail-call ([`crate::host::HelperStep`]), replacing any earlier one.
+    ///
+    /// # Panics
+    /// If `id` is greater than [`MAX_HELPER_ID`] (a host programming error).
+    pub fn register_callback_helper(&mut self, id: u32, name: &str, func: CallbackHelperFn) {
+        put(&mut self.helpers, id, name, HelperImpl::Callback(func));
+    }
+
+    /// Plugs in (or, with `None`, removes) the device that answers faulting
+    /// accesses and LD_ABS/LD_IND; returns the previous one.
+    pub fn set_device(&mut self, device: Option<Box<dyn Device>>) -> Option<Box<dyn Device>> {
+        std::mem::replace(&mut self.device, device)
+    }
+
+    /// The name a kernel helper id was registered with.
     pub fn helper_name(&self, id: u32) -> Option<&str> {
-        self.helpers
-            .get(id as usize)?
-            .as_ref()
-            .map(|h| h.name.as_str())
+        name_in(&self.helpers, id)
+    }
+
+    /// Registers runtime helper `index` (what `call index` with `src = 2`
+    /// calls: the C runtime's `printf`, `malloc`, ...), replacing any
+    /// earlier one. At most [`MAX_HELPER_ID`].
+    ///
+    /// # Panics
+    /// If `index` is greater than [`MAX_HELPER_ID`] (a host programming error).
+    pub fn register_runtime_helper(&mut self, index: u32, name: &str, func: HelperFn) {
+        put(
+            &mut self.runtime_helpers,
+            index,
+            name,
+            HelperImpl::Plain(func),
+        );
+    }
+
+    /// The name a runtime helper index was registered with.
+    pub fn runtime_helper_name(&self, index: u32) -> Option<&str> {
+        name_in(&self.runtime_helpers, index)
     }
 
     // ---- for execution engines (see `crate::exec`) ----
@@ -330,34 +405,33 @@ impl Vm {
         self.engine.as_deref()
     }
 
-    fn code_changed(&mut self, changed: std::ops::Range<usize>) {
+    /// Tells the engine which decoded slots changed (code loaded, patched
+    /// or cut, proofs set or withdrawn).
+    fn sync_engine(&mut self) {
+        let changes = self.program.take_changes();
         if let Some(engine) = self.engine.as_mut() {
-            engine.code_changed(changed);
+            for changed in changes {
+                engine.code_changed(changed);
+            }
         }
     }
+}
 
-    /// The code pre-decoded one instruction per slot (what a JIT translates).
-    pub fn ops(&self) -> &[Op] {
-        self.program.singles()
+fn put(table: &mut Vec<Option<Helper>>, id: u32, name: &str, func: HelperImpl) {
+    assert!(
+        id <= MAX_HELPER_ID,
+        "helper id {id} is above MAX_HELPER_ID ({MAX_HELPER_ID})"
+    );
+    let idx = id as usize;
+    if table.len() <= idx {
+        table.resize_with(idx + 1, || None);
     }
+    table[idx] = Some(Helper {
+        name: name.to_string(),
+        func,
+    });
+}
 
-    /// Calls helper `id` with r1..r5 as `call id` does; the result is r0.
-    pub fn call_helper(&mut self, id: i32, args: [u64; 5]) -> Result<u64, TrapKind> {
-        interp::call_helper(&mut self.helpers, &mut self.mem, id, args)
-    }
-
-    /// The function a `callx` to `addr` enters, or the trap it raises.
-    pub fn callx_target(&self, addr: u64) -> Result<usize, TrapKind> {
-        interp::callx_target(&self.entries, addr)
-    }
-
-    /// Runs the atomic read-modify-write `op` (an `Atomic32`/`Atomic64`
-    /// op) on `regs` and memory, exactly as the interpreter does.
-    pub fn atomic(&mut self, op: &Op, regs: &mut [u64; 11]) -> Result<(), TrapKind> {
-        let result = match op.kind {
-            crate::exec::Kind::Atomic32 => interp::atomic_rmw::<4>(op, regs, &mut self.mem),
-            _ => interp::atomic_rmw::<8>(op, regs, &mut self.mem),
-        };
-        result.map_err(TrapKind::Memory)
-    }
+fn name_in(table: &[Option<Helper>], id: u32) -> Option<&str> {
+    table.get(id as usize)?.as_ref().map(|h| h.name.as_str())
 }

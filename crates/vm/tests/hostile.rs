@@ -502,11 +502,12 @@ fn unknown_opcodes() {
         let be = Insn::new(CLASS_ALU | ALU_END | SRC_X, 1, 0, 0, w);
         assert_eq!(invalid(&[be, exit()]), (InvalidKind::BadImmediate(w), 0));
     }
-    // Unknown call kinds (src = 2 is the kernel's BTF-id call).
-    let c = Insn::new(OP_CALL, 0, 2, 0, 1);
+    // Unknown call kinds (src = 2 is a runtime helper, 0 and 1 are the
+    // kernel's helper and local calls).
+    let c = Insn::new(OP_CALL, 0, 3, 0, 1);
     assert_eq!(
         invalid(&[c, exit()]),
-        (InvalidKind::UnsupportedCallKind(2), 0)
+        (InvalidKind::UnsupportedCallKind(3), 0)
     );
 }
 

@@ -1112,6 +1112,34 @@ mod calls {
     }
 
     #[test]
+    fn kernel_and_runtime_helpers_are_separate_namespaces() {
+        let mut vm = Vm::default();
+        vm.register_helper(1, "bpf_map_lookup_elem", Box::new(|_, _| Ok(10)));
+        vm.register_runtime_helper(1, "printf", Box::new(|_, _| Ok(20)));
+        let p = [call_helper(1), exit()];
+        let at = vm.load_code(&p).unwrap();
+        assert_eq!(vm.call(at, &[]).unwrap(), 10);
+        let p = [call_runtime(1), exit()];
+        let at = vm.load_code(&p).unwrap();
+        assert_eq!(vm.call(at, &[]).unwrap(), 20);
+        assert_eq!(vm.helper_name(1), Some("bpf_map_lookup_elem"));
+        assert_eq!(vm.runtime_helper_name(1), Some("printf"));
+        // Neither table answers for the other.
+        let p = [call_runtime(7), exit()];
+        let at = vm.load_code(&p).unwrap();
+        let t = vm.call(at, &[]).unwrap_err();
+        assert_eq!(t.kind, TrapKind::UnknownRuntimeHelper(7));
+        let p = [call_helper(7), exit()];
+        let at = vm.load_code(&p).unwrap();
+        let t = vm.call(at, &[]).unwrap_err();
+        assert_eq!(t.kind, TrapKind::UnknownHelper(7));
+        assert_eq!(
+            t.kind.to_string(),
+            "call of kernel helper bpf_get_prandom_u32#7, which is not available here"
+        );
+    }
+
+    #[test]
     fn unknown_helper_traps_with_its_id() {
         let mut vm = Vm::default();
         vm.register_helper(1, "one", Box::new(|_, _| Ok(1)));

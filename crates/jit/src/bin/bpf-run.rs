@@ -8,6 +8,7 @@
 
 use bpf_jit::EngineKind;
 use bpf_vm::disasm::{disasm_insn, disasm_listing, listing_line, NoSymbols};
+use bpf_vm::files::{read_bounded, DEFAULT_MEMORY_LIMIT};
 use bpf_vm::isa::{self, Insn};
 use bpf_vm::memory::MAX_REGION_SIZE;
 use bpf_vm::{RegionKind, Trap, Vm, VmConfig};
@@ -44,6 +45,9 @@ struct Args {
     /// Maximum number of nested call frames, the entry frame included.
     #[arg(long, value_name = "N", default_value_t = VmConfig::default().max_call_depth)]
     max_call_depth: usize,
+    /// Bytes of VM memory (and of each file read) allowed.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MEMORY_LIMIT)]
+    memory_limit: usize,
     /// Print the program's disassembly (llvm-objdump syntax) instead of running it.
     #[arg(long)]
     disasm: bool,
@@ -89,6 +93,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         print(&disasm_listing(&code, 0, &NoSymbols))?;
     }
     let mut vm = Vm::new(config);
+    vm.mem.set_limit(args.memory_limit);
     if let Some(note) = bpf_jit::install(&mut vm, args.engine) {
         let _ = writeln!(std::io::stderr(), "bpf-run: note: {note}");
     }
@@ -142,15 +147,15 @@ fn vm_config(args: &Args) -> Result<VmConfig, Failure> {
     })
 }
 
-fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path)
-        .map_err(|e| Failure::Usage(format!("cannot read {what} {}: {e}", path.display())))
+/// Reads a file no larger than `--memory-limit` (devices are refused).
+fn read_file(path: &Path, what: &str, limit: usize) -> Result<Vec<u8>, Failure> {
+    read_bounded(path, what, limit, "--memory-limit").map_err(Failure::Usage)
 }
 
 /// Reads and decodes PROGRAM into instruction slots.
 fn read_program(args: &Args) -> Result<Vec<Insn>, Failure> {
     let path = &args.program;
-    let bytes = read_file(path, "program")?;
+    let bytes = read_file(path, "program", args.memory_limit)?;
     let as_hex = args.hex || (!args.raw && looks_like_hex(&bytes));
     let bytes = if as_hex {
         let text = std::str::from_utf8(&bytes).map_err(|e| {
@@ -231,7 +236,7 @@ fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
 
 fn read_input(args: &Args) -> Result<Option<Vec<u8>>, Failure> {
     if let Some(path) = &args.input {
-        return read_file(path, "input").map(Some);
+        return read_file(path, "input", args.memory_limit).map(Some);
     }
     match &args.input_hex {
         Some(hex) => parse_hex(hex)

@@ -1,6 +1,9 @@
 //! `bpf-jitlink`: link BPF relocatable objects into a fresh session and run
 //! an entry function, shaped like `llvm-jitlink`.
 
+#[path = "kernel_cli/mod.rs"]
+mod kernel_cli;
+
 use bpf_linker::{Session, SessionOptions};
 use bpf_vm::{Vm, VmConfig};
 use clap::Parser;
@@ -19,8 +22,8 @@ use std::time::Instant;
                   as with llvm-jitlink."
 )]
 struct Args {
-    /// Objects to link, in order.
-    #[arg(required_unless_present = "print_cflags", value_name = "OBJ")]
+    /// Objects to link, in order (`.c` files are compiled with bpf-cc first).
+    #[arg(required_unless_present_any = ["print_cflags", "print_kernel_cflags"], value_name = "OBJ")]
     objects: Vec<std::path::PathBuf>,
     /// Function to run.
     #[arg(long, default_value = "main")]
@@ -50,8 +53,9 @@ struct Args {
     /// where the objects have debug info (like llvm-objdump -S).
     #[arg(long)]
     disasm: bool,
-    /// Print the clang flags that build objects for bpf-jitlink (with the
-    /// C runtime's headers), then exit.
+    /// Print the flags for building kernel-BPF C objects with plain clang
+    /// (the C runtime's headers, no bpf-cc lowering), then exit. Use bpf-cc
+    /// for ordinary C.
     #[arg(long)]
     print_cflags: bool,
     /// Instructions the entry may execute before it is stopped.
@@ -64,6 +68,64 @@ struct Args {
     /// is hot; the default where the host has a code generator).
     #[arg(long, value_name = "ENGINE", default_value_t = bpf_jit::EngineKind::default_for_host())]
     engine: bpf_jit::EngineKind,
+    /// Maximum number of nested call frames, the entry frame included.
+    #[arg(long, default_value_t = VmConfig::default().max_call_depth)]
+    max_call_depth: usize,
+    /// Bytes of VM memory (and of each object file read) allowed.
+    #[arg(long, value_name = "BYTES", default_value_t = bpf_vm::files::DEFAULT_MEMORY_LIMIT)]
+    memory_limit: usize,
+    /// Check every program of the objects (functions in SEC("xdp"),
+    /// SEC("kprobe/..."), ... sections) as the Linux verifier would, report
+    /// what it would refuse and why, and link only (implies --noexec).
+    /// `kernel`: a privileged loader; `kernel-unprivileged`: one without CAP_BPF.
+    #[arg(long, value_name = "MODE", value_parser = ["kernel", "kernel-unprivileged"])]
+    verify: Option<String>,
+    #[command(flatten)]
+    kernel: KernelArgs,
+}
+
+/// Running kernel-style programs (SEC("xdp"), SEC("kprobe/..."), ...).
+#[derive(clap::Args, Debug)]
+#[command(next_help_heading = "Kernel programs")]
+struct KernelArgs {
+    /// Run this program (a function in a program section, or a section
+    /// holding one program) instead of --entry; then print the verdict and
+    /// the maps.
+    #[arg(long, value_name = "PROGRAM")]
+    prog: Option<String>,
+    /// Run the program on one packet (Ethernet frame), given in hex.
+    #[arg(long, value_name = "HEX", requires = "prog", conflicts_with = "pcap")]
+    packet: Option<String>,
+    /// Run the program on every packet of a pcap or pcapng capture.
+    #[arg(long, value_name = "FILE", requires = "prog")]
+    pcap: Option<std::path::PathBuf>,
+    /// Context bytes in hex for tracing programs (pt_regs, tracepoint record, u64 args).
+    #[arg(long, value_name = "HEX", requires = "prog", conflicts_with_all = ["packet", "pcap"])]
+    ctx: Option<String>,
+    /// Fill a program array slot before running: MAP[INDEX]=PROGRAM.
+    #[arg(long = "tail-call", value_name = "MAP[INDEX]=PROGRAM")]
+    tail_calls: Vec<String>,
+    /// Resolve CO-RE relocations against this kernel BTF
+    /// (e.g. /sys/kernel/btf/vmlinux); without it they are refused.
+    #[arg(long, value_name = "FILE")]
+    btf: Option<std::path::PathBuf>,
+    /// Deterministic bpf_ktime_get_ns: START[:STEP] nanoseconds (default: the
+    /// host clock, or each packet's capture time).
+    #[arg(long, value_name = "START[:STEP]")]
+    ktime: Option<String>,
+    /// Seed of bpf_get_prandom_u32.
+    #[arg(long, default_value_t = bpf_kernel::KernelConfig::default().seed)]
+    seed: u64,
+    /// Ring buffer and perf event records to print (all are counted).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    show_events: usize,
+    /// List the programs of the objects (function, section, type), then exit.
+    #[arg(long)]
+    list_progs: bool,
+    /// Print the clang flags that build kernel-style objects with the
+    /// shipped headers (<linux/bpf.h>, <bpf/bpf_helpers.h>...), then exit.
+    #[arg(long)]
+    print_kernel_cflags: bool,
 }
 
 fn parse_int(s: &str) -> Result<u64, String> {
@@ -109,16 +171,27 @@ fn main() -> ExitCode {
 
 fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     if args.print_cflags {
-        let mut flags: Vec<String> = ["-target", "bpf", "-mcpu=v4", "-O2", "-g"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut flags: Vec<String> = [
+            "-target",
+            "bpf",
+            "-mcpu=v4",
+            "-O2",
+            "-g",
+            "-D__BPF_REPL_STRICT__",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         flags.extend(
             bpf_runtime::clang_args()
                 .into_iter()
                 .map(|a| a.to_string_lossy().into_owned()),
         );
         let _ = writeln!(out, "{}", flags.join(" "));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.kernel.print_kernel_cflags {
+        let _ = writeln!(out, "{}", kernel_cli::cflags());
         return Ok(ExitCode::SUCCESS);
     }
     if args.args.len() > 5 {
@@ -129,21 +202,27 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     }
     let mut files = Vec::new();
     for path in &args.objects {
-        let bytes =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let bytes = if path.extension().is_some_and(|e| e == "c") {
+            compile_c(path, args.stack_size)?
+        } else {
+            bpf_vm::files::read_bounded(path, "", args.memory_limit, "--memory-limit")?
+        };
         files.push((path.display().to_string(), bytes));
     }
     let config = VmConfig {
         budget: args.budget,
         frame_size: args.stack_size,
-        ..VmConfig::default()
+        max_call_depth: args.max_call_depth,
     };
-    config.check().map_err(|e| format!("--stack-size: {e}"))?;
+    config
+        .check()
+        .map_err(|e| format!("--stack-size/--max-call-depth: {e}"))?;
     let options = SessionOptions {
         allow_redefinition: false,
         keep_unfixed_graphs: args.show_graph,
     };
     let mut vm = Vm::new(config);
+    vm.mem.set_limit(args.memory_limit);
     if let Some(note) = bpf_jit::install(&mut vm, args.engine) {
         eprintln!("bpf-jitlink: note: {note}");
     }
@@ -156,10 +235,15 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     for (name, helper) in runtime.helpers() {
         session.register_helper(name, helper);
     }
+    // The kernel world: maps, kernel helpers by id, program contexts.
+    kernel_cli::enable(&mut session, &args.kernel)?;
     let inputs: Vec<(&str, &[u8])> = files
         .iter()
         .map(|(n, b)| (n.as_str(), b.as_slice()))
         .collect();
+    if let Some(mode) = &args.verify {
+        return verify_kernel(&mut session, &inputs, mode, out);
+    }
     session.add_objects(&inputs).map_err(|e| e.to_string())?;
 
     if args.show_graph {
@@ -188,8 +272,19 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     if args.disasm {
         print_disasm(&session, out);
     }
-    if args.noexec {
+    if args.kernel.list_progs {
+        kernel_cli::list(&session, out);
+    }
+    if args.noexec || args.kernel.list_progs {
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(prog) = &args.kernel.prog {
+        let _ = std::io::stdout()
+            .lock()
+            .write_all(std::mem::take(out).as_bytes());
+        let result = kernel_cli::run(&mut session, prog, &args.kernel, out);
+        let _ = runtime.stdout().flush();
+        return result.map(|()| ExitCode::SUCCESS);
     }
     // Listings first, then whatever the program prints.
     let _ = std::io::stdout()
@@ -219,6 +314,64 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
                 bpf_linker::format_backtrace(&frames, describe_frame)
             ))
         }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Compiles a C file through bpf-cc's IR stage (full mode, `-O2 -g`).
+#[cfg(feature = "cc")]
+fn compile_c(path: &std::path::Path, frame_size: usize) -> Result<Vec<u8>, String> {
+    let mut options = bpf_cc::CompileOptions::default();
+    options.lower.frame_size = frame_size as u64;
+    let (object, warnings) = bpf_cc::compile(path, &options).map_err(|e| e.to_string())?;
+    eprint!("{warnings}");
+    Ok(object)
+}
+
+#[cfg(not(feature = "cc"))]
+fn compile_c(path: &std::path::Path, _: usize) -> Result<Vec<u8>, String> {
+    Err(format!(
+        "{}: this bpf-jitlink was built without C support (feature `cc`); compile it with bpf-cc",
+        path.display()
+    ))
+}
+
+/// `--verify kernel`: links with the kernel-mode verifier as a pass and
+/// prints its report on every program.
+fn verify_kernel(
+    session: &mut Session,
+    inputs: &[(&str, &[u8])],
+    mode: &str,
+    out: &mut String,
+) -> Result<ExitCode, String> {
+    use bpf_linker::verify::kernel_hook;
+    let options = match mode {
+        "kernel-unprivileged" => bpf_verifier::KernelOptions::unprivileged(),
+        _ => bpf_verifier::KernelOptions::privileged(),
+    };
+    let reports = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    session.add_verifier(kernel_hook(options, reports.clone()));
+    let linked = session.add_objects(inputs);
+    let reports = reports.borrow();
+    for r in reports.iter() {
+        let _ = writeln!(out, "{}: {}", r.object, r.text);
+    }
+    let refused = reports.iter().filter(|r| !r.verdict.accepted()).count();
+    match linked {
+        Ok(()) => {
+            let _ = match reports.len() {
+                1 => writeln!(out, "1 program checked: the kernel would accept it"),
+                n => writeln!(
+                    out,
+                    "{n} programs checked: the kernel would accept all of them"
+                ),
+            };
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(bpf_linker::LinkError::Verify { object, .. }) if refused > 0 => Err(format!(
+            "{object}: the Linux verifier would refuse {refused} of {} programs (see above)",
+            reports.len()
+        )),
         Err(e) => Err(e.to_string()),
     }
 }

@@ -163,8 +163,17 @@ fn awaited_part(code: &[Token], item: &Analysed) -> Option<&'static str> {
     if last.is(")") {
         return after_parenthesis(code, item, last_index);
     }
+    // Only specifiers so far (`T` or `static T` for a typedef name T, as
+    // generated code writes a return type alone on its line).
+    let toks = &code[span.start..span.end];
+    let only_specifiers = is_identifier(last)
+        && toks.iter().filter(|t| is_identifier(t)).count() == 1
+        && toks
+            .iter()
+            .all(|t| is_identifier(t) || t.kind == TokenKind::Keyword);
     let unfinished_declaration = (starts_declaration_keyword(last) && !last.is_any(STATIC_ASSERT))
-        || is_tag_head(code, span.start, last_index);
+        || is_tag_head(code, span.start, last_index)
+        || only_specifiers;
     (span.declaration && unfinished_declaration).then_some("the declaration goes on")
 }
 
@@ -175,9 +184,25 @@ fn after_parenthesis(code: &[Token], item: &Analysed, close: usize) -> Option<&'
     if is_condition(code, span.start, open) && span.last_do_tail != Some(open - 1) {
         return Some("a statement should follow the condition");
     }
-    let named = open > span.start && is_identifier(&code[open - 1]);
+    // `f(...)`, or a parenthesized declarator of a function: `(f)(...)`,
+    // `(*f(int))(...)` (not `(*fp)(...)`, a pointer).
+    let named = open > span.start
+        && (is_identifier(&code[open - 1])
+            || declares_function_in_parens(code, span.start, open - 1));
     let header = span.declaration && named && !has_depth0_assignment(&code[span.start..close]);
     header.then_some("a function body should follow")
+}
+
+/// Whether the group closed at `close` is `(name)` or holds a parameter list.
+fn declares_function_in_parens(code: &[Token], low: usize, close: usize) -> bool {
+    if !code[close].is(")") {
+        return false;
+    }
+    let Some(open) = matching_open(code, low, close) else {
+        return false;
+    };
+    let inside = &code[open + 1..close];
+    matches!(inside, [t] if is_identifier(t)) || inside.iter().any(|t| t.is("("))
 }
 
 #[cfg(test)]

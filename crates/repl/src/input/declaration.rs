@@ -100,7 +100,7 @@ fn read_specifiers(toks: &[Token], tags: &mut Vec<TagSpecifier>) -> (usize, bool
         } else if token.is_any(TYPE_OPERATORS) && has_group {
             seen_type = true;
             skip_group(toks, i + 1)
-        } else if token.is_any(ATTRIBUTE_LIKE) {
+        } else if token.is_any(ATTRIBUTE_LIKE) || super::syntax::is_c23_attribute(toks, i) {
             skip_attributes(toks, i)
         } else if is_simple_specifier(token) {
             seen_type |= token.is_any(TYPE_KEYWORDS);

@@ -45,6 +45,7 @@ pub(crate) struct Span {
 
 /// Whether an item's tokens start like a declaration (see the module docs of `input`).
 pub(crate) fn starts_declaration(toks: &[Token], scope: &Scope) -> bool {
+    let toks = &toks[super::syntax::skip_attributes(toks, 0).min(toks.len())..];
     let Some(first) = toks.first() else {
         return false;
     };

@@ -66,6 +66,20 @@ pub fn split(text: &str, names: &dyn Names) -> Vec<Item> {
         .collect()
 }
 
+/// The names a declaration item declares, each with what it becomes
+/// (tags as [`NameKind::Unknown`]: they are not ordinary identifiers).
+/// Other items declare nothing.
+pub fn declared_kinds(item: &Item) -> Vec<(String, NameKind)> {
+    if !matches!(item.kind, ItemKind::Declaration(_)) {
+        return Vec::new();
+    }
+    let toks = code_tokens(&item.text);
+    if toks.is_empty() || toks[0].is_any(STATIC_ASSERT) {
+        return Vec::new();
+    }
+    declared_names(&toks, &read(&toks))
+}
+
 /// The tokens of `text` without comments.
 pub(crate) fn code_tokens(text: &str) -> Vec<Token<'_>> {
     let mut toks = tokens(text);

@@ -148,11 +148,22 @@ pub(crate) fn skip_group(toks: &[Token], i: usize) -> usize {
 }
 
 /// The index after `i`, skipping a following `__attribute__((...))`-like group if `i` starts one.
+/// C23 `[[...]]` attributes are skipped too.
 pub(crate) fn skip_attributes(toks: &[Token], mut i: usize) -> usize {
-    while toks.get(i).is_some_and(|t| t.is_any(ATTRIBUTE_LIKE)) {
-        i = skip_group(toks, i + 1);
+    loop {
+        if toks.get(i).is_some_and(|t| t.is_any(ATTRIBUTE_LIKE)) {
+            i = skip_group(toks, i + 1);
+        } else if is_c23_attribute(toks, i) {
+            i = skip_group(toks, i);
+        } else {
+            return i;
+        }
     }
-    i
+}
+
+/// Whether `[[` starts at `i`.
+pub(crate) fn is_c23_attribute(toks: &[Token], i: usize) -> bool {
+    toks.get(i).is_some_and(|t| t.is("[")) && toks.get(i + 1).is_some_and(|t| t.is("["))
 }
 
 /// The index of the token before `i` (not below `low`), looking past attribute groups.

@@ -85,6 +85,13 @@ pub fn unsized_arrays(item: &Item) -> Vec<String> {
         .collect()
 }
 
+/// Byte length of a function definition's header: the text before the
+/// `{` of its body. `None` for other items.
+pub fn function_header_len(item: &Item) -> Option<usize> {
+    let (toks, declaration) = read_item(item, is_declaration)?;
+    Some(toks[declaration.body?].offset)
+}
+
 /// Whether a declaration item defines a `const` object with an initializer
 /// (`const int k = 5;`). clang folds such a value into code compiled in
 /// the same translation unit, even where a later input redefines it.
@@ -245,8 +252,12 @@ fn extern_declaration(item: &Item, bound: &dyn Fn(&str) -> Option<u64>) -> Strin
     let specifiers = &toks[..declaration.specifiers_end];
     let mut edits = linkage_edits(&item.text, &toks, &declaration, Some("extern"));
     if !specifiers.iter().any(|t| t.is_any(&["static", "extern"])) {
+        // After C23 attributes, which must come first.
+        let at = toks
+            .get(super::syntax::skip_attributes(&toks, 0))
+            .map_or(0, |t| t.offset);
         edits.push(Edit {
-            range: 0..0,
+            range: at..at,
             replacement: "extern ".to_string(),
         });
     }

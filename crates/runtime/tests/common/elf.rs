@@ -56,13 +56,13 @@ pub fn load(name: &str, rt: &Runtime) -> Loaded {
             .get(name)
             .unwrap_or_else(|| panic!("no runtime helper {name}"));
         let slot = &mut insns[offset as usize / isa::INSN_SIZE];
-        slot.src = 0; // helper call
+        slot.src = isa::CALL_RUNTIME; // runtime helper call
         slot.imm = *id as i32;
     }
     let mut vm = Vm::default();
     let start = vm.load_code(&insns).expect("valid code");
     for (i, (name, f)) in helpers.into_iter().enumerate() {
-        vm.register_helper(i as u32 + 1, name, f);
+        vm.register_runtime_helper(i as u32 + 1, name, f);
     }
     let mut entries = HashMap::new();
     for sym in file.symbols() {

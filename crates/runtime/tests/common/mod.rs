@@ -12,7 +12,13 @@ pub struct Env {
     pub rt: Runtime,
     pub out: OutputSink,
     helpers: HashMap<&'static str, HelperFn>,
+    /// Where the next va block ends in the stack region (blocks are made
+    /// downward, as in a caller's frame, and reused once it is full).
+    va_top: usize,
 }
+
+/// The stack region's size in an `Env`.
+const STACK_SIZE: usize = 4096;
 
 impl Env {
     pub fn new() -> Env {
@@ -22,12 +28,13 @@ impl Env {
 
     pub fn with_runtime(rt: Runtime, out: OutputSink) -> Env {
         let mut mem = Memory::new();
-        mem.set_stack_size(4096);
+        mem.set_stack_size(STACK_SIZE);
         Env {
             mem,
             helpers: rt.helpers().into_iter().collect(),
             rt,
             out,
+            va_top: STACK_SIZE,
         }
     }
 
@@ -72,6 +79,48 @@ impl Env {
         let a = self.mem.alloc(RegionKind::Rodata, v.len(), 1).unwrap();
         self.mem.write_initial(a, &v).unwrap();
         a
+    }
+
+    /// Builds a full-mode va block `{cur, end, slots...}` (docs/abi.md)
+    /// holding `slots` in the stack region, where a caller makes it;
+    /// returns its address.
+    pub fn va_block(&mut self, slots: &[u64]) -> u64 {
+        let size = 16 + 8 * slots.len();
+        assert!(size <= STACK_SIZE, "too many values for the test stack");
+        if size > self.va_top {
+            self.va_top = STACK_SIZE;
+        }
+        self.va_top -= size;
+        let va = RegionKind::Stack.base() + self.va_top as u64;
+        let first = va + 16;
+        self.mem.store(va, 8, first).unwrap();
+        self.mem
+            .store(va + 8, 8, first + 8 * slots.len() as u64)
+            .unwrap();
+        for (i, v) in slots.iter().enumerate() {
+            self.mem.store(first + 8 * i as u64, 8, *v).unwrap();
+        }
+        va
+    }
+
+    /// Calls a full-mode variadic helper: the fixed arguments, then a va
+    /// block holding `values`.
+    pub fn call_va(
+        &mut self,
+        name: &str,
+        fixed: &[u64],
+        values: &[u64],
+    ) -> Result<u64, HelperError> {
+        let va = self.va_block(values);
+        let mut args = fixed.to_vec();
+        args.push(va);
+        self.call(name, &args)
+    }
+
+    /// Like [`Env::call_va`], for a call that must succeed.
+    pub fn ok_va(&mut self, name: &str, fixed: &[u64], values: &[u64]) -> u64 {
+        self.call_va(name, fixed, values)
+            .unwrap_or_else(|e| panic!("{name}{fixed:x?} with {values:x?} failed: {e}"))
     }
 
     /// Reads a string back.

@@ -231,8 +231,10 @@ pub enum Kind {
     // ---- calls ----
     /// BPF-to-BPF call; target in `Op::aux`.
     CallLocal,
-    /// Helper call; the helper id is the low 32 bits of `Op::imm`.
+    /// Kernel helper call; the helper id is the low 32 bits of `Op::imm`.
     CallHelper,
+    /// Runtime helper call; the table index is the low 32 bits of `Op::imm`.
+    CallRuntime,
     /// Indirect call to the address in `r[Op::dst]`.
     Callx,
     Exit,
@@ -246,6 +248,10 @@ pub enum Kind {
     LdImm64,
     /// An `ld_imm64` whose second slot is missing (cut off by `truncate_code`).
     LdImm64Truncated,
+    /// Legacy packet loads: `r0 = ntoh(packet[imm])` and
+    /// `r0 = ntoh(packet[r[src] + imm])`; the size in bytes in `Op::src2`.
+    LdAbs,
+    LdInd,
     Ldx8,
     Ldx16,
     Ldx32,
@@ -253,6 +259,15 @@ pub enum Kind {
     Ldxs8,
     Ldxs16,
     Ldxs32,
+    /// Loads a verifier proved in bounds (see [`proven`]): same effect,
+    /// fewer checks.
+    LdxP8,
+    LdxP16,
+    LdxP32,
+    LdxP64,
+    LdxsP8,
+    LdxsP16,
+    LdxsP32,
     St8,
     St16,
     St32,
@@ -372,6 +387,7 @@ pub(crate) fn decode(code: &[Insn], pc: usize) -> Op {
                 (JMP_CALL, false) if x => op(Kind::Callx),
                 (JMP_CALL, false) => match insn.src {
                     CALL_HELPER => op(Kind::CallHelper),
+                    CALL_RUNTIME => op(Kind::CallRuntime),
                     CALL_LOCAL => jump_to(Kind::CallLocal, insn.imm as i64),
                     _ => Op::INVALID,
                 },
@@ -389,6 +405,23 @@ pub(crate) fn decode(code: &[Insn], pc: usize) -> Op {
             },
             None => op(Kind::LdImm64Truncated),
         },
+        CLASS_LD if matches!(insn.op & 0xe0, MODE_ABS | MODE_IND) => {
+            let kind = if insn.op & 0xe0 == MODE_ABS {
+                Kind::LdAbs
+            } else {
+                Kind::LdInd
+            };
+            let size = match insn.op & 0x18 {
+                SIZE_W => 4,
+                SIZE_H => 2,
+                SIZE_B => 1,
+                _ => return Op::INVALID,
+            };
+            Op {
+                src2: size,
+                ..op(kind)
+            }
+        }
         CLASS_LDX => with_offset(match insn.op & !0x07 {
             0x60 => Kind::Ldx32,
             0x68 => Kind::Ldx16,
@@ -512,6 +545,23 @@ fn conditional_jump(code: u8, is32: bool, pick: impl Fn(Kind, Kind) -> Kind) -> 
     } else {
         pick(imm64, reg64)
     })
+}
+
+/// The op for a load a verifier proved to stay inside one region (see
+/// `Vm::set_access_proofs`); other ops are returned unchanged.
+pub(crate) fn proven(op: Op) -> Op {
+    use Kind::*;
+    let kind = match op.kind {
+        Ldx8 => LdxP8,
+        Ldx16 => LdxP16,
+        Ldx32 => LdxP32,
+        Ldx64 => LdxP64,
+        Ldxs8 => LdxsP8,
+        Ldxs16 => LdxsP16,
+        Ldxs32 => LdxsP32,
+        other => other,
+    };
+    Op { kind, ..op }
 }
 
 /// Which register width an ALU kind computes in, for [`fuse`].

@@ -1,13 +1,22 @@
-//! printf-style formatting of raw BPF argument registers, as glibc does it.
+//! printf-style formatting, as glibc does it.
 //!
-//! Values arrive as 64-bit registers; each conversion takes the bits its
+//! Values arrive as 64-bit slots ([`args`]: a va block in full mode,
+//! argument registers in strict mode); each conversion takes the bits its
 //! type has in C (`%d`: the low 32 bits, sign-extended; `%ld`: all 64;
-//! `%hhu`: the low byte; `%s`: a VM string pointer). Supported: `d i u o x X
-//! c s p %` with the flags `- + space # 0 '`, field width and precision
-//! (also `*`), and the length modifiers `hh h l ll L q j z Z t`.
-//! Conversions BPF cannot have (floating point, wide characters) and ones
-//! that would write memory (`%n`) are refused with a message; any other
-//! unknown conversion is copied to the output literally, as glibc does.
+//! `%hhu`: the low byte; `%s`: a VM string pointer; `%f`: a `double`'s bit
+//! pattern). Supported: `d i u o x X c s p %` and `f F e E g G a A` with the
+//! flags `- + space # 0 '`, field width and precision (also `*`), and the
+//! length modifiers `hh h l ll L q j z Z t` (`long double` is `double`).
+//! Floating point is refused in strict mode (its calls carry no floats the
+//! runtime could trust to be ones); wide characters and conversions that
+//! would write memory (`%n`) are refused with a message; any other unknown
+//! conversion is copied to the output literally, as glibc does.
+
+pub(crate) mod args;
+mod decimal;
+mod float;
+
+pub(crate) use args::{Args, RangeCheck, VaReader};
 
 use crate::vmstr::{cstr, cstr_prefix, explain, int_arg};
 use bpf_vm::{HelperError, Memory};
@@ -25,7 +34,8 @@ enum Length {
     Long,
 }
 
-#[derive(Debug, Default)]
+/// One parsed conversion specification.
+#[derive(Debug, Default, Clone, Copy)]
 struct Spec {
     minus: bool,
     plus: bool,
@@ -39,47 +49,38 @@ struct Spec {
     wide: bool,
 }
 
-/// The value arguments of one call, taken in order.
-struct Args<'a> {
-    values: &'a [u64],
-    next: usize,
+/// What one formatting call reads: VM memory (for `%s` strings and va
+/// slots), the heap check every read goes through, and the function name
+/// messages give.
+struct Source<'a, 'b> {
+    mem: &'a Memory,
+    check: RangeCheck<'a>,
     func: &'a str,
+    args: &'a mut Args<'b>,
 }
 
-impl Args<'_> {
+impl Source<'_, '_> {
     fn take(&mut self) -> Result<u64, HelperError> {
-        let v = self.values.get(self.next).copied().ok_or_else(|| {
-            HelperError::Fault(format!(
-                "{}: the format has more conversions than the {} value arguments {} can receive \
-                 (a BPF call passes at most five arguments)",
-                self.func,
-                self.values.len(),
-                self.func
-            ))
-        })?;
-        self.next += 1;
-        Ok(v)
+        self.args.take(self.mem, self.check, self.func)
     }
 }
 
-/// Checks a range of VM memory that formatting is about to read.
-pub(crate) type RangeCheck<'a> = &'a dyn Fn(u64, usize) -> Result<(), HelperError>;
-
-/// Formats `fmt` with the raw argument registers `values`, reading `%s`
-/// strings from `mem` (each string's bytes also go through `check`).
-/// `func` names the calling function in messages.
+/// Formats `fmt` with the values `args` yields, reading `%s` strings from
+/// `mem` (each string's bytes also go through `check`). `func` names the
+/// calling function in messages.
 pub(crate) fn format(
     mem: &Memory,
     check: RangeCheck,
     func: &str,
     fmt: &[u8],
-    values: &[u64],
+    args: &mut Args,
 ) -> Result<Vec<u8>, HelperError> {
     let mut out = Vec::new();
-    let mut args = Args {
-        values,
-        next: 0,
+    let mut src = Source {
+        mem,
+        check,
         func,
+        args,
     };
     let mut i = 0;
     while i < fmt.len() {
@@ -91,13 +92,31 @@ pub(crate) fn format(
             out.extend_from_slice(&fmt[i..end]);
             i = end;
         } else {
-            i = conversion(mem, check, fmt, i, &mut args, &mut out)?;
+            i = conversion(&mut src, fmt, i, &mut out)?;
         }
         if out.len() > MAX_FORMATTED {
             return Err(fault(func, "the formatted text is longer than 16 MiB"));
         }
     }
     Ok(out)
+}
+
+/// Formats `fmt` with raw argument registers by `printf`'s rules, for
+/// printf-like helpers of other crates (the kernel's `bpf_trace_printk`).
+/// Strings are read from `mem`, every byte checked.
+pub fn format_registers(
+    mem: &Memory,
+    func: &str,
+    fmt: &[u8],
+    values: &[u64],
+) -> Result<Vec<u8>, HelperError> {
+    format(
+        mem,
+        &|_, _| Ok(()),
+        func,
+        fmt,
+        &mut args::Args::Registers { values, next: 0 },
+    )
 }
 
 fn fault(func: &str, what: &str) -> HelperError {
@@ -126,14 +145,12 @@ fn check_size(func: &str, n: usize) -> Result<usize, HelperError> {
 
 /// Formats the conversion starting at `fmt[start] == b'%'`; returns the index after it.
 fn conversion(
-    mem: &Memory,
-    check: RangeCheck,
+    src: &mut Source,
     fmt: &[u8],
     start: usize,
-    args: &mut Args,
     out: &mut Vec<u8>,
 ) -> Result<usize, HelperError> {
-    let func = args.func;
+    let (mem, check, func) = (src.mem, src.check, src.func);
     let mut spec = Spec::default();
     let mut i = start + 1;
     loop {
@@ -151,7 +168,7 @@ fn conversion(
     }
     if fmt.get(i) == Some(&b'*') {
         i += 1;
-        let w = int_arg(args.take()?);
+        let w = int_arg(src.take()?);
         spec.minus |= w < 0;
         spec.width = check_size(func, w.unsigned_abs() as usize)?;
     } else {
@@ -169,7 +186,7 @@ fn conversion(
         i += 1;
         if fmt.get(i) == Some(&b'*') {
             i += 1;
-            let p = int_arg(args.take()?);
+            let p = int_arg(src.take()?);
             spec.precision = match usize::try_from(p) {
                 Ok(p) => Some(check_size(func, p)?),
                 Err(_) => None,
@@ -204,7 +221,7 @@ fn conversion(
     match conv {
         b'%' => out.push(b'%'),
         b'd' | b'i' => {
-            let v = args.take()?;
+            let v = src.take()?;
             let v: i64 = match spec.length {
                 Length::Char => v as i8 as i64,
                 Length::Short => v as i16 as i64,
@@ -223,7 +240,7 @@ fn conversion(
             push_integer(out, &spec, sign, v.unsigned_abs(), 10, false);
         }
         b'u' | b'o' | b'x' | b'X' => {
-            let v = args.take()?;
+            let v = src.take()?;
             let v: u64 = match spec.length {
                 Length::Char => v as u8 as u64,
                 Length::Short => v as u16 as u64,
@@ -238,7 +255,7 @@ fn conversion(
             push_integer(out, &spec, b"", v, base, conv == b'X');
         }
         b'p' => {
-            let v = args.take()?;
+            let v = src.take()?;
             if v == 0 {
                 push_padded(out, &spec, b"(nil)");
             } else {
@@ -254,11 +271,11 @@ fn conversion(
             }
         }
         b'c' if !spec.wide => {
-            let v = args.take()?;
+            let v = src.take()?;
             push_padded(out, &spec, &[v as u8]);
         }
         b's' if !spec.wide => {
-            let v = args.take()?;
+            let v = src.take()?;
             if v == 0 {
                 let text: &[u8] = match spec.precision {
                     Some(p) if p < 6 => b"",
@@ -293,14 +310,19 @@ fn conversion(
             ))
         }
         b'm' => return Err(fault(func, "%m is not supported (there is no errno)")),
-        b'a' | b'A' | b'e' | b'E' | b'f' | b'F' | b'g' | b'G' => {
+        b'a' | b'A' | b'e' | b'E' | b'f' | b'F' | b'g' | b'G' if src.args.strict() => {
             return Err(fault(
                 func,
                 &format!(
-                    "%{} is not supported: BPF has no floating point",
+                    "%{} needs floating point, which strict mode does not have (plain BPF has \
+                     no floating point; compile in full mode, without --strict-bpf)",
                     conv as char
                 ),
             ))
+        }
+        b'a' | b'A' | b'e' | b'E' | b'f' | b'F' | b'g' | b'G' => {
+            let v = src.take()?;
+            float::push_float(out, &spec, conv, f64::from_bits(v));
         }
         _ => out.extend_from_slice(&fmt[start..=i]),
     }
@@ -376,11 +398,16 @@ fn push_integer(out: &mut Vec<u8>, spec: &Spec, sign: &[u8], v: u64, base: u64, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bpf_vm::RegionKind;
+
+    fn run(fmt: &[u8], values: &[u64]) -> Result<Vec<u8>, HelperError> {
+        let m = Memory::new();
+        let mut args = Args::Registers { values, next: 0 };
+        format(&m, &|_, _| Ok(()), "printf", fmt, &mut args)
+    }
 
     fn f(fmt: &str, values: &[u64]) -> String {
-        let m = Memory::new();
-        String::from_utf8(format(&m, &|_, _| Ok(()), "printf", fmt.as_bytes(), values).unwrap())
-            .unwrap()
+        String::from_utf8(run(fmt.as_bytes(), values).unwrap()).unwrap()
     }
 
     #[test]
@@ -395,15 +422,76 @@ mod tests {
 
     #[test]
     fn too_few_arguments_is_a_fault() {
-        let m = Memory::new();
-        let e = format(&m, &|_, _| Ok(()), "printf", b"%d %d", &[1]).unwrap_err();
-        assert!(matches!(e, HelperError::Fault(s) if s.contains("more conversions")));
+        let e = run(b"%d %d", &[1]).unwrap_err();
+        assert!(
+            matches!(&e, HelperError::Fault(s) if s.contains("argument 2") && s.contains("at most 1")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn strict_mode_refuses_floating_point() {
+        let e = run(b"%.2f", &[1f64.to_bits()]).unwrap_err();
+        assert!(
+            matches!(&e, HelperError::Fault(s) if s.contains("strict mode")),
+            "{e}"
+        );
     }
 
     #[test]
     fn huge_width_is_refused_before_allocating() {
-        let m = Memory::new();
-        let e = format(&m, &|_, _| Ok(()), "printf", b"%999999999999d", &[1]).unwrap_err();
+        let e = run(b"%999999999999d", &[1]).unwrap_err();
         assert!(matches!(e, HelperError::Fault(s) if s.contains("too large")));
+    }
+
+    /// A va block `{cur, end, slots}` in VM data memory.
+    fn va_block(m: &mut Memory, slots: &[u64]) -> u64 {
+        let va = m.alloc(RegionKind::Data, 16 + 8 * slots.len(), 8).unwrap();
+        m.store(va, 8, va + 16).unwrap();
+        m.store(va + 8, 8, va + 16 + 8 * slots.len() as u64)
+            .unwrap();
+        for (i, s) in slots.iter().enumerate() {
+            m.store(va + 16 + 8 * i as u64, 8, *s).unwrap();
+        }
+        va
+    }
+
+    #[test]
+    fn va_blocks_carry_doubles_and_integers() {
+        let mut m = Memory::new();
+        let va = va_block(&mut m, &[u64::MAX, 2.5f64.to_bits(), 7]);
+        let check = |_, _| Ok(());
+        let mut args = Args::Va(VaReader::new(&m, &check, "printf", va, false).unwrap());
+        let text = format(&m, &check, "printf", b"%d %.3f %ld", &mut args).unwrap();
+        assert_eq!(text, b"-1 2.500 7");
+        let mut args = Args::Va(VaReader::new(&m, &check, "printf", va, false).unwrap());
+        let e = format(&m, &check, "printf", b"%d %f %d %d", &mut args).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "printf: the format asks for argument 4 after the format, but the call passed 3"
+        );
+    }
+
+    #[test]
+    fn a_va_list_is_advanced_by_what_was_read() {
+        let mut m = Memory::new();
+        let va = va_block(&mut m, &[1, 2, 3]);
+        let check = |_, _| Ok(());
+        let mut reader = VaReader::new(&m, &check, "vprintf", va, true).unwrap();
+        let mut args = Args::Va(reader);
+        format(&m, &check, "vprintf", b"%d", &mut args).unwrap();
+        let Args::Va(r) = args else { unreachable!() };
+        reader = r;
+        assert_eq!(reader.remaining(), 2);
+        reader.write_back(&mut m).unwrap();
+        assert_eq!(m.load(va, 8).unwrap(), va + 24);
+        let mut args = Args::Va(VaReader::new(&m, &check, "vprintf", va, true).unwrap());
+        let e = format(&m, &check, "vprintf", b"%d%d%d", &mut args).unwrap_err();
+        assert!(e.to_string().contains("only 2 remained"), "{e}");
+        // A va_list is no va block: its cur need not follow the pair.
+        let e = VaReader::new(&m, &check, "printf", va, false)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("not a va block"), "{e}");
     }
 }

@@ -1,0 +1,53 @@
+/* <fenv.h> for BPF programs run by bpf-repl (bpf-runtime).
+ *
+ * Floating point always rounds to nearest (ties to even) and its exception
+ * flags are not recorded. So FE_TONEAREST is the only rounding mode:
+ * fegetround() returns it, fesetround() accepts only it (and returns
+ * nonzero for any other value). No exception macro (FE_DIVBYZERO,
+ * FE_INEXACT, ...) is defined, as C11 7.6 prescribes for exceptions an
+ * implementation does not support; FE_ALL_EXCEPT is 0 and the exception
+ * functions succeed on it. Everything here is inline BPF code. */
+#ifndef _BPF_RUNTIME_FENV_H
+#define _BPF_RUNTIME_FENV_H
+
+#define FE_TONEAREST 0
+#define FE_ALL_EXCEPT 0
+
+typedef unsigned short fexcept_t;
+typedef struct {
+    int __round;
+} fenv_t;
+
+#define FE_DFL_ENV ((const fenv_t *)-1)
+
+static inline int feclearexcept(int excepts) { return excepts & ~FE_ALL_EXCEPT; }
+static inline int fegetexceptflag(fexcept_t *flag, int excepts) {
+    *flag = 0;
+    return excepts & ~FE_ALL_EXCEPT;
+}
+static inline int feraiseexcept(int excepts) { return excepts & ~FE_ALL_EXCEPT; }
+static inline int fesetexceptflag(const fexcept_t *flag, int excepts) {
+    (void)flag;
+    return excepts & ~FE_ALL_EXCEPT;
+}
+static inline int fetestexcept(int excepts) {
+    (void)excepts;
+    return 0;
+}
+static inline int fegetround(void) { return FE_TONEAREST; }
+static inline int fesetround(int round) { return round != FE_TONEAREST; }
+static inline int fegetenv(fenv_t *env) {
+    env->__round = FE_TONEAREST;
+    return 0;
+}
+static inline int feholdexcept(fenv_t *env) { return fegetenv(env); }
+static inline int fesetenv(const fenv_t *env) {
+    (void)env;
+    return 0;
+}
+static inline int feupdateenv(const fenv_t *env) {
+    (void)env;
+    return 0;
+}
+
+#endif /* _BPF_RUNTIME_FENV_H */
