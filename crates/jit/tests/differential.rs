@@ -1,17 +1,26 @@
 //! Differential property test: random valid programs — loops, local calls
-//! and recursion, `callx`, helpers, loads, stores and atomics that may
-//! fault, division by zero, small budgets and call-depth limits — run on
-//! the interpreter, on the JIT, and on `auto` with a tiny threshold (so
-//! that runs move from the interpreter to native code mid-call). The
-//! result or trap (kind, pc, call sites), the data buffer and the stack
-//! must be identical.
+//! and recursion, `callx`, kernel and runtime helpers (plain, failing,
+//! calling back into BPF, tail calls), LD_ABS/LD_IND, loads, stores and
+//! atomics that may fault or reach the device, proven accesses (the proofs
+//! right or wrong), division by zero, small budgets and call-depth limits
+//! — run on the interpreter, on the JIT, and on `auto` with a tiny
+//! threshold (so that runs move from the interpreter to native code
+//! mid-call), each inside an undo epoch that is rolled back afterwards
+//! (see `support/world.rs`). The result or trap (kind, pc, call sites),
+//! the data buffer, the stack and what the device saw must be identical.
+//!
+//! `DIFF_CASES=100000 cargo test --release -p bpf-jit --test differential`
+//! runs a long campaign.
 
-use bpf_jit::{EngineKind, Jit};
+#[path = "support/world.rs"]
+mod world;
+
 use bpf_vm::isa::*;
 use bpf_vm::validate::validate_slot;
-use bpf_vm::{code_addr, HelperError, RegionKind, Trap, Vm, VmConfig};
+use bpf_vm::{code_addr, RegionKind, VmConfig};
 use proptest::prelude::*;
 use std::sync::OnceLock;
+use world::Which;
 
 const BUF: usize = 64;
 
@@ -21,10 +30,11 @@ fn templates() -> &'static [Insn] {
     T.get_or_init(|| {
         let mut out = vec![Insn::new(OP_LD_IMM64, 1, 0, 0, 0)];
         for op in 0..=255u8 {
-            'found: for src in [0, 1, 2] {
+            // (dst 0 for the legacy packet loads, which take no dst.)
+            'found: for (dst, src) in [(1, 0), (1, 1), (1, 2), (0, 0), (0, 1)] {
                 for off in [0, 1, 8, 16, 32] {
                     for imm in [0, 1, 16, 32, 64, 0x40, 0x41, 0x50, 0xa0, 0xe1, 0xf1] {
-                        let insn = Insn::new(op, 1, src, off, imm);
+                        let insn = Insn::new(op, dst, src, off, imm);
                         if validate_slot(insn).is_ok() {
                             out.push(insn);
                             break 'found;
@@ -65,8 +75,10 @@ fn raw() -> impl Strategy<Value = Raw> {
 }
 
 /// Builds a program that passes validation from the raw slots: jump and
-/// call targets inside it, helper ids 1..=4 (4 is unknown), and a loop
-/// counter-friendly mix of everything else.
+/// call targets inside it, r1 (buffer), r3 (a function) and r5 (device)
+/// mostly kept, helper ids and runtime indices of the world
+/// (and one unknown of each), and a loop counter-friendly mix of
+/// everything else.
 fn build(raws: &[Raw]) -> Vec<Insn> {
     let table = templates();
     let len = raws.len() as i64;
@@ -74,7 +86,13 @@ fn build(raws: &[Raw]) -> Vec<Insn> {
     let mut i = 0;
     while i < raws.len() {
         let r = &raws[i];
-        let t = table[r.op % table.len()];
+        // One slot in eight a call (helpers that call back, tail calls,
+        // runtime helpers and local calls are where engines differ most).
+        let t = if r.op.is_multiple_of(8) {
+            Insn::new(OP_CALL, 0, 0, 0, 0)
+        } else {
+            table[r.op % table.len()]
+        };
         let mut insn = Insn::new(t.op, r.dst % 11, r.src % 11, r.off, r.imm);
         let at = code.len() as i64;
         let rel = |v: i64| (v.rem_euclid(len.max(1)) - (at + 1)) as i32;
@@ -89,12 +107,21 @@ fn build(raws: &[Raw]) -> Vec<Insn> {
             i += 2;
             continue;
         }
+        if t.class() == CLASS_LD {
+            // LD_ABS/LD_IND: no dst or offset; LD_ABS has no src either.
+            (insn.dst, insn.off) = (0, 0);
+            insn.imm = r.imm.rem_euclid(BUF as i32 + 8);
+            if t.op & 0xe0 == MODE_ABS {
+                insn.src = 0;
+            }
+        }
         if t.op == OP_CALL {
-            insn.src = r.src % 2;
-            insn.imm = if insn.src == CALL_LOCAL {
-                rel(r.imm as i64)
-            } else {
-                1 + r.imm.rem_euclid(4)
+            (insn.dst, insn.off) = (0, 0);
+            insn.src = r.src % 3;
+            insn.imm = match insn.src {
+                CALL_LOCAL => rel(r.imm as i64),
+                CALL_RUNTIME => r.imm.rem_euclid(world::RUNTIME_IDS + 1),
+                _ => 1 + r.imm.rem_euclid(world::HELPER_IDS),
             };
         } else if matches!(t.class(), CLASS_JMP | CLASS_JMP32) && t.op != OP_CALL {
             if t.op == OP_GOTOL {
@@ -103,21 +130,23 @@ fn build(raws: &[Raw]) -> Vec<Insn> {
                 insn.off = off;
             }
         }
-        // Mostly keep r1 as the buffer pointer, and aim most accesses at
-        // the buffer or the frame (the rest may fault).
-        let (class, bias) = (t.class(), r.imm.rem_euclid(8));
-        if !matches!(class, CLASS_LDX | CLASS_ST | CLASS_STX) && insn.dst == 1 && bias < 6 {
+        // Mostly keep r1 (the buffer) and r5 (the device) as they are, and
+        // aim most accesses at the buffer, the frame or the device (the
+        // rest may fault).
+        let (class, bias) = (t.class(), r.imm.rem_euclid(10));
+        let is_access = matches!(class, CLASS_LDX | CLASS_ST | CLASS_STX);
+        if !is_access && matches!(insn.dst, 1 | 3 | 5) && bias < 8 {
             insn.dst = 0;
         }
-        if matches!(class, CLASS_LDX | CLASS_ST | CLASS_STX) && bias < 6 {
-            let (base, off) = if bias < 3 {
-                (1, r.off.rem_euclid(BUF as i16 - 8))
-            } else {
-                (10, -8 - r.off.rem_euclid(56))
+        if is_access && bias < 8 {
+            let (base, off) = match bias {
+                0..3 => (1, r.off.rem_euclid(BUF as i16 - 8)),
+                3..5 => (10, -8 - r.off.rem_euclid(56)),
+                _ => (5, r.off.rem_euclid(world::DEVICE_LEN as i16)),
             };
             if class == CLASS_LDX {
                 insn.src = base;
-                insn.dst = insn.dst.clamp(2, 9);
+                insn.dst = [2, 4, 6, 7, 8, 9][insn.dst as usize % 6];
             } else {
                 insn.dst = base;
             }
@@ -125,8 +154,8 @@ fn build(raws: &[Raw]) -> Vec<Insn> {
         }
         for fix in 0..5 {
             match fix {
-                1 => insn.src = t.src,
-                2 => insn.imm = t.imm,
+                1 => insn.imm = t.imm,
+                2 => insn.src = t.src,
                 3 => insn.off = t.off,
                 4 => insn = t,
                 _ => {}
@@ -142,69 +171,16 @@ fn build(raws: &[Raw]) -> Vec<Insn> {
     code
 }
 
-/// Everything observable about one run.
-#[derive(Debug, PartialEq)]
-struct Outcome {
-    result: Result<u64, Trap>,
-    buffer: Vec<u8>,
-    stack: Vec<u8>,
-}
-
-fn run(code: &[Insn], engine: Option<u64>, config: VmConfig, input: &[u8]) -> Option<Outcome> {
-    let mut vm = Vm::new(config);
-    vm.register_helper(
-        1,
-        "mix",
-        Box::new(|_, a| Ok(a[0].wrapping_mul(31) ^ a[1].rotate_left(7) ^ a[4])),
-    );
-    vm.register_helper(
-        2,
-        "sum_bytes",
-        Box::new(|mem, a| {
-            let bytes = mem.slice(a[0], a[1].min(256) as usize)?;
-            Ok(bytes.iter().map(|&b| u64::from(b)).sum())
-        }),
-    );
-    vm.register_helper(
-        3,
-        "fail",
-        Box::new(|_, a| Err(HelperError::Fault(format!("fail({})", a[0])))),
-    );
-    match engine {
-        None => {}
-        Some(u64::MAX) => {
-            bpf_jit::install(&mut vm, EngineKind::Jit);
-        }
-        Some(threshold) => {
-            let mut jit = Jit::new(EngineKind::Auto).unwrap();
-            jit.threshold = threshold;
-            jit.per_instruction = 0;
-            vm.set_engine(Some(Box::new(jit)));
-        }
-    }
-    let entry = vm.load_code(code).ok()?;
-    for (i, insn) in code.iter().enumerate() {
-        if i % 3 == 0 || insn.op == OP_EXIT {
-            vm.mark_entry(i);
-        }
-    }
-    let addr = vm.mem.alloc(RegionKind::Data, BUF, 8).unwrap();
-    vm.mem.write_bytes(addr, input).unwrap();
-    let result = vm.call(entry, &[addr, BUF as u64, code_addr(0), 7, u64::MAX]);
-    let buffer = vm.mem.read_bytes(addr, BUF).unwrap();
-    // The whole stack region (every frame).
-    vm.mem.set_stack_low(0);
-    let size = config.frame_size * config.max_call_depth;
-    let stack = vm.mem.read_bytes(RegionKind::Stack.base(), size).unwrap();
-    Some(Outcome {
-        result,
-        buffer,
-        stack,
-    })
+/// Cases per run: 400, or `DIFF_CASES`.
+fn cases() -> u32 {
+    std::env::var("DIFF_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400)
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn jit_and_interpreter_agree(
@@ -213,22 +189,26 @@ proptest! {
         budget in prop_oneof![1u64..60, 60u64..3000, Just(20_000u64)],
         depth in 1usize..6,
         threshold in 0u64..40,
+        proof_seed in prop_oneof![Just(0u64), any::<u64>()],
     ) {
         let code = build(&raws);
         let config = VmConfig { frame_size: 64, max_call_depth: depth, budget };
-        let Some(interp) = run(&code, None, config, &input) else {
+        let proven = world::proofs(&code, proof_seed);
+        let run = |which| world::run(&code, &input, config, which, &proven);
+        let Some(interp) = run(Which::Interp) else {
             return Ok(());
         };
-        let jit = run(&code, Some(u64::MAX), config, &input).expect("loads");
+        let jit = run(Which::Jit).expect("loads");
         if std::env::var_os("DIFF_STATS").is_some() {
             let what = match &jit.result {
                 Ok(_) => "ok".to_string(),
-                Err(t) => format!("{:?}", t.kind).chars().take(14).collect(),
+                Err(t) => format!("{:?}", t.kind).chars().take(32).collect(),
             };
+            let what = format!("{what} device={}", !jit.device.is_empty());
             eprintln!("outcome: {what}");
         }
         prop_assert_eq!(&interp, &jit, "jit differs on {:?}", code);
-        let auto = run(&code, Some(threshold), config, &input).expect("loads");
+        let auto = run(Which::Auto(threshold)).expect("loads");
         prop_assert_eq!(&interp, &auto, "auto differs on {:?}", code);
     }
 }

@@ -1,6 +1,9 @@
 //! Turning fuzzer bytes into valid BPF code (shared by `vm_run` and `vm_jit`).
 
-use bpf_vm::isa::{Insn, CALL_LOCAL, CLASS_JMP, CLASS_JMP32, OP_CALL, OP_GOTOL, OP_LD_IMM64};
+use bpf_vm::isa::{
+    Insn, CALL_LOCAL, CALL_RUNTIME, CLASS_JMP, CLASS_JMP32, CLASS_LD, MODE_ABS, OP_CALL, OP_GOTOL,
+    OP_LD_IMM64,
+};
 use bpf_vm::validate::validate_slot;
 use std::sync::OnceLock;
 
@@ -10,10 +13,11 @@ pub fn templates() -> &'static [Insn] {
     TEMPLATES.get_or_init(|| {
         let mut out = vec![Insn::new(OP_LD_IMM64, 1, 0, 0, 0)];
         for op in 0..=255u8 {
-            'found: for src in [0, 1, 2] {
+            // (dst 0 for calls and the legacy packet loads, which take none.)
+            'found: for (dst, src) in [(1, 0), (1, 1), (1, 2), (0, 0), (0, 1)] {
                 for off in [0, 1, 8, 16, 32] {
                     for imm in [0, 1, 16, 32, 64, 0x40, 0x41, 0x50, 0xa0, 0xe1, 0xf1] {
-                        let insn = Insn::new(op, 1, src, off, imm);
+                        let insn = Insn::new(op, dst, src, off, imm);
                         if validate_slot(insn).is_ok() {
                             out.push(insn);
                             break 'found;
@@ -47,13 +51,23 @@ pub fn repair(code: &mut [Insn]) {
         }
         // Aim jumps and calls at a slot of the code.
         let rel = |v: i64| (v.rem_euclid(len.max(1)) - (i as i64 + 1)) as i32;
+        if t.class() == CLASS_LD {
+            // LD_ABS/LD_IND: no dst or offset; LD_ABS has no src either.
+            (insn.dst, insn.off) = (0, 0);
+            insn.imm = insn.imm.rem_euclid(300);
+            if t.op & 0xe0 == MODE_ABS {
+                insn.src = 0;
+            }
+        }
         if t.op == OP_CALL {
-            // A local call, or one of the three helpers (or an unknown one).
-            insn.src = raw.src % 2;
-            insn.imm = if insn.src == CALL_LOCAL {
-                rel(insn.imm as i64)
-            } else {
-                insn.imm.rem_euclid(5)
+            // A local call, one of the first helper ids or runtime
+            // helper indices (some unknown).
+            (insn.dst, insn.off) = (0, 0);
+            insn.src = raw.src % 3;
+            insn.imm = match insn.src {
+                CALL_LOCAL => rel(insn.imm as i64),
+                CALL_RUNTIME => insn.imm.rem_euclid(3),
+                _ => insn.imm.rem_euclid(7),
             };
         } else if matches!(t.class(), CLASS_JMP | CLASS_JMP32) {
             if t.op == OP_GOTOL {
@@ -64,8 +78,8 @@ pub fn repair(code: &mut [Insn]) {
         }
         for fix in 0..4 {
             match fix {
-                1 => insn.src = t.src,
-                2 => insn.imm = t.imm,
+                1 => insn.imm = t.imm,
+                2 => insn.src = t.src,
                 3 => insn.off = t.off,
                 _ => {}
             }
