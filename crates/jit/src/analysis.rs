@@ -51,6 +51,9 @@ pub struct Unit {
     /// Accesses a verifier proved to stay in one region
     /// ([`bpf_vm::Vm::access_proof`]; the caller of [`analyse`] fills it in).
     pub proofs: BTreeMap<usize, RegionKind>,
+    /// The region each access most likely touches, from its pointer's
+    /// provenance (`provenance.rs`; filled in like `proofs`).
+    pub guesses: BTreeMap<usize, RegionKind>,
 }
 
 /// Argument registers r1–r5.
@@ -65,7 +68,7 @@ pub struct Unsupported {
 
 /// Where control can go after the instruction at `pc`, and whether the
 /// instruction ends a block.
-fn successors(pc: usize, op: &Op) -> (Vec<usize>, bool) {
+pub fn successors(pc: usize, op: &Op) -> (Vec<usize>, bool) {
     use Kind::*;
     match op.kind {
         LdImm64 => (vec![pc + 2], false),
@@ -269,6 +272,7 @@ pub fn analyse(ops: &[Op], entry: usize) -> Result<Unit, Unsupported> {
         slots,
         args_live_after_call,
         proofs: BTreeMap::new(),
+        guesses: BTreeMap::new(),
     })
 }
 

@@ -136,6 +136,7 @@ impl Core {
             ctx: self.ctx,
             frame_size: self.config.frame_size as u64,
             min_fp: self.min_fp(),
+            stack_end: self.entry_fp(),
             code_len,
             frontend: self.isa.frontend_config(),
         }
@@ -195,6 +196,7 @@ impl Core {
             .iter()
             .filter_map(|&s| vm.access_proof(s).map(|region| (s, region)))
             .collect();
+        unit.guesses = crate::provenance::guess_regions(ops, &unit);
         let env = self.env(ops.len());
         let name = format!("bpf_{slot}_{}", self.next_name);
         self.next_name += 1;
@@ -295,7 +297,7 @@ impl Core {
         params: usize,
         results: usize,
     ) -> Result<FuncId, String> {
-        let sig = host_signature(CallConv::PreserveAll, params, 0);
+        let sig = host_signature(CallConv::PreserveAll, 0, 0);
         let name = format!("bpf_host_{host:x}");
         let id = self
             .module
@@ -305,9 +307,13 @@ impl Core {
         cctx.func.signature = sig;
         let mut b = FunctionBuilder::new(&mut cctx.func, &mut self.fbc);
         let block = b.create_block();
-        b.append_block_params_for_function_params(block);
         b.switch_to_block(block);
-        let args = b.block_params(block).to_vec();
+        let ctx = b.ins().iconst(I64, self.ctx as i64);
+        let mut args = vec![ctx];
+        for i in 0..params - 1 {
+            let at = offset_of!(JitCtx, args) as i32 + 8 * i as i32;
+            args.push(b.ins().load(I64, MemFlagsData::trusted(), ctx, at));
+        }
         let sref = b.import_signature(host_signature(
             self.isa.default_call_conv(),
             params,
@@ -316,7 +322,6 @@ impl Core {
         let callee = b.ins().iconst(I64, host as i64);
         let call = b.ins().call_indirect(sref, callee, &args);
         let rets = b.inst_results(call).to_vec();
-        let ctx = b.ins().iconst(I64, self.ctx as i64);
         for (i, v) in rets.iter().enumerate() {
             let at = offset_of!(JitCtx, ret) as i32 + 8 * i as i32;
             b.ins().store(MemFlagsData::trusted(), *v, ctx, at);

@@ -16,6 +16,7 @@
 
 mod analysis;
 pub mod engine;
+mod provenance;
 mod runtime;
 mod translate;
 

@@ -11,7 +11,7 @@
 
 use crate::engine::Core;
 use bpf_vm::exec::{ExecState, Frame, HelperAction, Kind, Outcome, PendingHelper, RESUME_BIT};
-use bpf_vm::memory::{RawRegion, REGION_SLOTS};
+use bpf_vm::memory::{RawRegion, REGION_SHIFT, REGION_SLOTS};
 use bpf_vm::{RegionKind, Trap, TrapKind, Vm};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -34,13 +34,70 @@ pub enum Stop {
     End(u64),
 }
 
+/// Rows of the region table: one per region slot (`addr >> 32`), and one
+/// that refuses everything for every higher address.
+pub const ROWS: usize = REGION_SLOTS + 1;
+
+/// One row of the region table, as the inline access check reads it: an
+/// access of `n` bytes (`n` = 1 << `i`) at `addr` is allowed when
+/// `addr - base < read[i]` (loads) or `< write[i]` (stores), compared
+/// unsigned: one compare covers the low bound (below it the difference
+/// wraps), the high one and the permission (a limit of 0 refuses). The
+/// host address is then `addr + bias`. The same rule as
+/// [`bpf_vm::Memory::slice`]; anything it refuses goes to the checked
+/// accessors for the error (or the device).
+#[repr(C, align(128))]
+#[derive(Clone, Copy, Debug)]
+pub struct RegionRow {
+    /// Virtual address of the lowest accessible byte.
+    pub base: u64,
+    /// Host address minus virtual address.
+    pub bias: u64,
+    pub read: [u64; 4],
+    pub write: [u64; 4],
+    /// The region's page-epoch table ([`bpf_vm::Memory::page_epochs`]),
+    /// for the write barrier.
+    pub pages: *const u32,
+}
+
+impl RegionRow {
+    const REFUSE: RegionRow = RegionRow {
+        base: 0,
+        bias: 0,
+        read: [0; 4],
+        write: [0; 4],
+        pages: std::ptr::null(),
+    };
+
+    /// The row of region slot `slot` as `r` describes it.
+    fn new(slot: usize, r: &RawRegion, pages: *const u32) -> RegionRow {
+        if r.lo > r.len {
+            return RegionRow {
+                pages,
+                ..Self::REFUSE
+            };
+        }
+        let span = r.len - r.lo;
+        let wspan = r.wlen.saturating_sub(r.lo);
+        let limit = |span: u64, i: usize| (span + 1).saturating_sub(1 << i);
+        let base = ((slot as u64) << REGION_SHIFT) + r.lo;
+        RegionRow {
+            base,
+            bias: (r.ptr as u64).wrapping_sub((slot as u64) << REGION_SHIFT),
+            read: std::array::from_fn(|i| limit(span, i)),
+            write: std::array::from_fn(|i| limit(wspan, i)),
+            pages,
+        }
+    }
+}
+
 /// What native code reads and writes besides BPF memory. `#[repr(C)]`:
 /// translated code addresses the fields by their offsets.
 #[repr(C)]
 pub struct JitCtx {
-    /// The region table for the inline access check ([`RawRegion`]); the
-    /// stack slot's `lo` follows the running frame.
-    pub regions: [RawRegion; REGION_SLOTS],
+    /// The region table for the inline access check ([`RegionRow`]); the
+    /// stack's row follows the running frame where native code reads it.
+    pub rows: [RegionRow; ROWS],
     /// Registers handed between native code and the host: a callee's
     /// caller registers (r0, r6–r9), arguments and results of slow calls,
     /// and every register at a pause.
@@ -60,9 +117,9 @@ pub struct JitCtx {
     /// Results of the last host call (host calls from native code go
     /// through adapters that preserve every register and return nothing).
     pub ret: [u64; 3],
-    /// Per region slot: its page-epoch table ([`bpf_vm::Memory::page_epochs`]),
-    /// for the write barrier.
-    pub page_epochs: [*const u32; REGION_SLOTS],
+    /// Arguments of the next host call after the context (see
+    /// `Core::build_adapter`).
+    pub args: [u64; 6],
     /// The open undo epoch ([`bpf_vm::Memory::epoch`]): a store to a page
     /// whose entry is lower must save the page first.
     pub epoch: u64,
@@ -130,12 +187,7 @@ pub const PAUSE_NATIVE_STACK: u64 = 2;
 impl JitCtx {
     pub fn new(interrupt: Arc<AtomicBool>) -> JitCtx {
         JitCtx {
-            regions: [RawRegion {
-                ptr: std::ptr::null_mut(),
-                lo: u64::MAX,
-                len: 0,
-                wlen: 0,
-            }; REGION_SLOTS],
+            rows: [RegionRow::REFUSE; ROWS],
             regs: [0; 11],
             native: std::ptr::null(),
             callx: std::ptr::null(),
@@ -143,7 +195,7 @@ impl JitCtx {
             stack_limit: u64::MAX,
             fuel: 0,
             ret: [0; 3],
-            page_epochs: [std::ptr::null(); REGION_SLOTS],
+            args: [0; 6],
             epoch: 0,
             budget_left: 0,
             stop: None,
@@ -179,9 +231,12 @@ impl JitCtx {
     pub fn refresh_regions(&mut self) {
         // SAFETY: during a run (the VM is not part of the context).
         let mem = unsafe { &mut (*self.vm).mem };
-        self.regions = mem.raw_regions();
-        for kind in RegionKind::ALL {
-            self.page_epochs[kind as usize] = mem.page_epochs(kind).as_ptr();
+        let raw = mem.raw_regions();
+        for (slot, r) in raw.iter().enumerate() {
+            let pages = RegionKind::ALL
+                .get(slot.wrapping_sub(1))
+                .map_or(std::ptr::null(), |&k| mem.page_epochs(k).as_ptr());
+            self.rows[slot] = RegionRow::new(slot, r, pages);
         }
         self.epoch = mem.epoch() as u64;
     }

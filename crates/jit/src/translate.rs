@@ -35,7 +35,8 @@ use bpf_vm::RegionKind;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I16, I32, I64, I8};
 use cranelift_codegen::ir::{
-    AbiParam, Block, FuncRef, Function, InstBuilder, MemFlagsData, SigRef, Signature, Type, Value,
+    AbiParam, AliasRegionData, Block, Endianness, FuncRef, Function, InstBuilder, MemFlagsData,
+    SigRef, Signature, Type, Value,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
@@ -49,6 +50,8 @@ pub struct Env {
     pub frame_size: u64,
     /// The lowest r10 a frame may have (the call-depth limit).
     pub min_fp: u64,
+    /// The end of the stack region (the entry frame's r10).
+    pub stack_end: u64,
     /// Slots of code (jumps at or past it trap).
     pub code_len: usize,
     pub frontend: TargetFrontendConfig,
@@ -102,9 +105,41 @@ const CTX_TABLE_LEN: i32 = offset_of!(JitCtx, table_len) as i32;
 const CTX_STACK_LIMIT: i32 = offset_of!(JitCtx, stack_limit) as i32;
 const CTX_RET: i32 = offset_of!(JitCtx, ret) as i32;
 const CTX_FUEL: i32 = offset_of!(JitCtx, fuel) as i32;
+const CTX_ARGS: i32 = offset_of!(JitCtx, args) as i32;
 
 fn reg_offset(r: u8) -> i32 {
     CTX_REGS + 8 * r as i32
+}
+
+/// Memory flags for the three kinds of memory native code touches, which
+/// never alias: the context (alias analysis may then keep a row of the
+/// region table loaded across BPF stores), BPF memory, and page-epoch
+/// tables.
+#[derive(Clone, Copy)]
+pub(super) struct Flags {
+    pub ctx: MemFlagsData,
+    pub bpf: MemFlagsData,
+    pub pages: MemFlagsData,
+}
+
+impl Flags {
+    fn new(func: &mut Function) -> Flags {
+        let mut region = |user_id, what: &'static str| {
+            Some(func.dfg.alias_regions.insert(AliasRegionData {
+                user_id,
+                description: what.into(),
+            }))
+        };
+        Flags {
+            ctx: MemFlagsData::trusted().with_alias_region(region(1, "jit context")),
+            // Little-endian; a checked access cannot fault.
+            bpf: MemFlagsData::new()
+                .with_notrap()
+                .with_endianness(Endianness::Little)
+                .with_alias_region(region(2, "bpf memory")),
+            pages: MemFlagsData::trusted().with_alias_region(region(3, "page epochs")),
+        }
+    }
 }
 
 /// A right-hand operand: a register's value or an immediate.
@@ -125,8 +160,9 @@ pub fn translate(
     env: &Env,
     adapters: [FuncRef; 8],
 ) {
+    let flags = Flags::new(func);
     let b = FunctionBuilder::new(func, fbc);
-    let mut t = Translator::new(b, ops, unit, env, adapters);
+    let mut t = Translator::new(b, ops, unit, env, adapters, flags);
     t.emit_unit();
     t.b.seal_all_blocks();
     t.b.finalize(env.frontend);
@@ -142,8 +178,13 @@ struct Translator<'a> {
     fuel: Variable,
     /// r10: this unit's frame pointer.
     fp: Value,
+    /// Per unit, computed at its entry (see `memory.rs`): the host address
+    /// of r10, the lowest live stack address, and the live stack's size.
+    stack: Option<memory::Stack>,
     blocks: HashMap<usize, Block>,
     out_of_code: HashMap<usize, Block>,
+    /// Memory flags by what they access (see [`Translator::flags`]).
+    flags: Flags,
     /// Returns status 1 (the stop is already recorded).
     stopped: Block,
 }
@@ -155,6 +196,7 @@ impl<'a> Translator<'a> {
         unit: &'a Unit,
         env: &'a Env,
         adapters: [FuncRef; 8],
+        flags: Flags,
     ) -> Self {
         let functions = runtime::host_functions();
         let import = |i: usize| HostFn {
@@ -201,6 +243,8 @@ impl<'a> Translator<'a> {
             fp,
             blocks,
             out_of_code,
+            flags,
+            stack: None,
             stopped,
         }
     }
@@ -229,12 +273,12 @@ impl<'a> Translator<'a> {
 
     fn ctx_load(&mut self, offset: i32) -> Value {
         let ctx = self.ctx();
-        self.b.ins().load(I64, MemFlagsData::trusted(), ctx, offset)
+        self.b.ins().load(I64, self.flags.ctx, ctx, offset)
     }
 
     fn ctx_store(&mut self, offset: i32, v: Value) {
         let ctx = self.ctx();
-        self.b.ins().store(MemFlagsData::trusted(), v, ctx, offset);
+        self.b.ins().store(self.flags.ctx, v, ctx, offset);
     }
 
     fn save_regs(&mut self, mask: u16) {
@@ -247,7 +291,12 @@ impl<'a> Translator<'a> {
     }
 
     fn host_call(&mut self, f: HostFn, args: &[Value]) -> Vec<Value> {
-        self.b.ins().call(f.func, args);
+        // The context is the adapter's own; the rest go through memory, so
+        // that a slow path puts no value in a particular register.
+        for (i, &v) in args[1..].iter().enumerate() {
+            self.ctx_store(CTX_ARGS + 8 * i as i32, v);
+        }
+        self.b.ins().call(f.func, &[]);
         (0..f.results)
             .map(|i| self.ctx_load(CTX_RET + 8 * i as i32))
             .collect()
@@ -276,27 +325,6 @@ impl<'a> Translator<'a> {
         let ok = self.b.create_block();
         self.b.ins().brif(status, self.stopped, &[], ok, &[]);
         self.b.switch_to_block(ok);
-    }
-
-    /// Points the stack's low bound in the region table at this unit's
-    /// frame, when the unit has inline checks that read it (only those do:
-    /// the host sets its own bound from `fp` on every slow path).
-    fn enter_frame(&mut self) {
-        let checks = self.reads_stack_bound();
-        if !checks {
-            return;
-        }
-        let low = self.fp_offset(-(self.env.frame_size as i64));
-        let lo_field = offset_of!(JitCtx, regions) as i32
-            + (RegionKind::Stack as i32) * std::mem::size_of::<bpf_vm::RawRegion>() as i32
-            + offset_of!(bpf_vm::RawRegion, lo) as i32;
-        self.ctx_store(lo_field, low);
-    }
-
-    /// `fp + delta` as an offset into the stack region.
-    fn fp_offset(&mut self, delta: i64) -> Value {
-        let base = RegionKind::Stack.base() as i64;
-        self.b.ins().iadd_imm_s(self.fp, delta.wrapping_sub(base))
     }
 
     /// Returns from an `exit`. (A stop returns constants: callers read
@@ -338,6 +366,7 @@ impl<'a> Translator<'a> {
         self.b.switch_to_block(deep);
         self.pause(PAUSE_NATIVE_STACK, self.unit.entry);
         self.b.switch_to_block(go);
+        self.stack = Some(self.stack_at_entry());
         self.enter_frame();
         let first = self.blocks[&self.unit.entry];
         self.b.ins().jump(first, &[]);

@@ -1,48 +1,48 @@
-//! Loads and stores: the inline region check, the frame-relative accesses
-//! that need none, proven accesses, the write barrier, and the slow path
-//! through the VM's checked accessors.
+//! Loads and stores: the inline access check, the frame-relative accesses
+//! that need none, the write barrier, and the slow path through the VM's
+//! checked accessors.
 //!
-//! An access of `n` bytes at `addr` is allowed, as in [`bpf_vm::Memory`],
-//! when `addr >> 32` names a region slot, its offset `o` is at least the
-//! slot's `lo`, and `o + n` is at most its `len` (reads) or `wlen`
-//! (writes). Native code tests exactly that against the region table in
-//! `JitCtx`; whatever fails goes to `jit_load`/`jit_store`, which ask the
-//! VM again (`Vm::load_checked`/`store_checked`: the device where the
-//! interpreter offers it, else the refusal the interpreter would raise).
+//! The check is one unsigned compare (see [`RegionRow`]): `addr - base`
+//! against the row's limit for the access size, where the row is
 //!
-//! [`Translator::access`] is the one place that decides how much an access
-//! needs checking: r10-relative accesses inside the current frame none, a
-//! verifier's proof ([`bpf_vm::Vm::access_proof`]) fixes the region (no
-//! table lookup), anything else the full test. [`Translator::host_store`]
-//! is the one place native code writes BPF memory; it passes the write
-//! barrier first (a page of the open undo epoch not yet saved goes to the
-//! slow path, whose store saves it, as `Memory::barrier` does).
+//! - for an access of unknown region, the table row of `addr >> 32`
+//!   (clamped to the refusing row);
+//! - for an access whose region is known — a verifier's proof
+//!   ([`bpf_vm::Vm::access_proof`]) or the pointer's provenance
+//!   (`provenance.rs`) — that region's row, without the lookup;
+//! - for the stack, bounds computed from r10: the live stack is
+//!   `[r10 - frame_size, end)`, whatever the table says.
+//!
+//! An access the compare refuses goes to `jit_load`/`jit_store`, which ask
+//! the VM again (`Vm::load_checked`/`store_checked`: the device where the
+//! interpreter offers it, else the interpreter's refusal), so a wrong guess
+//! of the region costs only time. Accesses inside the current frame,
+//! `r10 + off` with `off` in `[-frame_size, 0)`, need no check.
+//!
+//! [`Translator::host_store`] is the one place native code writes BPF
+//! memory. Stores outside the stack pass the write barrier there: when the
+//! page-epoch entry of the page of the first or last byte is below the
+//! open undo epoch, the store goes to the slow path, whose checked store
+//! saves the page first (as `Memory::barrier` does).
 
 use super::{Translator, CTX_REGS};
-use crate::runtime::JitCtx;
-use bpf_vm::memory::{RawRegion, PAGE_SHIFT, REGION_SLOTS};
+use crate::runtime::{JitCtx, RegionRow, ROWS};
+use bpf_vm::memory::{PAGE_SHIFT, REGION_SHIFT};
 use bpf_vm::RegionKind;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I16, I32, I64, I8};
-use cranelift_codegen::ir::{Block, Endianness, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{Block, InstBuilder, Type, Value};
 use std::mem::{offset_of, size_of};
 
-const REGIONS: i32 = offset_of!(JitCtx, regions) as i32;
-const SLOT_SIZE: i32 = size_of::<RawRegion>() as i32;
-const PTR: i32 = offset_of!(RawRegion, ptr) as i32;
-const LO: i32 = offset_of!(RawRegion, lo) as i32;
-const LEN: i32 = offset_of!(RawRegion, len) as i32;
-const WLEN: i32 = offset_of!(RawRegion, wlen) as i32;
-const PAGE_EPOCHS: i32 = offset_of!(JitCtx, page_epochs) as i32;
+const ROW_TABLE: i32 = offset_of!(JitCtx, rows) as i32;
+const ROW_SIZE: i32 = size_of::<RegionRow>() as i32;
+const BASE: i32 = offset_of!(RegionRow, base) as i32;
+const BIAS: i32 = offset_of!(RegionRow, bias) as i32;
+const READ: i32 = offset_of!(RegionRow, read) as i32;
+const WRITE: i32 = offset_of!(RegionRow, write) as i32;
+const PAGES: i32 = offset_of!(RegionRow, pages) as i32;
 const EPOCH: i32 = offset_of!(JitCtx, epoch) as i32;
-const _: () = assert!(SLOT_SIZE == 32 && CTX_REGS > 0);
-
-/// BPF memory is little-endian; a checked access cannot fault.
-fn bpf_flags() -> MemFlagsData {
-    MemFlagsData::new()
-        .with_notrap()
-        .with_endianness(Endianness::Little)
-}
+const _: () = assert!(ROW_SIZE == 128 && CTX_REGS > 0);
 
 fn int_type(size: u8) -> Type {
     match size {
@@ -53,23 +53,37 @@ fn int_type(size: u8) -> Type {
     }
 }
 
+/// log2 of an access size.
+fn size_index(size: u8) -> i32 {
+    size.trailing_zeros() as i32
+}
+
+/// Offset in the context of row `slot`'s field at `field`.
+fn row_field(slot: usize, field: i32) -> i32 {
+    ROW_TABLE + slot as i32 * ROW_SIZE + field
+}
+
+/// The live stack as a unit sees it, computed once at its entry.
+#[derive(Clone, Copy)]
+pub(super) struct Stack {
+    /// Host address of r10.
+    host_fp: Value,
+    /// r10 - frame_size: the lowest live stack address.
+    low: Value,
+    /// end + 1 - low: an access of `n` bytes at `addr` is in the live stack
+    /// when `addr - low < span - n`.
+    span: Value,
+}
+
 /// How an access is checked (see [`Translator::access`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Access {
     /// Inside the current frame, `[r10 - frame_size, r10)`: always allowed.
     Frame,
-    /// Proven to stay in this region: only its bounds are compared.
-    Proven(RegionKind),
-    /// The full test against the region table.
-    Checked,
-}
-
-/// A checked host address and what the barrier needs: the region slot
-/// and the offset in it.
-struct Checked {
-    host: Value,
-    slot: Value,
-    offset: Value,
+    /// Most likely in this region: its bounds alone are compared.
+    Region(RegionKind),
+    /// The row of the address's region slot is looked up.
+    Table,
 }
 
 impl Translator<'_> {
@@ -81,15 +95,15 @@ impl Translator<'_> {
         if base == 10 && in_frame {
             return Access::Frame;
         }
-        match self.unit.proofs.get(&pc) {
-            Some(&region) => Access::Proven(region),
-            None => Access::Checked,
+        match self.unit.proofs.get(&pc).or(self.unit.guesses.get(&pc)) {
+            Some(&region) => Access::Region(region),
+            None => Access::Table,
         }
     }
 
-    /// True if some access of the unit reads the stack's low bound from
-    /// the region table (the unit then keeps it at its own frame).
-    pub(super) fn reads_stack_bound(&self) -> bool {
+    /// True if some access of the unit reads the stack's row of the table
+    /// (the unit then keeps it at its own frame: see [`Self::enter_frame`]).
+    fn reads_stack_row(&self) -> bool {
         use bpf_vm::exec::Kind::*;
         self.unit.slots.iter().any(|&pc| {
             let op = self.ops[pc];
@@ -99,86 +113,123 @@ impl Translator<'_> {
                 St8 | St16 | St32 | St64 | Stx8 | Stx16 | Stx32 | Stx64 => op.dst,
                 _ => return false,
             };
-            match self.access(pc, base, op.offset(), 8) {
-                Access::Frame => false,
-                Access::Proven(region) => region == RegionKind::Stack,
-                Access::Checked => true,
-            }
+            self.access(pc, base, op.offset(), 8) == Access::Table
         })
+    }
+
+    /// The live stack at the unit's entry (the stack's host address never
+    /// changes during a run).
+    pub(super) fn stack_at_entry(&mut self) -> Stack {
+        let ctx = self.ctx();
+        let slot = RegionKind::Stack as usize;
+        let bias = self
+            .b
+            .ins()
+            .load(I64, self.flags.ctx, ctx, row_field(slot, BIAS));
+        let host_fp = self.b.ins().iadd(self.fp, bias);
+        let low = self
+            .b
+            .ins()
+            .iadd_imm_s(self.fp, -(self.env.frame_size as i64));
+        let end = self.b.ins().iconst(I64, self.env.stack_end as i64 + 1);
+        let span = self.b.ins().isub(end, low);
+        Stack { host_fp, low, span }
+    }
+
+    fn stack(&self) -> Stack {
+        self.stack.expect("set at the unit's entry")
+    }
+
+    /// Points the table's stack row at this unit's frame: the live stack
+    /// is `[fp - frame_size, end)`. Only units that look rows up need it
+    /// (host calls set their own bound from `fp`, and rebuild the table).
+    pub(super) fn enter_frame(&mut self) {
+        if !self.reads_stack_row() {
+            return;
+        }
+        let slot = RegionKind::Stack as usize;
+        let low = self.stack().low;
+        self.ctx_store(row_field(slot, BASE), low);
+        for i in 0..4 {
+            let limit = self.stack_limit(i);
+            self.ctx_store(row_field(slot, READ + 8 * i), limit);
+            self.ctx_store(row_field(slot, WRITE + 8 * i), limit);
+        }
+    }
+
+    /// The limit of `1 << size_log2`-byte stack accesses in this frame:
+    /// `addr - low` must be below it.
+    fn stack_limit(&mut self, size_log2: i32) -> Value {
+        let span = self.stack().span;
+        self.b.ins().iadd_imm_s(span, -(1 << size_log2))
     }
 
     /// Host address of the frame byte at `r10 + off`.
     fn frame_address(&mut self, off: u64) -> Value {
-        let ctx = self.ctx();
-        let slot = REGIONS + RegionKind::Stack as i32 * SLOT_SIZE;
-        // The stack region never moves during a run.
-        let flags = MemFlagsData::trusted().with_readonly();
-        let ptr = self.b.ins().load(I64, flags, ctx, slot + PTR);
-        let o = self.fp_offset(off as i64);
-        self.b.ins().iadd(ptr, o)
+        let host_fp = self.stack().host_fp;
+        self.b.ins().iadd_imm_s(host_fp, off as i64)
     }
 
-    /// Emits the region check of `[addr, addr + size)`; continues with
-    /// the host address (and where it is) when the access is allowed,
-    /// else in `slow`. `region`: the region a proof fixed.
+    /// Emits the check of `[addr, addr + size)` as `access` says; returns
+    /// the host address (continuing where the access is allowed; refused
+    /// accesses go to `slow`) and, for the barrier, the row it passed.
     fn checked_address(
         &mut self,
         addr: Value,
         size: u8,
         write: bool,
-        region: Option<RegionKind>,
+        access: Access,
         slow: Block,
-    ) -> Checked {
-        let b = &mut self.b;
-        let hi = b.ins().ushr_imm_s(addr, 32);
-        let (slot, entry) = match region {
-            Some(r) => {
-                let inside = b.ins().icmp_imm_u(IntCC::Equal, hi, r as i64);
-                let bounds = b.create_block();
-                b.ins().brif(inside, bounds, &[], slow, &[]);
-                b.switch_to_block(bounds);
-                let slot = b.ins().iconst(I64, r as i64);
-                let entry = b
-                    .ins()
-                    .iconst(I64, self.env.ctx as i64 + (r as i64) * SLOT_SIZE as i64);
-                (slot, entry)
+    ) -> (Value, Option<Value>) {
+        let i = size_index(size);
+        let limit_field = if write { WRITE } else { READ } + 8 * i;
+        let ctx = self.ctx();
+        let flags = self.flags.ctx;
+        let (row, low, limit) = match access {
+            Access::Region(RegionKind::Stack) => {
+                let limit = self.stack_limit(i);
+                (None, self.stack().low, limit)
             }
-            None => {
-                let mapped = b
+            Access::Region(region) => {
+                let slot = (region.base() >> REGION_SHIFT) as usize;
+                let row = self.b.ins().iadd_imm_s(ctx, row_field(slot, 0) as i64);
+                let low = self.b.ins().iconst(I64, region.base() as i64);
+                let limit = self.b.ins().load(I64, flags, row, limit_field);
+                (Some(row), low, limit)
+            }
+            _ => {
+                let hi = self.b.ins().ushr_imm_s(addr, REGION_SHIFT as i64);
+                let last = self.b.ins().iconst(I64, ROWS as i64 - 1);
+                let slot = self.b.ins().umin(hi, last);
+                let at = self
+                    .b
                     .ins()
-                    .icmp_imm_u(IntCC::UnsignedLessThan, hi, REGION_SLOTS as i64);
-                let bounds = b.create_block();
-                b.ins().brif(mapped, bounds, &[], slow, &[]);
-                b.switch_to_block(bounds);
-                let ctx = b.ins().iconst(I64, self.env.ctx as i64);
-                let at = b.ins().ishl_imm_s(hi, 5);
-                (hi, b.ins().iadd(ctx, at))
+                    .ishl_imm_s(slot, ROW_SIZE.trailing_zeros() as i64);
+                let row = self.b.ins().iadd(ctx, at);
+                let row = self.b.ins().iadd_imm_s(row, ROW_TABLE as i64);
+                let low = self.b.ins().load(I64, flags, row, BASE);
+                let limit = self.b.ins().load(I64, flags, row, limit_field);
+                (Some(row), low, limit)
             }
         };
-        let low = b.ins().ireduce(I32, addr);
-        let o = b.ins().uextend(I64, low);
-        let flags = MemFlagsData::trusted();
-        let end = b.ins().iadd_imm_s(o, size as i64);
-        let limit = b
-            .ins()
-            .load(I64, flags, entry, REGIONS + if write { WLEN } else { LEN });
-        let mut refused = b.ins().icmp(IntCC::UnsignedGreaterThan, end, limit);
-        // Only the stack has a moving low bound (data regions start at 0;
-        // code, with none, is never proven).
-        if region.is_none_or(|r| r == RegionKind::Stack) {
-            let lo = b.ins().load(I64, flags, entry, REGIONS + LO);
-            let below = b.ins().icmp(IntCC::UnsignedLessThan, o, lo);
-            refused = b.ins().bor(below, refused);
-        }
-        let fast = b.create_block();
-        b.ins().brif(refused, slow, &[], fast, &[]);
-        b.switch_to_block(fast);
-        let ptr = b.ins().load(I64, flags, entry, REGIONS + PTR);
-        Checked {
-            host: b.ins().iadd(ptr, o),
-            slot,
-            offset: o,
-        }
+        let d = self.b.ins().isub(addr, low);
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, d, limit);
+        let fast = self.b.create_block();
+        self.b.ins().brif(inside, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        let host = match row {
+            Some(row) => {
+                let bias = self.b.ins().load(I64, flags, row, BIAS);
+                self.b.ins().iadd(addr, bias)
+            }
+            None => {
+                // addr + (host_fp - fp)
+                let host_fp = self.stack().host_fp;
+                let off = self.b.ins().isub(addr, self.fp);
+                self.b.ins().iadd(host_fp, off)
+            }
+        };
+        (host, row)
     }
 
     /// `size` bytes at `r[base] + off`, zero- or sign-extended to 64 bits.
@@ -188,18 +239,14 @@ impl Translator<'_> {
             let host = self.frame_address(off);
             self.host_load(host, size)
         } else {
-            let region = match access {
-                Access::Proven(r) => Some(r),
-                _ => None,
-            };
             let addr = self.reg(base);
             let addr = self.b.ins().iadd_imm_s(addr, off as i64);
             let slow = self.b.create_block();
             self.b.set_cold_block(slow);
             let done = self.b.create_block();
             self.b.append_block_param(done, I64);
-            let checked = self.checked_address(addr, size, false, region, slow);
-            let v = self.host_load(checked.host, size);
+            let (host, _) = self.checked_address(addr, size, false, access, slow);
+            let v = self.host_load(host, size);
             self.b.ins().jump(done, &[v.into()]);
 
             self.b.switch_to_block(slow);
@@ -226,22 +273,19 @@ impl Translator<'_> {
         if access == Access::Frame {
             // The stack is never logged: no barrier.
             let host = self.frame_address(off);
-            self.host_store(host, size, value, None, None);
+            self.host_store(host, size, value);
             return;
         }
-        let region = match access {
-            Access::Proven(r) => Some(r),
-            _ => None,
-        };
         let addr = self.reg(base);
         let addr = self.b.ins().iadd_imm_s(addr, off as i64);
         let slow = self.b.create_block();
         self.b.set_cold_block(slow);
         let done = self.b.create_block();
-        let checked = self.checked_address(addr, size, true, region, slow);
-        let logged = region != Some(RegionKind::Stack);
-        let barrier = logged.then_some((checked.slot, checked.offset));
-        self.host_store(checked.host, size, value, barrier, Some(slow));
+        let (host, row) = self.checked_address(addr, size, true, access, slow);
+        if let Some(row) = row {
+            self.barrier(row, addr, size, slow);
+        }
+        self.host_store(host, size, value);
         self.b.ins().jump(done, &[]);
 
         self.b.switch_to_block(slow);
@@ -254,9 +298,41 @@ impl Translator<'_> {
         self.b.switch_to_block(done);
     }
 
+    /// The write barrier of a store of `size` bytes at `addr` that passed
+    /// the check of `row`: when the page of its first or last byte has an
+    /// epoch entry below the open epoch, go to `slow` (whose checked store
+    /// saves the page). The stack's entries never are.
+    fn barrier(&mut self, row: Value, addr: Value, size: u8, slow: Block) {
+        let (flags, page_flags) = (self.flags.ctx, self.flags.pages);
+        let b = &mut self.b;
+        let pages = b.ins().load(I64, flags, row, PAGES);
+        let offset = b.ins().ireduce(I32, addr);
+        let offset = b.ins().uextend(I64, offset);
+        let entry = |b: &mut cranelift_frontend::FunctionBuilder, off: Value| {
+            let page = b.ins().ushr_imm_s(off, PAGE_SHIFT as i64);
+            let at = b.ins().ishl_imm_s(page, 2);
+            let at = b.ins().iadd(pages, at);
+            b.ins().uload32(page_flags, at, 0)
+        };
+        let first = entry(b, offset);
+        let oldest = if size > 1 {
+            let end = b.ins().iadd_imm_s(offset, size as i64 - 1);
+            let last = entry(b, end);
+            b.ins().umin(first, last)
+        } else {
+            first
+        };
+        let ctx = b.ins().iconst(I64, self.env.ctx as i64);
+        let epoch = b.ins().load(I64, flags, ctx, EPOCH);
+        let stale = b.ins().icmp(IntCC::UnsignedLessThan, oldest, epoch);
+        let write = b.create_block();
+        b.ins().brif(stale, slow, &[], write, &[]);
+        b.switch_to_block(write);
+    }
+
     /// Reads `size` bytes at a checked host address, zero-extended.
     fn host_load(&mut self, host: Value, size: u8) -> Value {
-        let f = bpf_flags();
+        let f = self.flags.bpf;
         match size {
             1 => self.b.ins().uload8(I64, f, host, 0),
             2 => self.b.ins().uload16(I64, f, host, 0),
@@ -265,44 +341,10 @@ impl Translator<'_> {
         }
     }
 
-    /// Writes `size` bytes at a checked host address: every store to BPF
-    /// memory that native code makes is emitted here. With `barrier`
-    /// (region slot, offset), the write barrier comes first: when the
-    /// page of the first or last byte has an epoch entry below the open
-    /// epoch, the store goes to `slow` instead (the checked store saves
-    /// the page before it writes).
-    fn host_store(
-        &mut self,
-        host: Value,
-        size: u8,
-        value: Value,
-        barrier: Option<(Value, Value)>,
-        slow: Option<Block>,
-    ) {
-        if let (Some((slot, offset)), Some(slow)) = (barrier, slow) {
-            let b = &mut self.b;
-            let ctx = b.ins().iconst(I64, self.env.ctx as i64);
-            let at = b.ins().ishl_imm_s(slot, 3);
-            let at = b.ins().iadd(ctx, at);
-            let flags = MemFlagsData::trusted();
-            let pages = b.ins().load(I64, flags, at, PAGE_EPOCHS);
-            let first = b.ins().ushr_imm_s(offset, PAGE_SHIFT as i64);
-            let last = b.ins().iadd_imm_s(offset, size as i64 - 1);
-            let last = b.ins().ushr_imm_s(last, PAGE_SHIFT as i64);
-            let first = b.ins().ishl_imm_s(first, 2);
-            let last = b.ins().ishl_imm_s(last, 2);
-            let first = b.ins().iadd(pages, first);
-            let last = b.ins().iadd(pages, last);
-            let e1 = b.ins().uload32(flags, first, 0);
-            let e2 = b.ins().uload32(flags, last, 0);
-            let oldest = b.ins().umin(e1, e2);
-            let epoch = b.ins().load(I64, flags, ctx, EPOCH);
-            let stale = b.ins().icmp(IntCC::UnsignedLessThan, oldest, epoch);
-            let write = b.create_block();
-            b.ins().brif(stale, slow, &[], write, &[]);
-            b.switch_to_block(write);
-        }
-        let f = bpf_flags();
+    /// Writes `size` bytes at a checked host address (after the barrier):
+    /// every store to BPF memory that native code makes is emitted here.
+    fn host_store(&mut self, host: Value, size: u8, value: Value) {
+        let f = self.flags.bpf;
         match size {
             1 => self.b.ins().istore8(f, value, host, 0),
             2 => self.b.ins().istore16(f, value, host, 0),
