@@ -143,8 +143,8 @@ impl Core {
     }
 
     /// Runs the unit `code` in the frame `fp` with `fuel`; r1..r5 come
-    /// from `JitCtx::regs` and r0..r5 go back there (the unit's `exit`
-    /// stores them), the fuel to `JitCtx::fuel`.
+    /// from `JitCtx::regs` and r0..r5 go back there (the trampoline stores
+    /// the unit's results), the fuel to `JitCtx::fuel`.
     pub fn enter(&self, code: usize, fp: u64, fuel: u64) -> u64 {
         (self.trampoline)(code, fp, fuel)
     }
@@ -267,10 +267,19 @@ impl Core {
         }
         let sref = b.import_signature(unit_signature());
         let call = b.ins().call_indirect(sref, p[0], &args);
-        // (r0..r5 are in `regs` already: every `exit` stores them.)
         let results = b.inst_results(call).to_vec();
         b.ins()
             .store(flags, results[1], ctx, offset_of!(JitCtx, fuel) as i32);
+        // r0-r5 after an `exit` (a stop left every register there already).
+        let exited = b.create_block();
+        let done = b.create_block();
+        b.ins().brif(results[0], done, &[], exited, &[]);
+        b.switch_to_block(exited);
+        for (r, v) in results[2..].iter().enumerate() {
+            b.ins().store(flags, *v, ctx, regs + 8 * r as i32);
+        }
+        b.ins().jump(done, &[]);
+        b.switch_to_block(done);
         b.ins().return_(&[results[0]]);
         b.seal_all_blocks();
         b.finalize(self.isa.frontend_config());
@@ -329,9 +338,18 @@ impl Core {
         b.ins().return_(&[]);
         b.seal_all_blocks();
         b.finalize(self.isa.frontend_config());
+        let dump = std::env::var_os("BPF_JIT_DUMP_ADAPTERS").is_some();
+        cctx.set_disasm(dump);
         self.module
             .define_function(id, &mut cctx)
             .map_err(|e| format!("{e:?}"))?;
+        if let Some(vcode) = cctx
+            .compiled_code()
+            .and_then(|c| c.vcode.as_ref())
+            .filter(|_| dump)
+        {
+            eprintln!("; adapter {name}\n{vcode}");
+        }
         Ok(id)
     }
 

@@ -6,17 +6,17 @@
 //! A unit is a native function with the `tail` calling convention:
 //!
 //! ```text
-//! (fp, fuel, r1, r2, r3, r4, r5) -> (status, fuel, r0)
+//! (fp, fuel, r1, r2, r3, r4, r5) -> (status, fuel, r0, r1, r2, r3, r4, r5)
 //! ```
 //!
-//! `fp` is the unit's r10; r0 and r6–r9 the unit reads before writing come
-//! from `JitCtx::regs`, where every caller stores them before a call (as
-//! the interpreter's shared register file would show them). A callee's
-//! final r0–r5 (a caller may read r1–r5 after the call, as the shared
-//! register file shows them) are stored there at `exit`; a caller reloads
-//! those it reads. Status 0 is a
-//! normal `exit`; status 1 a stop recorded in `JitCtx::stop`, on which each
-//! native caller records its frame and returns 1 itself.
+//! (all eight results in registers). `fp` is the unit's r10; r0 and r6–r9
+//! the unit reads before writing come from `JitCtx::regs`, where every
+//! caller stores them before a call (as the interpreter's shared register
+//! file would show them). A callee's final r0–r5 are its results: a caller
+//! may read r1–r5 after the call, as the shared register file shows them.
+//! Status 0 is a normal `exit`; status 1 a stop recorded in
+//! `JitCtx::stop`, on which each native caller records its frame and
+//! returns 1 itself.
 //!
 //! Fuel (the budget, handed out in chunks) is checked at checkpoints only,
 //! against the longest path to the next one, and decreased per block; a
@@ -35,8 +35,8 @@ use bpf_vm::RegionKind;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I16, I32, I64, I8};
 use cranelift_codegen::ir::{
-    AbiParam, AliasRegionData, Block, Endianness, FuncRef, Function, InstBuilder, MemFlagsData,
-    SigRef, Signature, Type, Value,
+    AbiParam, AliasRegionData, Block, BlockArg, Endianness, FuncRef, Function, InstBuilder,
+    MemFlagsData, SigRef, Signature, Type, Value,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
@@ -57,13 +57,16 @@ pub struct Env {
     pub frontend: TargetFrontendConfig,
 }
 
-/// The signature of every unit.
+/// The signature of every unit (see the module's documentation).
 pub fn unit_signature() -> Signature {
     let mut sig = Signature::new(CallConv::Tail);
     sig.params.extend([AbiParam::new(I64); 7]);
-    sig.returns.extend([AbiParam::new(I64); 3]);
+    sig.returns.extend([AbiParam::new(I64); UNIT_RESULTS]);
     sig
 }
+
+/// Results of a unit: status, fuel, r0–r5.
+pub const UNIT_RESULTS: usize = 8;
 
 /// A host function's signature: `n` i64 parameters, `r` i64 results.
 pub fn host_signature(conv: CallConv, n: usize, r: usize) -> Signature {
@@ -332,9 +335,11 @@ impl<'a> Translator<'a> {
     fn ret(&mut self, status: u64) {
         let status = self.iconst(status);
         let fuel = self.b.use_var(self.fuel);
-        self.save_regs(ARG_REGS | 1);
-        let r0 = self.reg(0);
-        self.b.ins().return_(&[status, fuel, r0]);
+        let mut results = vec![status, fuel];
+        for r in 0..6 {
+            results.push(self.reg(r));
+        }
+        self.b.ins().return_(&results);
     }
 
     // ---- the unit ----
@@ -374,7 +379,9 @@ impl<'a> Translator<'a> {
         self.b.switch_to_block(self.stopped);
         let one = self.iconst(1);
         let zero = self.iconst(0);
-        self.b.ins().return_(&[one, zero, zero]);
+        let mut results = vec![one];
+        results.resize(UNIT_RESULTS, zero);
+        self.b.ins().return_(&results);
 
         let out_of_code: Vec<usize> = self.unit.out_of_code.iter().copied().collect();
         for pc in out_of_code {
@@ -665,7 +672,11 @@ impl<'a> Translator<'a> {
         self.b.ins().brif(tail, returned, &[], self.stopped, &[]);
         self.b.switch_to_block(returned);
         let zero = self.iconst(0);
-        self.b.ins().return_(&[zero, fuel, r[1]]);
+        let mut results = vec![zero, fuel];
+        for reg in 0..6 {
+            results.push(self.ctx_load(reg_offset(reg)));
+        }
+        self.b.ins().return_(&results);
 
         self.b.switch_to_block(ok);
         self.set(0, r[1]);
@@ -909,8 +920,18 @@ impl<'a> Translator<'a> {
         };
         self.b.ins().brif(code, fast, &[code.into()], slow, &[]);
 
+        // The join gets the status, the fuel, r0 and the live ones of r1-r5.
+        let live = self
+            .unit
+            .args_live_after_call
+            .get(&pc)
+            .copied()
+            .unwrap_or(ARG_REGS);
+        let returned_regs: Vec<u8> = (0..6u8)
+            .filter(|r| *r == 0 || live & (1 << r) != 0)
+            .collect();
         let join = self.b.create_block();
-        for _ in 0..3 {
+        for _ in 0..2 + returned_regs.len() {
             self.b.append_block_param(join, I64);
         }
         // Native: a call with the next frame.
@@ -927,13 +948,14 @@ impl<'a> Translator<'a> {
             args.push(self.reg(r));
         }
         let call = self.b.ins().call_indirect(self.host.unit, code, &args);
-        let results: Vec<_> = self
-            .b
-            .inst_results(call)
-            .iter()
-            .map(|v| (*v).into())
-            .collect();
-        self.b.ins().jump(join, &results);
+        let results = self.b.inst_results(call).to_vec();
+        let mut vals: Vec<_> = vec![results[0].into(), results[1].into()];
+        vals.extend(
+            returned_regs
+                .iter()
+                .map(|&r| BlockArg::from(results[2 + r as usize])),
+        );
+        self.b.ins().jump(join, &vals);
 
         // Through the host.
         self.b.switch_to_block(slow);
@@ -953,23 +975,16 @@ impl<'a> Translator<'a> {
         let returned = self.b.create_block();
         self.b.ins().brif(own, self.stopped, &[], returned, &[]);
         self.b.switch_to_block(returned);
-        let r0 = self.ctx_load(reg_offset(0));
-        self.b
-            .ins()
-            .jump(join, &[r[0].into(), r[1].into(), r0.into()]);
+        let mut vals: Vec<_> = vec![r[0].into(), r[1].into()];
+        for &reg in &returned_regs {
+            vals.push(self.ctx_load(reg_offset(reg)).into());
+        }
+        self.b.ins().jump(join, &vals);
 
-        // Back in this frame: r0 from the callee, r1-r5 as it left them
-        // (reloaded where read), r6-r9 as they were.
+        // Back in this frame: r0-r5 as the callee left them, r6-r9 as they were.
         self.b.switch_to_block(join);
         let vals = self.b.block_params(join).to_vec();
         self.b.def_var(self.fuel, vals[1]);
-        self.set(0, vals[2]);
-        let live = self
-            .unit
-            .args_live_after_call
-            .get(&pc)
-            .copied()
-            .unwrap_or(ARG_REGS);
         let unwind = self.b.create_block();
         self.b.set_cold_block(unwind);
         let back = self.b.create_block();
@@ -985,11 +1000,8 @@ impl<'a> Translator<'a> {
         self.b.ins().jump(self.stopped, &[]);
 
         self.b.switch_to_block(back);
-        for reg in 1..6u8 {
-            if live & (1 << reg) != 0 {
-                let v = self.ctx_load(reg_offset(reg));
-                self.set(reg, v);
-            }
+        for (&reg, &v) in returned_regs.iter().zip(&vals[2..]) {
+            self.set(reg, v);
         }
         self.enter_frame();
         let next = self.target(pc + 1);
