@@ -35,6 +35,7 @@ pub struct BlockInfo {
 #[derive(Debug, Clone)]
 pub struct Unit {
     pub entry: usize,
+    pub returns: Returns,
     /// Block starts in slot order.
     pub blocks: BTreeMap<usize, BlockInfo>,
     /// Slots outside the code that control reaches (each traps when fetched).
@@ -58,6 +59,44 @@ pub struct Unit {
 
 /// Argument registers r1–r5.
 pub const ARG_REGS: u16 = 0b111110;
+
+/// What a unit's `exit` hands back to its caller. The interpreter's
+/// register file is shared, so a caller may read r1–r5 as the callee left
+/// them; most callers never do (compiled C treats them as clobbered), and
+/// a unit that need not keep them until its exit frees five registers.
+/// Each unit is compiled for the variant its callers need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Returns {
+    /// r0 only (r1–r5 at the exit are unspecified).
+    R0,
+    /// r0–r5.
+    All,
+}
+
+impl Returns {
+    /// Index of the variant in the engine's slot tables.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The registers an `exit` reads.
+    fn exit_reads(self) -> u16 {
+        match self {
+            Returns::R0 => 1,
+            Returns::All => 1 | ARG_REGS,
+        }
+    }
+
+    /// The variant a call must ask for when `live` (of r1–r5) are read
+    /// after it.
+    pub fn for_live(live: u16) -> Returns {
+        if live & ARG_REGS == 0 {
+            Returns::R0
+        } else {
+            Returns::All
+        }
+    }
+}
 
 /// Why a unit cannot be translated (it runs on the interpreter instead).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,7 +215,7 @@ fn translatable(kind: Kind) -> bool {
 }
 
 /// Analyses the unit entered at `entry` of `ops`.
-pub fn analyse(ops: &[Op], entry: usize) -> Result<Unit, Unsupported> {
+pub fn analyse(ops: &[Op], entry: usize, returns: Returns) -> Result<Unit, Unsupported> {
     let len = ops.len();
     let mut seen = BTreeSet::new();
     let mut out_of_code = BTreeSet::new();
@@ -253,7 +292,7 @@ pub fn analyse(ops: &[Op], entry: usize) -> Result<Unit, Unsupported> {
         }
     }
     let exposed = exposed_registers(ops, entry, &slots);
-    let live = live_registers(ops, &slots);
+    let live = live_registers(ops, &slots, returns);
     let args_live_after_call = slots
         .iter()
         .filter(|&&pc| {
@@ -266,6 +305,7 @@ pub fn analyse(ops: &[Op], entry: usize) -> Result<Unit, Unsupported> {
         .collect();
     Ok(Unit {
         entry,
+        returns,
         blocks,
         out_of_code,
         exposed,
@@ -296,8 +336,7 @@ pub fn reads_writes(op: &Op) -> (u16, u16) {
     let bit = |r: u8| 1u16 << r;
     let (d, s) = (bit(op.dst), bit(op.src));
     match op.kind {
-        // `exit` hands r0-r5 to the caller (which may read r1-r5: the
-        // interpreter's register file is shared).
+        // (What `exit` reads depends on the unit: see `Returns`.)
         Exit => (ARG_REGS | 1, 0),
         Ja | Invalid | LdImm64Truncated => (0, 0),
         CallLocal | Callx => (CALLER_REGS | 0b111110 | d, 0b111111),
@@ -319,15 +358,18 @@ pub fn reads_writes(op: &Op) -> (u16, u16) {
 }
 
 /// Registers live at each slot of the unit (read on some path before
-/// being written), with `exit` reading r0 only.
-fn live_registers(ops: &[Op], slots: &[usize]) -> BTreeMap<usize, u16> {
+/// being written), with `exit` reading what `returns` hands back.
+fn live_registers(ops: &[Op], slots: &[usize], returns: Returns) -> BTreeMap<usize, u16> {
     let mut live: BTreeMap<usize, u16> = slots.iter().map(|&pc| (pc, 0)).collect();
     let mut changed = true;
     while changed {
         changed = false;
         for &pc in slots.iter().rev() {
             let op = &ops[pc];
-            let (reads, writes) = reads_writes(op);
+            let (mut reads, writes) = reads_writes(op);
+            if op.kind == Kind::Exit {
+                reads = returns.exit_reads();
+            }
             let out = successors(pc, op)
                 .0
                 .iter()
@@ -385,7 +427,7 @@ mod tests {
     fn unit(code: &[bpf_vm::Insn], entry: usize) -> Unit {
         let mut vm = Vm::default();
         vm.load_code(code).unwrap();
-        analyse(vm.ops(), entry).unwrap()
+        analyse(vm.ops(), entry, Returns::All).unwrap()
     }
 
     #[test]
@@ -447,6 +489,11 @@ mod tests {
         assert_eq!(u.args_live_after_call[&0], ARG_REGS & !(1 << 2));
         let u = unit(&[call_local(1), exit(), exit()], 0);
         assert_eq!(u.args_live_after_call[&0], ARG_REGS);
+        // A unit that hands back r0 only needs nothing of r1-r5.
+        let mut vm = Vm::default();
+        vm.load_code(&code).unwrap();
+        let u = analyse(vm.ops(), 0, Returns::R0).unwrap();
+        assert_eq!(u.args_live_after_call[&0], 1 << 1);
     }
 
     #[test]
@@ -454,7 +501,7 @@ mod tests {
         let mut vm = Vm::default();
         vm.load_code(&[mov64_imm(0, 1), exit(), mov64_imm(0, 2)])
             .unwrap();
-        let u = analyse(vm.ops(), 2).unwrap();
+        let u = analyse(vm.ops(), 2, Returns::All).unwrap();
         assert_eq!(u.out_of_code, BTreeSet::from([3]));
     }
 }

@@ -3,7 +3,7 @@
 //! interpreter where native code stopped, and — in `auto` mode — lets the
 //! interpreter start and compiles once a call or an entry is hot ([`Jit`]).
 
-use crate::analysis::{analyse, Unsupported};
+use crate::analysis::{analyse, Returns, Unsupported};
 use crate::runtime::{JitCtx, Stop};
 use crate::translate::{host_signature, translate, unit_signature, Env};
 use crate::EngineKind;
@@ -39,6 +39,8 @@ struct UnitCode {
     /// The slots translated, and those outside the code it traps at.
     slots: Vec<usize>,
     out_of_code: Vec<usize>,
+    /// Its local calls: the target and the variant each asks for.
+    calls: Vec<(usize, Returns)>,
 }
 
 impl UnitCode {
@@ -57,11 +59,13 @@ pub struct Core {
     module: JITModule,
     isa: OwnedTargetIsa,
     fbc: FunctionBuilderContext,
-    units: HashMap<usize, UnitCode>,
+    units: HashMap<(usize, Returns), UnitCode>,
     /// Entries whose unit cannot be translated (they are interpreted).
     refused: HashMap<usize, Unsupported>,
-    native: Vec<usize>,
-    callx: Vec<usize>,
+    /// Per slot and variant ([`Returns::index`]): the unit's code, or 0;
+    /// `callx` has them for registered function entries only.
+    native: Vec<[usize; 2]>,
+    callx: Vec<[usize; 2]>,
     trampoline: extern "C" fn(usize, u64, u64) -> u64,
     /// Register-preserving adapters of the host functions.
     adapters: [FuncId; 8],
@@ -156,29 +160,34 @@ impl Core {
         ctx.table_len = self.native.len() as u64;
     }
 
-    /// The native code of the unit entered at `slot`, compiling it first
-    /// if needed; `None` if it must be interpreted.
-    pub fn unit_code(&mut self, vm: &Vm, slot: usize) -> Option<usize> {
+    /// The native code of the unit entered at `slot` that hands back
+    /// `returns`, compiling it first if needed; `None` if it must be
+    /// interpreted.
+    pub fn unit_code(&mut self, vm: &Vm, slot: usize, returns: Returns) -> Option<usize> {
         let len = vm.ops().len();
         if self.native.len() < len {
-            self.native.resize(len, 0);
-            self.callx.resize(len, 0);
+            self.native.resize(len, [0; 2]);
+            self.callx.resize(len, [0; 2]);
         }
         if slot >= len || self.refused.contains_key(&slot) {
             return None;
         }
-        let code = match self.units.get(&slot) {
+        let code = match self.units.get(&(slot, returns)) {
             Some(u) => u.code,
-            None => match stacker::maybe_grow(512 * 1024, 4 << 20, || self.compile(vm, slot)) {
-                Ok(code) => code,
-                Err(why) => {
-                    self.refused.insert(slot, why);
-                    return None;
+            None => {
+                let compile = || self.compile(vm, slot, returns);
+                match stacker::maybe_grow(512 * 1024, 4 << 20, compile) {
+                    Ok(code) => code,
+                    Err(why) => {
+                        self.refused.insert(slot, why);
+                        return None;
+                    }
                 }
-            },
+            }
         };
-        self.native[slot] = code;
-        self.callx[slot] = if vm.is_entry(slot) { code } else { 0 };
+        let v = returns.index();
+        self.native[slot][v] = code;
+        self.callx[slot][v] = if vm.is_entry(slot) { code } else { 0 };
         Some(code)
     }
 
@@ -187,10 +196,10 @@ impl Core {
         self.refused.get(&slot)
     }
 
-    fn compile(&mut self, vm: &Vm, slot: usize) -> Result<usize, Unsupported> {
+    fn compile(&mut self, vm: &Vm, slot: usize, returns: Returns) -> Result<usize, Unsupported> {
         let start = Instant::now();
         let ops = vm.ops();
-        let mut unit = analyse(ops, slot)?;
+        let mut unit = analyse(ops, slot, returns)?;
         unit.proofs = unit
             .slots
             .iter()
@@ -231,12 +240,19 @@ impl Core {
         self.stats.units += 1;
         self.stats.instructions += unit.slots.len() as u64;
         self.stats.time += start.elapsed();
+        let calls = unit
+            .args_live_after_call
+            .iter()
+            .filter(|(&pc, _)| ops[pc].kind == bpf_vm::exec::Kind::CallLocal)
+            .map(|(&pc, &live)| (ops[pc].aux as usize, Returns::for_live(live)))
+            .collect();
         self.units.insert(
-            slot,
+            (slot, returns),
             UnitCode {
                 code,
                 slots: unit.slots,
                 out_of_code: unit.out_of_code.into_iter().collect(),
+                calls,
             },
         );
         Ok(code)
@@ -355,23 +371,23 @@ impl Core {
 
     fn code_changed(&mut self, range: Range<usize>) {
         self.refused.clear();
-        let stale: Vec<usize> = self
+        let stale: Vec<(usize, Returns)> = self
             .units
             .iter()
             .filter(|(_, u)| u.touches(&range))
-            .map(|(&s, _)| s)
+            .map(|(&key, _)| key)
             .collect();
-        for slot in stale {
-            self.units.remove(&slot);
+        for (slot, returns) in stale {
+            self.units.remove(&(slot, returns));
             if let Some(n) = self.native.get_mut(slot) {
-                *n = 0;
-                self.callx[slot] = 0;
+                n[returns.index()] = 0;
+                self.callx[slot][returns.index()] = 0;
             }
         }
         for slot in range {
             if slot < self.native.len() {
-                self.native[slot] = 0;
-                self.callx[slot] = 0;
+                self.native[slot] = [0; 2];
+                self.callx[slot] = [0; 2];
             }
         }
     }
@@ -447,23 +463,17 @@ impl Jit {
             return 1;
         }
         let core = self.core.as_deref_mut().expect("prepared");
-        let (mut work, mut seen, mut refused) = (vec![entry], std::collections::HashSet::new(), 0);
-        while let Some(slot) = work.pop() {
-            if !seen.insert(slot) {
+        let mut work = vec![(entry, Returns::R0)];
+        let (mut seen, mut refused) = (std::collections::HashSet::new(), 0);
+        while let Some(key) = work.pop() {
+            if !seen.insert(key) {
                 continue;
             }
-            if core.unit_code(vm, slot).is_none() {
+            if core.unit_code(vm, key.0, key.1).is_none() {
                 refused += 1;
                 continue;
             }
-            let unit = &core.units[&slot];
-            let ops = vm.ops();
-            work.extend(
-                unit.slots
-                    .iter()
-                    .filter(|&&pc| ops[pc].kind == bpf_vm::exec::Kind::CallLocal)
-                    .map(|&pc| ops[pc].aux as usize),
-            );
+            work.extend(core.units[&key].calls.iter().copied());
         }
         refused
     }
@@ -500,7 +510,13 @@ impl Jit {
         let config = vm.config();
         loop {
             let core = self.core.as_deref_mut().expect("prepared");
-            let Some(code) = core.unit_code(vm, state.pc) else {
+            // r1-r5 matter after the exit only to frames that go on.
+            let returns = if state.frames.is_empty() {
+                Returns::R0
+            } else {
+                Returns::All
+            };
+            let Some(code) = core.unit_code(vm, state.pc, returns) else {
                 break;
             };
             core.publish(&mut self.ctx);
@@ -583,10 +599,9 @@ impl Engine for Jit {
         let budget = vm.config().budget;
         let mut state = ExecState::new(entry, args);
         let mut fuel = budget;
-        let compiled = self
-            .core
-            .as_ref()
-            .is_some_and(|c| c.config == vm.config() && c.units.contains_key(&entry));
+        let compiled = self.core.as_ref().is_some_and(|c| {
+            c.config == vm.config() && c.units.contains_key(&(entry, Returns::R0))
+        });
         if self.kind == EngineKind::Auto && !compiled {
             // Interpret until the entry has run its threshold of
             // instructions (over all its calls); a call still running then
@@ -594,7 +609,8 @@ impl Engine for Jit {
             let threshold = match self.heat.get(&entry) {
                 Some(&(_, t)) => t,
                 None => {
-                    let size = analyse(vm.ops(), entry).map_or(0, |u| u.slots.len() as u64);
+                    let unit = analyse(vm.ops(), entry, Returns::R0);
+                    let size = unit.map_or(0, |u| u.slots.len() as u64);
                     self.threshold + self.per_instruction * size
                 }
             };
@@ -617,7 +633,7 @@ impl Engine for Jit {
             // Hot: compile the entry itself for later calls, and go on
             // natively from where the interpreter paused.
             let core = self.core.as_deref_mut().expect("prepared");
-            core.unit_code(vm, entry);
+            core.unit_code(vm, entry, Returns::R0);
         }
         self.run(vm, state, fuel)
     }

@@ -164,7 +164,7 @@ fn access_base(op: &Op) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::analyse;
+    use crate::analysis::{analyse, Returns};
     use bpf_vm::isa::asm::*;
     use bpf_vm::isa::*;
     use bpf_vm::Vm;
@@ -172,7 +172,7 @@ mod tests {
     fn guesses(code: &[bpf_vm::Insn]) -> BTreeMap<usize, RegionKind> {
         let mut vm = Vm::default();
         vm.load_code(code).unwrap();
-        let unit = analyse(vm.ops(), 0).unwrap();
+        let unit = analyse(vm.ops(), 0, Returns::R0).unwrap();
         guess_regions(vm.ops(), &unit)
     }
 

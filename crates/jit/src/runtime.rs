@@ -9,6 +9,7 @@
 //! ([`jit_unwind`]) on the way out, so a stopped run ends with the
 //! interpreter's own state: registers, pc and frames.
 
+use crate::analysis::Returns;
 use crate::engine::Core;
 use bpf_vm::exec::{ExecState, Frame, HelperAction, Kind, Outcome, PendingHelper, RESUME_BIT};
 use bpf_vm::memory::{RawRegion, REGION_SHIFT, REGION_SLOTS};
@@ -102,11 +103,12 @@ pub struct JitCtx {
     /// caller registers (r0, r6–r9), arguments and results of slow calls,
     /// and every register at a pause.
     pub regs: [u64; 11],
-    /// Per code slot: the native code of the unit entered there, or 0.
-    pub native: *const usize,
+    /// Per code slot and unit variant (`Returns::index`): the native code
+    /// of the unit entered there, or 0.
+    pub native: *const [usize; 2],
     /// Per code slot: the same for registered function entries only (the
     /// `callx` targets), or 0.
-    pub callx: *const usize,
+    pub callx: *const [usize; 2],
     /// Length of both tables.
     pub table_len: u64,
     /// Native code stops (and the interpreter goes on) when the host stack
@@ -178,6 +180,8 @@ pub const OP_TAIL_RETURNED: u64 = 2;
 
 /// [`jit_call`] flag: the target is an address (`callx`).
 pub const CALL_X: u64 = 1;
+/// [`jit_call`] flag: the caller reads r1–r5 after the call ([`Returns::All`]).
+pub const CALL_ALL: u64 = 2;
 
 /// Codes for [`jit_trap`].
 pub const TRAP_PC_OUT_OF_RANGE: u64 = 0;
@@ -355,7 +359,7 @@ pub extern "C" fn jit_host_op(ctx: *mut JitCtx, fp: u64, fuel: u64, pc: u64) -> 
             HelperAction::Return { value, .. } => return done(0, value, fuel),
             HelperAction::TailCall { target, ctx: arg } => {
                 c.regs[1] = arg;
-                let (status, left) = run_function(ctx, target, fp, fuel);
+                let (status, left) = run_function(ctx, target, fp, fuel, Returns::All);
                 let c = unsafe { &mut *ctx };
                 let status = if status == 0 {
                     OP_TAIL_RETURNED
@@ -377,7 +381,7 @@ pub extern "C" fn jit_host_op(ctx: *mut JitCtx, fp: u64, fuel: u64, pc: u64) -> 
                     return done(trap(TrapKind::CallDepthExceeded { limit }, pc), 0, fuel);
                 }
                 c.regs[1..6].copy_from_slice(&args);
-                let (status, left) = run_function(ctx, target, callee_fp, fuel);
+                let (status, left) = run_function(ctx, target, callee_fp, fuel, Returns::All);
                 fuel = left;
                 let c = unsafe { &mut *ctx };
                 c.enter_frame(fp);
@@ -397,13 +401,19 @@ pub extern "C" fn jit_host_op(ctx: *mut JitCtx, fp: u64, fuel: u64, pc: u64) -> 
 }
 
 /// Runs the function at slot `target` in the frame `fp` with r0–r9 in
-/// `ctx.regs` (r0–r5 come back there): natively where it compiles, else
-/// on the interpreter. Returns the status (0, or 1 for a stop recorded in
+/// `ctx.regs` (r0, and r1–r5 if `returns` says so, come back there):
+/// natively where it compiles, else on the interpreter. Returns the status (0, or 1 for a stop recorded in
 /// `ctx`) and the fuel left.
-fn run_function(ctx: *mut JitCtx, target: usize, fp: u64, fuel: u64) -> (u64, u64) {
+fn run_function(
+    ctx: *mut JitCtx,
+    target: usize,
+    fp: u64,
+    fuel: u64,
+    returns: Returns,
+) -> (u64, u64) {
     // SAFETY: see `jit_call`.
     let (vm, core) = unsafe { (&mut *(*ctx).vm, &mut *(*ctx).core) };
-    if let Some(code) = core.unit_code(vm, target) {
+    if let Some(code) = core.unit_code(vm, target, returns) {
         core.publish(unsafe { &mut *ctx });
         let status = core.enter(code, fp, fuel);
         return (status, unsafe { &*ctx }.fuel);
@@ -482,7 +492,12 @@ pub extern "C" fn jit_call(
         let limit = config.max_call_depth;
         return stopped(TrapKind::CallDepthExceeded { limit });
     }
-    let (status, fuel) = run_function(ctx, target, callee_fp, fuel);
+    let returns = if flags & CALL_ALL != 0 {
+        Returns::All
+    } else {
+        Returns::R0
+    };
+    let (status, fuel) = run_function(ctx, target, callee_fp, fuel, returns);
     unsafe { &mut *ctx }.enter_frame(fp);
     Ret2 {
         status,

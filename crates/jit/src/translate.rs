@@ -26,9 +26,10 @@
 
 mod memory;
 
-use crate::analysis::{Unit, ARG_REGS, CALLER_REGS};
+use crate::analysis::{Returns, Unit, ARG_REGS, CALLER_REGS};
 use crate::runtime::{
-    self, JitCtx, OP_TAIL_RETURNED, PAUSE_NATIVE_STACK, TRAP_CALL_DEPTH, TRAP_PC_OUT_OF_RANGE,
+    self, JitCtx, CALL_ALL, CALL_X, OP_TAIL_RETURNED, PAUSE_NATIVE_STACK, TRAP_CALL_DEPTH,
+    TRAP_PC_OUT_OF_RANGE,
 };
 use bpf_vm::exec::{Kind, Op};
 use bpf_vm::RegionKind;
@@ -335,9 +336,13 @@ impl<'a> Translator<'a> {
     fn ret(&mut self, status: u64) {
         let status = self.iconst(status);
         let fuel = self.b.use_var(self.fuel);
-        let mut results = vec![status, fuel];
-        for r in 0..6 {
-            results.push(self.reg(r));
+        let mut results = vec![status, fuel, self.reg(0)];
+        for r in 1..6 {
+            let v = match self.unit.returns {
+                Returns::All => self.reg(r),
+                Returns::R0 => self.iconst(0),
+            };
+            results.push(v);
         }
         self.b.ins().return_(&results);
     }
@@ -863,6 +868,15 @@ impl<'a> Translator<'a> {
     fn call(&mut self, pc: usize, addr: Option<Value>, target: usize) {
         // The callee may read the caller's r0 and r6-r9 before writing them.
         self.save_regs(CALLER_REGS);
+        // The variant of the callee: whether r1-r5 are read after it.
+        let live = self
+            .unit
+            .args_live_after_call
+            .get(&pc)
+            .copied()
+            .unwrap_or(ARG_REGS);
+        let returns = Returns::for_live(live);
+        let variant = 8 * returns.index() as i32;
         let callee_fp = self
             .b
             .ins()
@@ -890,9 +904,8 @@ impl<'a> Translator<'a> {
         let code = match addr {
             None if target < self.env.code_len => {
                 let table = self.ctx_load(CTX_NATIVE);
-                self.b
-                    .ins()
-                    .load(I64, MemFlagsData::trusted(), table, 8 * target as i32)
+                let at = 16 * target as i32 + variant;
+                self.b.ins().load(I64, MemFlagsData::trusted(), table, at)
             }
             None => self.iconst(0),
             Some(addr) => {
@@ -913,20 +926,14 @@ impl<'a> Translator<'a> {
                 self.b.ins().brif(bad, slow, &[], read, &[]);
                 self.b.switch_to_block(read);
                 let table = self.ctx_load(CTX_CALLX);
-                let at = self.b.ins().ishl_imm_s(slot, 3);
+                let at = self.b.ins().ishl_imm_s(slot, 4);
                 let at = self.b.ins().iadd(table, at);
-                self.b.ins().load(I64, MemFlagsData::trusted(), at, 0)
+                self.b.ins().load(I64, MemFlagsData::trusted(), at, variant)
             }
         };
         self.b.ins().brif(code, fast, &[code.into()], slow, &[]);
 
         // The join gets the status, the fuel, r0 and the live ones of r1-r5.
-        let live = self
-            .unit
-            .args_live_after_call
-            .get(&pc)
-            .copied()
-            .unwrap_or(ARG_REGS);
         let returned_regs: Vec<u8> = (0..6u8)
             .filter(|r| *r == 0 || live & (1 << r) != 0)
             .collect();
@@ -962,7 +969,10 @@ impl<'a> Translator<'a> {
         self.save_regs(0b111110);
         let ctx = self.ctx();
         let fuel = self.b.use_var(self.fuel);
-        let flags = u64::from(addr.is_some());
+        let mut flags = if addr.is_some() { CALL_X } else { 0 };
+        if returns == Returns::All {
+            flags |= CALL_ALL;
+        }
         let target = match addr {
             Some(a) => a,
             None => self.iconst(target as u64),
