@@ -156,7 +156,9 @@ fn access_base(op: &Op) -> Option<u8> {
     match op.kind {
         Ldx8 | Ldx16 | Ldx32 | Ldx64 | Ldxs8 | Ldxs16 | Ldxs32 | LdxP8 | LdxP16 | LdxP32
         | LdxP64 | LdxsP8 | LdxsP16 | LdxsP32 => Some(op.src),
-        St8 | St16 | St32 | St64 | Stx8 | Stx16 | Stx32 | Stx64 => Some(op.dst),
+        St8 | St16 | St32 | St64 | Stx8 | Stx16 | Stx32 | Stx64 | Atomic32 | Atomic64 => {
+            Some(op.dst)
+        }
         _ => None,
     }
 }

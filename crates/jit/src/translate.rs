@@ -617,20 +617,7 @@ impl<'a> Translator<'a> {
                 };
                 self.store(pc, op.dst, op.offset(), size, value);
             }
-            Atomic32 | Atomic64 => {
-                self.save_regs(1 | 1 << op.dst | 1 << op.src);
-                // The address may be r10-relative.
-                self.ctx_store(reg_offset(10), self.fp);
-                let ctx = self.ctx();
-                let pcv = self.iconst(pc as u64);
-                let r = self.host_call(self.host.atomic, &[ctx, self.fp, pcv]);
-                self.check_status(r[0]);
-                // r0 (cmpxchg) or src (fetch) may have changed; r10 never.
-                for reg in [0, op.src].into_iter().filter(|r| *r != 10) {
-                    let v = self.ctx_load(reg_offset(reg));
-                    self.set(reg, v);
-                }
-            }
+            Atomic32 | Atomic64 => self.atomic(pc, &op),
 
             // ---- what never runs ----
             LdImm64Truncated => {

@@ -24,6 +24,9 @@ use world::Which;
 
 const BUF: usize = 64;
 
+/// The operations of atomic instructions.
+const ATOMIC_OPS: [i32; 10] = [0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1];
+
 /// One slot template per valid opcode (as `fuzz/fuzz_targets/vm_run.rs`).
 fn templates() -> &'static [Insn] {
     static T: OnceLock<Vec<Insn>> = OnceLock::new();
@@ -114,6 +117,10 @@ fn build(raws: &[Raw]) -> Vec<Insn> {
             if t.op & 0xe0 == MODE_ABS {
                 insn.src = 0;
             }
+        }
+        if t.class() == CLASS_STX && t.op & 0xe0 == MODE_ATOMIC {
+            // Every atomic operation, not only the template's.
+            insn.imm = ATOMIC_OPS[r.imm.unsigned_abs() as usize % ATOMIC_OPS.len()];
         }
         if t.op == OP_CALL {
             (insn.dst, insn.off) = (0, 0);

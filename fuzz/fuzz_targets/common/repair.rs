@@ -1,8 +1,8 @@
 //! Turning fuzzer bytes into valid BPF code (shared by `vm_run` and `vm_jit`).
 
 use bpf_vm::isa::{
-    Insn, CALL_LOCAL, CALL_RUNTIME, CLASS_JMP, CLASS_JMP32, CLASS_LD, MODE_ABS, OP_CALL, OP_GOTOL,
-    OP_LD_IMM64,
+    Insn, CALL_LOCAL, CALL_RUNTIME, CLASS_JMP, CLASS_JMP32, CLASS_LD, CLASS_STX, MODE_ABS,
+    MODE_ATOMIC, OP_CALL, OP_GOTOL, OP_LD_IMM64,
 };
 use bpf_vm::validate::validate_slot;
 use std::sync::OnceLock;
@@ -58,6 +58,11 @@ pub fn repair(code: &mut [Insn]) {
             if t.op & 0xe0 == MODE_ABS {
                 insn.src = 0;
             }
+        }
+        if t.class() == CLASS_STX && t.op & 0xe0 == MODE_ATOMIC {
+            // Every atomic operation, not only the template's.
+            const OPS: [i32; 10] = [0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1];
+            insn.imm = OPS[insn.imm.unsigned_abs() as usize % OPS.len()];
         }
         if t.op == OP_CALL {
             // A local call, one of the first helper ids or runtime

@@ -110,7 +110,9 @@ impl Translator<'_> {
             let base = match op.kind {
                 Ldx8 | Ldx16 | Ldx32 | Ldx64 | Ldxs8 | Ldxs16 | Ldxs32 | LdxP8 | LdxP16
                 | LdxP32 | LdxP64 | LdxsP8 | LdxsP16 | LdxsP32 => op.src,
-                St8 | St16 | St32 | St64 | Stx8 | Stx16 | Stx32 | Stx64 => op.dst,
+                St8 | St16 | St32 | St64 | Stx8 | Stx16 | Stx32 | Stx64 | Atomic32 | Atomic64 => {
+                    op.dst
+                }
                 _ => return false,
             };
             self.access(pc, base, op.offset(), 8) == Access::Table
@@ -296,6 +298,100 @@ impl Translator<'_> {
         self.check_status(r[0]);
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);
+    }
+
+    /// An atomic read-modify-write, inline: the VM is single-threaded, so
+    /// a load, the operation and a store do what the interpreter does (a
+    /// locked instruction would only cost time). The access needs write
+    /// permission (regions are readable wherever writable) and passes the
+    /// barrier; anything refused goes to `jit_atomic`, which runs the
+    /// interpreter's own atomic for the exact fault.
+    pub(super) fn atomic(&mut self, pc: usize, op: &bpf_vm::exec::Op) {
+        use bpf_vm::isa::{ATOMIC_ADD, ATOMIC_AND, ATOMIC_CMPXCHG, ATOMIC_FETCH, ATOMIC_OR};
+        use bpf_vm::isa::{ATOMIC_XCHG, ATOMIC_XOR};
+        let size: u8 = if op.kind == bpf_vm::exec::Kind::Atomic32 {
+            4
+        } else {
+            8
+        };
+        let operation = op.imm as i32;
+        // The register the instruction writes, if any.
+        let written = match operation {
+            ATOMIC_CMPXCHG => Some(0u8),
+            o if o & ATOMIC_FETCH != 0 && op.src != 10 => Some(op.src),
+            _ => None,
+        };
+        let off = op.offset();
+        let access = self.access(pc, op.dst, off, size);
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let done = self.b.create_block();
+        if written.is_some() {
+            self.b.append_block_param(done, I64);
+        }
+        let addr = self.reg(op.dst);
+        let addr = self.b.ins().iadd_imm_s(addr, off as i64);
+        let host = if access == Access::Frame {
+            self.frame_address(off)
+        } else {
+            let (host, row) = self.checked_address(addr, size, true, access, slow);
+            if let Some(row) = row {
+                self.barrier(row, addr, size, slow);
+            }
+            host
+        };
+        let old = self.host_load(host, size);
+        let mask = |t: &mut Self, v: Value| {
+            if size == 4 {
+                t.b.ins().band_imm_s(v, u32::MAX as i64)
+            } else {
+                v
+            }
+        };
+        let src = self.reg(op.src);
+        let src = mask(self, src);
+        let new = match operation & !ATOMIC_FETCH {
+            ATOMIC_ADD => {
+                let sum = self.b.ins().iadd(old, src);
+                mask(self, sum)
+            }
+            ATOMIC_OR => self.b.ins().bor(old, src),
+            ATOMIC_AND => self.b.ins().band(old, src),
+            ATOMIC_XOR => self.b.ins().bxor(old, src),
+            o if o == ATOMIC_XCHG & !ATOMIC_FETCH => src,
+            _ => {
+                // cmpxchg: compare with r0 (its low half for the W form).
+                let r0 = self.reg(0);
+                let expected = mask(self, r0);
+                let equal = self.b.ins().icmp(IntCC::Equal, old, expected);
+                self.b.ins().select(equal, src, old)
+            }
+        };
+        self.host_store(host, size, new);
+        let args: Vec<cranelift_codegen::ir::BlockArg> =
+            written.map(|_| old.into()).into_iter().collect();
+        self.b.ins().jump(done, &args);
+
+        // The interpreter's own atomic, for the fault (or the device-less
+        // checked accessors): r0, dst and src through the context.
+        self.b.switch_to_block(slow);
+        self.save_regs(1 | 1 << op.dst | 1 << op.src);
+        self.ctx_store(super::reg_offset(10), self.fp);
+        let ctx = self.ctx();
+        let pcv = self.iconst(pc as u64);
+        let r = self.host_call(self.host.atomic, &[ctx, self.fp, pcv]);
+        self.check_status(r[0]);
+        let args: Vec<cranelift_codegen::ir::BlockArg> = written
+            .map(|reg| self.ctx_load(super::reg_offset(reg)).into())
+            .into_iter()
+            .collect();
+        self.b.ins().jump(done, &args);
+
+        self.b.switch_to_block(done);
+        if let Some(reg) = written {
+            let v = self.b.block_params(done)[0];
+            self.set(reg, v);
+        }
     }
 
     /// The write barrier of a store of `size` bytes at `addr` that passed

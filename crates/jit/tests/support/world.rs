@@ -134,9 +134,7 @@ fn furnish(vm: &mut Vm, log: Log, packet: &[u8]) {
         Box::new(|_, event| {
             let [i, n, func, ctx] = match event {
                 HelperEvent::Start(a) => [0, a[3] & 3, a[2], a[0]],
-                HelperEvent::Resume { state, ret: 1 } => {
-                    return Ok(HelperStep::Return(state[0]))
-                }
+                HelperEvent::Resume { state, ret: 1 } => return Ok(HelperStep::Return(state[0])),
                 HelperEvent::Resume { state, .. } => state,
             };
             if i >= n {
