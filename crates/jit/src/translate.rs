@@ -771,33 +771,48 @@ impl<'a> Translator<'a> {
             };
         }
         let Operand::Reg(d) = y else { unreachable!() };
-        let zero = self.b.ins().icmp_imm_s(IntCC::Equal, d, 0);
-        let minus_one = self.b.ins().icmp_imm_s(IntCC::Equal, d, mask(ty));
-        let one = self.b.ins().iconst(ty, 1);
-        if !signed {
-            let safe = self.b.ins().select(zero, one, d);
-            let z = self.b.ins().iconst(ty, 0);
-            return if rem {
-                let r = self.b.ins().urem(x, safe);
-                self.b.ins().select(zero, x, r)
-            } else {
-                let q = self.b.ins().udiv(x, safe);
-                self.b.ins().select(zero, z, q)
-            };
-        }
-        let special = self.b.ins().bor(zero, minus_one);
-        let safe = self.b.ins().select(special, one, d);
-        let z = self.b.ins().iconst(ty, 0);
-        if rem {
-            let r = self.b.ins().srem(x, safe);
-            let r = self.b.ins().select(minus_one, z, r);
-            self.b.ins().select(zero, x, r)
+        // The divisors the host's instruction must not see (0, and -1 when
+        // signed) take a cold block; the divisor is usually the same on
+        // every pass, so the branch predicts well.
+        let special = if signed {
+            // d + 1 <= 1 (unsigned): d is -1 or 0.
+            let d1 = self.b.ins().iadd_imm_s(d, 1);
+            self.b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, d1, 1)
         } else {
-            let q = self.b.ins().sdiv(x, safe);
+            self.b.ins().icmp_imm_s(IntCC::Equal, d, 0)
+        };
+        let odd = self.b.create_block();
+        self.b.set_cold_block(odd);
+        let plain = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.append_block_param(join, ty);
+        self.b.ins().brif(special, odd, &[], plain, &[]);
+
+        self.b.switch_to_block(plain);
+        let v = match (signed, rem) {
+            (false, false) => self.b.ins().udiv(x, d),
+            (false, true) => self.b.ins().urem(x, d),
+            (true, false) => self.b.ins().sdiv(x, d),
+            (true, true) => self.b.ins().srem(x, d),
+        };
+        self.b.ins().jump(join, &[v.into()]);
+
+        // By 0: quotient 0, remainder the dividend; by -1: quotient -x
+        // (MIN wraps to MIN), remainder 0.
+        self.b.switch_to_block(odd);
+        let zero = self.b.ins().icmp_imm_s(IntCC::Equal, d, 0);
+        let z = self.b.ins().iconst(ty, 0);
+        let v = if rem {
+            self.b.ins().select(zero, x, z)
+        } else {
             let neg = self.b.ins().ineg(x);
-            let q = self.b.ins().select(minus_one, neg, q);
-            self.b.ins().select(zero, z, q)
-        }
+            self.b.ins().select(zero, z, neg)
+        };
+        self.b.ins().jump(join, &[v.into()]);
+        self.b.switch_to_block(join);
+        self.b.block_params(join)[0]
     }
 
     /// The condition of a conditional jump.
