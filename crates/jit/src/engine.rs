@@ -59,6 +59,7 @@ pub struct Core {
     module: JITModule,
     isa: OwnedTargetIsa,
     fbc: FunctionBuilderContext,
+    cctx: cranelift_codegen::Context,
     units: HashMap<(usize, Returns), UnitCode>,
     /// Entries whose unit cannot be translated (they are interpreted).
     refused: HashMap<usize, Unsupported>,
@@ -105,6 +106,7 @@ impl Core {
             module,
             isa,
             fbc: FunctionBuilderContext::new(),
+            cctx: cranelift_codegen::Context::new(),
             units: HashMap::new(),
             refused: HashMap::new(),
             native: Vec::new(),
@@ -214,7 +216,9 @@ impl Core {
             .module
             .declare_function(&name, Linkage::Local, &unit_signature())
             .map_err(|e| fail(e.to_string()))?;
-        let mut cctx = self.module.make_context();
+        // (One context for every unit: its allocations are reused.)
+        let mut cctx = std::mem::replace(&mut self.cctx, cranelift_codegen::Context::new());
+        self.module.clear_context(&mut cctx);
         cctx.func.signature = unit_signature();
         cctx.func.name = UserFuncName::user(0, id.as_u32());
         let adapters = self
@@ -236,6 +240,7 @@ impl Core {
         self.module
             .finalize_definitions()
             .map_err(|e| fail(e.to_string()))?;
+        self.cctx = cctx;
         let code = self.module.get_finalized_function(id) as usize;
         self.stats.units += 1;
         self.stats.instructions += unit.slots.len() as u64;
@@ -354,7 +359,7 @@ impl Core {
         b.ins().return_(&[]);
         b.seal_all_blocks();
         b.finalize(self.isa.frontend_config());
-        let dump = std::env::var_os("BPF_JIT_DUMP_ADAPTERS").is_some();
+        let dump = std::env::var_os("BPF_JIT_DUMP").is_some();
         cctx.set_disasm(dump);
         self.module
             .define_function(id, &mut cctx)

@@ -191,6 +191,9 @@ struct Translator<'a> {
     flags: Flags,
     /// Returns status 1 (the stop is already recorded).
     stopped: Block,
+    /// Saves every register in the context, then goes to `stopped`: the
+    /// one place a pause saves them (each pause jumps here).
+    save_and_stop: Block,
 }
 
 impl<'a> Translator<'a> {
@@ -226,6 +229,8 @@ impl<'a> Translator<'a> {
         let fp = b.block_params(entry)[0];
         let stopped = b.create_block();
         b.set_cold_block(stopped);
+        let save_and_stop = b.create_block();
+        b.set_cold_block(save_and_stop);
         let mut blocks = HashMap::new();
         for &start in unit.blocks.keys() {
             blocks.insert(start, b.create_block());
@@ -250,6 +255,7 @@ impl<'a> Translator<'a> {
             flags,
             stack: None,
             stopped,
+            save_and_stop,
         }
     }
 
@@ -398,18 +404,21 @@ impl<'a> Translator<'a> {
         for start in starts {
             self.emit_block(start);
         }
+
+        self.b.switch_to_block(self.save_and_stop);
+        self.save_regs(0x3ff);
+        self.b.ins().jump(self.stopped, &[]);
     }
 
     /// Saves every register and stops at `pc` (a [`runtime::jit_trap`] pause code).
     /// (The fuel goes back to the budget.)
     fn pause(&mut self, code: u64, pc: usize) {
-        self.save_regs(0x3ff);
         let fuel = self.b.use_var(self.fuel);
         let ctx = self.ctx();
         let code = self.iconst(code);
         let pcv = self.iconst(pc as u64);
         self.host_call(self.host.trap, &[ctx, code, pcv, fuel]);
-        self.b.ins().jump(self.stopped, &[]);
+        self.b.ins().jump(self.save_and_stop, &[]);
     }
 
     fn emit_block(&mut self, start: usize) {
@@ -453,13 +462,7 @@ impl<'a> Translator<'a> {
         let pcv = self.iconst(pc as u64);
         let r = self.host_call(self.host.refill, &[ctx, fuel, need, pcv]);
         self.b.def_var(self.fuel, r[1]);
-        let stop = self.b.create_block();
-        self.b.set_cold_block(stop);
-        self.b.ins().brif(r[0], stop, &[], body, &[]);
-        self.b.switch_to_block(stop);
-        self.save_regs(0x3ff);
-        self.b.ins().jump(self.stopped, &[]);
-
+        self.b.ins().brif(r[0], self.save_and_stop, &[], body, &[]);
         self.b.switch_to_block(body);
     }
 
