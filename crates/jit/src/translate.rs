@@ -191,6 +191,11 @@ struct Translator<'a> {
     flags: Flags,
     /// Returns status 1 (the stop is already recorded).
     stopped: Block,
+    /// Row fields loaded by earlier loads of the current straight-line code.
+    row_cache: Option<memory::RowCache>,
+    /// Per register: how often it was written (a pointer register with an
+    /// unchanged count holds the same value: see `row_cache`).
+    generation: [u32; 11],
     /// Saves every register in the context, then goes to `stopped`: the
     /// one place a pause saves them (each pause jumps here).
     save_and_stop: Block,
@@ -254,6 +259,8 @@ impl<'a> Translator<'a> {
             out_of_code,
             flags,
             stack: None,
+            row_cache: None,
+            generation: [0; 11],
             stopped,
             save_and_stop,
         }
@@ -278,6 +285,7 @@ impl<'a> Translator<'a> {
     }
 
     fn set(&mut self, r: u8, v: Value) {
+        self.generation[r as usize] += 1;
         self.b.def_var(self.regs[r as usize], v);
     }
 
@@ -424,6 +432,7 @@ impl<'a> Translator<'a> {
     fn emit_block(&mut self, start: usize) {
         let info = self.unit.blocks[&start];
         self.b.switch_to_block(self.blocks[&start]);
+        self.row_cache = None;
         if let Some(reserve) = info.reserve {
             self.checkpoint(start, reserve);
         }
@@ -432,7 +441,12 @@ impl<'a> Translator<'a> {
         self.b.def_var(self.fuel, fuel);
         let mut pc = start;
         loop {
-            match self.emit_op(pc) {
+            let next = self.emit_op(pc);
+            if !memory::keeps_rows(self.ops[pc].kind) {
+                // (What the instruction loaded for its own check is stale now.)
+                self.row_cache = None;
+            }
+            match next {
                 Some(next) if self.blocks.contains_key(&next) || next >= self.ops.len() => {
                     let target = self.target(next);
                     self.b.ins().jump(target, &[]);
@@ -471,6 +485,10 @@ impl<'a> Translator<'a> {
     fn emit_op(&mut self, pc: usize) -> Option<usize> {
         use Kind::*;
         let op = self.ops[pc];
+        if !memory::keeps_rows(op.kind) {
+            // (The instruction may reach the host: the table may change.)
+            self.row_cache = None;
+        }
         let imm = Operand::Imm(op.imm);
         // The right operand of an ALU op in register form.
         let y = if is_reg_form(op.kind) {

@@ -75,6 +75,62 @@ pub(super) struct Stack {
     span: Value,
 }
 
+/// An access being checked: `size` bytes at `addr` = `pointer` (the value
+/// of register `base`) plus an offset.
+#[derive(Clone, Copy)]
+struct Site {
+    base: u8,
+    pointer: Value,
+    addr: Value,
+    size: u8,
+    write: bool,
+}
+
+/// Which row of the region table an access reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RowKey {
+    /// The row of the region slot of a register's value (its number and
+    /// write count).
+    Pointer(u8, u32),
+    /// The row of a known region.
+    Region(RegionKind),
+}
+
+/// Fields of one row loaded for the loads of a stretch of straight-line
+/// code (see [`Translator::row_value`]).
+pub(super) struct RowCache {
+    key: RowKey,
+    row: Value,
+    fields: Vec<(i32, Value)>,
+}
+
+/// True for the instructions after which loaded row fields stay valid:
+/// everything but stores, atomics, calls, packet loads and exits (which
+/// may reach the host, where memory can grow and the table change). A
+/// load's slow path only reads memory.
+pub(super) fn keeps_rows(kind: bpf_vm::exec::Kind) -> bool {
+    use bpf_vm::exec::Kind::*;
+    !matches!(
+        kind,
+        St8 | St16
+            | St32
+            | St64
+            | Stx8
+            | Stx16
+            | Stx32
+            | Stx64
+            | Atomic32
+            | Atomic64
+            | CallLocal
+            | CallHelper
+            | CallRuntime
+            | Callx
+            | LdAbs
+            | LdInd
+            | Exit
+    )
+}
+
 /// How an access is checked (see [`Translator::access`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Access {
@@ -117,6 +173,55 @@ impl Translator<'_> {
             };
             self.access(pc, base, op.offset(), 8) == Access::Table
         })
+    }
+
+    /// The address of the table row `key` names.
+    fn row(&mut self, key: RowKey, pointer: Value) -> Value {
+        if let Some(c) = self.row_cache.as_ref().filter(|c| c.key == key) {
+            return c.row;
+        }
+        let ctx = self.ctx();
+        let row = match key {
+            RowKey::Region(region) => {
+                let slot = (region.base() >> REGION_SHIFT) as usize;
+                self.b.ins().iadd_imm_s(ctx, row_field(slot, 0) as i64)
+            }
+            RowKey::Pointer(..) => {
+                // The row of the pointer's slot, not the address's: every
+                // access through one pointer shares the lookup, and an
+                // offset that leaves the slot fails the compare (rows
+                // span at most 2 GiB of a 4 GiB slot): the slow path.
+                let hi = self.b.ins().ushr_imm_s(pointer, REGION_SHIFT as i64);
+                let last = self.b.ins().iconst(I64, ROWS as i64 - 1);
+                let slot = self.b.ins().umin(hi, last);
+                let shift = ROW_SIZE.trailing_zeros() as i64;
+                let at = self.b.ins().ishl_imm_s(slot, shift);
+                let row = self.b.ins().iadd(ctx, at);
+                self.b.ins().iadd_imm_s(row, ROW_TABLE as i64)
+            }
+        };
+        self.row_cache = Some(RowCache {
+            key,
+            row,
+            fields: Vec::new(),
+        });
+        row
+    }
+
+    /// Field `field` of the row `key` names, at `row`: loaded once for a
+    /// stretch of loads through one pointer (the cache is dropped where
+    /// [`keeps_rows`] says, and at every block).
+    fn row_value(&mut self, key: RowKey, row: Value, field: i32) -> Value {
+        if let Some(c) = self.row_cache.as_ref().filter(|c| c.key == key) {
+            if let Some(&(_, v)) = c.fields.iter().find(|(f, _)| *f == field) {
+                return v;
+            }
+        }
+        let v = self.b.ins().load(I64, self.flags.ctx, row, field);
+        if let Some(c) = self.row_cache.as_mut().filter(|c| c.key == key) {
+            c.fields.push((field, v));
+        }
+        v
     }
 
     /// The live stack at the unit's entry (the stack's host address never
@@ -172,46 +277,39 @@ impl Translator<'_> {
         self.b.ins().iadd_imm_s(host_fp, off as i64)
     }
 
-    /// Emits the check of `[addr, addr + size)` as `access` says; returns
-    /// the host address (continuing where the access is allowed; refused
+    /// Emits the check of the access `site` as `access` says; returns the
+    /// host address (continuing where the access is allowed; refused
     /// accesses go to `slow`) and, for the barrier, the row it passed.
     fn checked_address(
         &mut self,
-        addr: Value,
-        size: u8,
-        write: bool,
+        site: Site,
         access: Access,
         slow: Block,
     ) -> (Value, Option<Value>) {
+        let Site {
+            base,
+            pointer,
+            addr,
+            size,
+            write,
+        } = site;
         let i = size_index(size);
         let limit_field = if write { WRITE } else { READ } + 8 * i;
-        let ctx = self.ctx();
-        let flags = self.flags.ctx;
-        let (row, low, limit) = match access {
+        let (row, low, limit, bias) = match access {
             Access::Region(RegionKind::Stack) => {
                 let limit = self.stack_limit(i);
-                (None, self.stack().low, limit)
-            }
-            Access::Region(region) => {
-                let slot = (region.base() >> REGION_SHIFT) as usize;
-                let row = self.b.ins().iadd_imm_s(ctx, row_field(slot, 0) as i64);
-                let low = self.b.ins().iconst(I64, region.base() as i64);
-                let limit = self.b.ins().load(I64, flags, row, limit_field);
-                (Some(row), low, limit)
+                (None, self.stack().low, limit, None)
             }
             _ => {
-                let hi = self.b.ins().ushr_imm_s(addr, REGION_SHIFT as i64);
-                let last = self.b.ins().iconst(I64, ROWS as i64 - 1);
-                let slot = self.b.ins().umin(hi, last);
-                let at = self
-                    .b
-                    .ins()
-                    .ishl_imm_s(slot, ROW_SIZE.trailing_zeros() as i64);
-                let row = self.b.ins().iadd(ctx, at);
-                let row = self.b.ins().iadd_imm_s(row, ROW_TABLE as i64);
-                let low = self.b.ins().load(I64, flags, row, BASE);
-                let limit = self.b.ins().load(I64, flags, row, limit_field);
-                (Some(row), low, limit)
+                let key = match access {
+                    Access::Region(region) => RowKey::Region(region),
+                    _ => RowKey::Pointer(base, self.generation[base as usize]),
+                };
+                let row = self.row(key, pointer);
+                let low = self.row_value(key, row, BASE);
+                let limit = self.row_value(key, row, limit_field);
+                let bias = self.row_value(key, row, BIAS);
+                (Some(row), low, limit, Some(bias))
             }
         };
         let d = self.b.ins().isub(addr, low);
@@ -219,11 +317,8 @@ impl Translator<'_> {
         let fast = self.b.create_block();
         self.b.ins().brif(inside, fast, &[], slow, &[]);
         self.b.switch_to_block(fast);
-        let host = match row {
-            Some(row) => {
-                let bias = self.b.ins().load(I64, flags, row, BIAS);
-                self.b.ins().iadd(addr, bias)
-            }
+        let host = match bias {
+            Some(bias) => self.b.ins().iadd(addr, bias),
             None => {
                 // addr + (host_fp - fp)
                 let host_fp = self.stack().host_fp;
@@ -241,13 +336,20 @@ impl Translator<'_> {
             let host = self.frame_address(off);
             self.host_load(host, size)
         } else {
-            let addr = self.reg(base);
-            let addr = self.b.ins().iadd_imm_s(addr, off as i64);
+            let pointer = self.reg(base);
+            let addr = self.b.ins().iadd_imm_s(pointer, off as i64);
             let slow = self.b.create_block();
             self.b.set_cold_block(slow);
             let done = self.b.create_block();
             self.b.append_block_param(done, I64);
-            let (host, _) = self.checked_address(addr, size, false, access, slow);
+            let site = Site {
+                base,
+                pointer,
+                addr,
+                size,
+                write: false,
+            };
+            let (host, _) = self.checked_address(site, access, slow);
             let v = self.host_load(host, size);
             self.b.ins().jump(done, &[v.into()]);
 
@@ -278,12 +380,19 @@ impl Translator<'_> {
             self.host_store(host, size, value);
             return;
         }
-        let addr = self.reg(base);
-        let addr = self.b.ins().iadd_imm_s(addr, off as i64);
+        let pointer = self.reg(base);
+        let addr = self.b.ins().iadd_imm_s(pointer, off as i64);
         let slow = self.b.create_block();
         self.b.set_cold_block(slow);
         let done = self.b.create_block();
-        let (host, row) = self.checked_address(addr, size, true, access, slow);
+        let site = Site {
+            base,
+            pointer,
+            addr,
+            size,
+            write: true,
+        };
+        let (host, row) = self.checked_address(site, access, slow);
         if let Some(row) = row {
             self.barrier(row, addr, size, slow);
         }
@@ -329,12 +438,19 @@ impl Translator<'_> {
         if written.is_some() {
             self.b.append_block_param(done, I64);
         }
-        let addr = self.reg(op.dst);
-        let addr = self.b.ins().iadd_imm_s(addr, off as i64);
+        let pointer = self.reg(op.dst);
+        let addr = self.b.ins().iadd_imm_s(pointer, off as i64);
         let host = if access == Access::Frame {
             self.frame_address(off)
         } else {
-            let (host, row) = self.checked_address(addr, size, true, access, slow);
+            let site = Site {
+                base: op.dst,
+                pointer,
+                addr,
+                size,
+                write: true,
+            };
+            let (host, row) = self.checked_address(site, access, slow);
             if let Some(row) = row {
                 self.barrier(row, addr, size, slow);
             }
