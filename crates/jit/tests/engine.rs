@@ -140,3 +140,58 @@ fn recursion_deeper_than_the_host_stack_goes_on_in_the_interpreter() {
     assert_eq!(interp.1, TrapKind::CallDepthExceeded { limit: 100_000 });
     assert_eq!(run(Some(EngineKind::Jit)), interp);
 }
+
+#[test]
+fn undo_after_a_native_run_restores_memory_exactly() {
+    use bpf_vm::RegionKind;
+    // Fills 3 pages of data and 2 of heap with a pattern, 8 bytes at a
+    // time, then stores 8 bytes across the data's second page boundary and
+    // adds 1 atomically at the heap's start: every inline store path.
+    // r1 = data, r2 = heap.
+    let code = [
+        mov64_imm(3, 0),                                                   // 0: i = 0
+        mov64_reg(4, 1),                                                   // 1: loop: p = data + i
+        alu64_reg(ALU_ADD, 4, 3),                                          // 2
+        stx(SIZE_DW, 4, 3, 0),                                             // 3: *(u64 *)p = i
+        jmp_imm(JMP_JGE, 3, 2 * 4096, 3), // 4: (the heap holds 2 pages)
+        mov64_reg(5, 2),                  // 5: q = heap + i
+        alu64_reg(ALU_ADD, 5, 3),         // 6
+        stx(SIZE_DW, 5, 4, 0),            // 7: *(u64 *)q = p
+        alu64_imm(ALU_ADD, 3, 8),         // 8
+        jmp_imm(JMP_JLT, 3, 3 * 4096, -9), // 9
+        st(SIZE_DW, 1, 4096 - 4, -1),     // 10: across a page boundary
+        mov64_imm(6, 1),                  // 11
+        Insn::new(CLASS_STX | MODE_ATOMIC | SIZE_DW, 2, 6, 0, ATOMIC_ADD), // 12
+        mov64_imm(0, 0),                  // 13
+        exit(),                           // 14
+    ];
+    for kind in [EngineKind::Jit, EngineKind::Auto] {
+        // (`auto` takes over the first call after 1,000 instructions.)
+        let mut jit = Jit::new(kind).unwrap();
+        jit.threshold = 1000;
+        jit.per_instruction = 0;
+        let mut vm = Vm::default();
+        vm.set_engine(Some(Box::new(jit)));
+        let entry = vm.load_code(&code).unwrap();
+        let data = vm.mem.alloc(RegionKind::Data, 3 * 4096, 8).unwrap();
+        let heap = vm.mem.alloc(RegionKind::Heap, 2 * 4096, 8).unwrap();
+        vm.mem.write_bytes(data, &[0xa5; 3 * 4096]).unwrap();
+        let before = |vm: &Vm| {
+            (
+                vm.mem.read_bytes(data, 3 * 4096).unwrap(),
+                vm.mem.read_bytes(heap, 2 * 4096).unwrap(),
+            )
+        };
+        let original = before(&vm);
+        for _ in 0..3 {
+            let epoch = vm.mem.begin_epoch();
+            assert_eq!(vm.call(entry, &[data, heap]), Ok(0), "{kind}");
+            assert!(vm.mem.changed_since(epoch));
+            assert_eq!(vm.mem.load(data + 8, 8), Ok(8));
+            assert_eq!(vm.mem.load(heap, 8), Ok(data + 1));
+            assert!(vm.mem.rollback(epoch));
+            assert!(before(&vm) == original, "{kind}: undo left changes");
+        }
+        assert!(stats(&mut vm).units >= 1, "{kind}: the run was native");
+    }
+}
