@@ -77,14 +77,11 @@ impl Analyzer<'_> {
     /// outside the program, `callx`): it may write any memory it can
     /// address, and change r0-r5.
     fn opaque_call(&mut self, mut st: State) -> State {
-        let stack_safe = (1..=5).all(|r| match st.reg(r) {
-            Value::Scalar(s, _) => {
-                let stack = bpf_vm::RegionKind::Stack.base();
-                s.umax < stack || s.umin >= stack + (1 << 32)
-            }
-            _ => false,
-        });
+        let stack_safe = (1..=5).all(|r| !may_address_stack(&st.reg(r)));
         if !stack_safe {
+            st.exposed = true;
+        }
+        if st.exposed {
             st.havoc_stacks();
             self.havocs += 1;
         }
@@ -141,7 +138,9 @@ impl Analyzer<'_> {
             return Some(self.opaque_call(st));
         }
         if !kernel && (st.frames.len() >= SPEED_CONTEXT_FRAMES || !passes_stack_pointer(&st)) {
-            if self.active.len() >= MAX_NESTED_ANALYSES && !self.summaries.contains_key(&f) {
+            if self.active.len() >= MAX_NESTED_ANALYSES
+                && !self.summaries.contains_key(&(f, st.exposed))
+            {
                 // Summaries nest along call chains: bound how deep.
                 return Some(self.opaque_call(st));
             }
@@ -196,11 +195,13 @@ impl Analyzer<'_> {
     /// Speed mode: a call that passes no stack pointer, applied through the
     /// callee's summary (its analysis with unknown arguments, done once).
     fn summarised_call(&mut self, mut st: State, f: usize) -> State {
-        let summary = match self.summaries.get(&f) {
+        let key = (f, st.exposed);
+        let summary = match self.summaries.get(&key) {
             Some(s) => s.clone(),
             None => {
                 // Analysed once, as external code would enter it.
                 let mut entry = State::entry(f);
+                entry.exposed = st.exposed;
                 for r in 0..10 {
                     entry.set(r, Value::Any);
                 }
@@ -222,8 +223,9 @@ impl Analyzer<'_> {
                         v => v,
                     },
                     havoc,
+                    exposes: e.exposed,
                 });
-                self.summaries.insert(f, s.clone());
+                self.summaries.insert(key, s.clone());
                 s
             }
         };
@@ -235,6 +237,7 @@ impl Analyzer<'_> {
             st.havoc_stacks();
             self.havocs += 1;
         }
+        st.exposed |= summary.exposes;
         st.set(0, summary.r0);
         for r in 1..=5 {
             st.set(r, Value::Any);
@@ -247,6 +250,19 @@ impl Analyzer<'_> {
             Mode::Speed(env) => env.max_call_depth,
             Mode::Kernel { env, .. } => env.options.max_call_frames,
         }
+    }
+}
+
+/// True if `v` may be an address in the stack region (a stack pointer, or
+/// a number the analysis cannot place outside it).
+pub(crate) fn may_address_stack(v: &Value) -> bool {
+    match v {
+        Value::Scalar(s, _) => {
+            let stack = bpf_vm::RegionKind::Stack.base();
+            !(s.umax < stack || s.umin >= stack + (1 << 32))
+        }
+        Value::Ptr(p) => matches!(p.base, Base::Stack(_)),
+        Value::Uninit | Value::Any => true,
     }
 }
 

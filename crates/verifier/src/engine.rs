@@ -106,6 +106,8 @@ pub(crate) struct Summary {
     /// It (or something it calls) may write memory it cannot see: the
     /// caller's stack slots are no longer known after the call.
     pub havoc: bool,
+    /// It handed a stack address to code the analysis does not follow.
+    pub exposes: bool,
 }
 
 /// Where control goes after one block.
@@ -139,7 +141,8 @@ pub(crate) struct Analyzer<'a> {
     pub havocs: u64,
     /// Speed mode: what each function does when analysed with unknown
     /// arguments (used for calls that pass no stack pointer).
-    pub summaries: HashMap<usize, Option<Summary>>,
+    /// Keyed by function and whether a stack address was exposed before.
+    pub summaries: HashMap<(usize, bool), Option<Summary>>,
     /// Deepest stack byte used by each function (kernel stack limit).
     pub stack_use: HashMap<usize, u64>,
     /// Calls seen: caller function -> callee functions.

@@ -643,6 +643,13 @@ impl Analyzer<'_> {
                     .emit_plain();
             }
         }
+        if !self.is_kernel()
+            && !matches!(t, Target::Stack { .. })
+            && crate::call::may_address_stack(&v)
+        {
+            // Stored where a helper may find it later.
+            st.exposed = true;
+        }
         match t {
             Target::Stack { frame, lo, hi } => self.stack_write(st, pc, frame, lo, hi, size, v),
             Target::Other if !self.is_kernel() => {
@@ -670,6 +677,12 @@ impl Analyzer<'_> {
             )
             .kernel_says(Some(format!("R{} leaks addr into mem", insn.src)))
             .emit_plain();
+        }
+        if !self.is_kernel()
+            && !matches!(t, Target::Stack { .. })
+            && crate::call::may_address_stack(&src)
+        {
+            st.exposed = true;
         }
         let old = match t {
             Target::Stack { frame, lo, hi } => {
