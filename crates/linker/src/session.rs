@@ -135,8 +135,6 @@ pub struct Session {
     pub(crate) helpers: HashMap<String, u32>,
     pub(crate) trampolines: HashMap<u32, usize>,
     pub(crate) references: HashMap<String, Vec<Reference>>,
-    /// The initial contents of every thread's TLS block.
-    pub(crate) tls: TlsTemplate,
     pub(crate) units: Vec<UnitUndo>,
     pub(crate) verifiers: Vec<VerifyHook>,
     /// The kernel world (maps, kernel helpers), when enabled.
@@ -193,7 +191,6 @@ impl Session {
             helpers: HashMap::new(),
             trampolines: HashMap::new(),
             references: HashMap::new(),
-            tls: TlsTemplate::default(),
             units: Vec::new(),
             verifiers: Vec::new(),
             kernel: None,
@@ -329,7 +326,7 @@ impl Session {
     /// the first thread-local variable is linked; thread support makes the
     /// others with [`TlsTemplate::init_block`] (see docs/abi.md).
     pub fn tls_template(&self) -> &TlsTemplate {
-        &self.tls
+        &self.vm.tls
     }
 
     /// Sets the distance between threads' TLS blocks, which bounds the
@@ -337,7 +334,8 @@ impl Session {
     /// [`bpf_vm::tls::DEFAULT_BLOCK_SIZE`]). Refused once threads other
     /// than the main one have blocks, or below what is already linked.
     pub fn set_tls_block_size(&mut self, bytes: u64) -> Result<(), String> {
-        self.tls.set_block_size(&self.vm.mem, bytes)
+        let vm = &mut self.vm;
+        vm.tls.set_block_size(&vm.mem, bytes)
     }
 
     /// The name of whatever defined a symbol, for messages.

@@ -67,6 +67,7 @@ mod stdlib;
 mod strconv;
 mod string;
 mod strtod;
+mod threads;
 mod vmstr;
 
 pub use abi::{ub_check_name, DEFAULT_ALLOCA_LIMIT};

@@ -92,6 +92,7 @@ const TABLES: &[&[(&str, Imp)]] = &[
     math::BINARY,
     math::OTHER,
     float::HELPERS,
+    crate::threads::HELPERS,
     ABI_TABLE,
 ];
 

@@ -60,13 +60,26 @@ struct CallStack {
     entry_fp: u64,
     /// The bottom of the entry frame (a stack region offset).
     entry_low: u64,
+    /// Several threads share the stack region: every part of it stays
+    /// accessible (a thread may use another's locals, as in C).
+    shared: bool,
 }
 
 impl CallStack {
-    fn new(config: &VmConfig, frames: Vec<Frame>, base_depth: usize) -> CallStack {
+    /// The call stack of the thread whose stack is `slot` (0: the only one,
+    /// at the bottom of the stack region; see `crate::threads`).
+    fn new(
+        config: &VmConfig,
+        frames: Vec<Frame>,
+        base_depth: usize,
+        slot: usize,
+        shared: bool,
+    ) -> CallStack {
         let frame_size = config.frame_size as u64;
-        let stack_top = frame_size.saturating_mul(config.max_call_depth as u64);
+        let per_thread = frame_size.saturating_mul(config.max_call_depth as u64);
+        let stack_top = per_thread.saturating_mul(slot as u64 + 1);
         CallStack {
+            shared,
             frames,
             base_depth,
             max_depth: config.max_call_depth,
@@ -85,7 +98,11 @@ impl CallStack {
     fn enter_current_frame(&self, r: &mut Regs, mem: &mut Memory) {
         let down = self.frame_size.wrapping_mul(self.depth() as u64);
         r[10] = self.entry_fp.wrapping_sub(down);
-        let low = self.entry_low.wrapping_sub(down);
+        let low = if self.shared {
+            0
+        } else {
+            self.entry_low.wrapping_sub(down)
+        };
         mem.set_stack_low(usize::try_from(low).unwrap_or(usize::MAX));
     }
 
@@ -158,6 +175,9 @@ impl Vm {
                 entry,
                 &[],
             ))
+        } else if self.threads_needed() {
+            // Threads run on the interpreter, which the scheduler preempts.
+            self.run_threads(entry, args)
         } else if let Some(mut engine) = self.engine.take() {
             let result = engine.call(self, entry, args);
             self.engine.get_or_insert(engine);
@@ -192,7 +212,8 @@ impl Vm {
         let mut regs: Regs = [0; REG_FILE];
         regs[..11].copy_from_slice(&state.regs);
         let frames = std::mem::take(&mut state.frames);
-        let mut stack = CallStack::new(&self.config, frames, state.base_depth);
+        let (slot, shared) = self.threads.stack_slot();
+        let mut stack = CallStack::new(&self.config, frames, state.base_depth, slot, shared);
         let mut cpu = Cpu {
             r: regs,
             pc: state.pc,

@@ -16,6 +16,7 @@ mod interp;
 pub mod isa;
 pub mod kernel_helpers;
 pub mod memory;
+pub mod threads;
 pub mod tls;
 pub mod trap;
 pub mod validate;

@@ -17,6 +17,10 @@ pub enum HelperError {
     /// Undefined behaviour a compiled-in check caught (`__bpf_ub_trap`,
     /// docs/abi.md): what happened, e.g. "division by zero".
     Undefined(String),
+    /// A request to the thread scheduler (`pthread_mutex_lock`, ...): the
+    /// scheduler carries it out and the call completes or blocks
+    /// (see [`crate::threads`]). Outside the scheduler it is a trap.
+    Sched(crate::threads::SchedOp),
 }
 
 impl From<MemError> for HelperError {
@@ -33,6 +37,7 @@ impl fmt::Display for HelperError {
             HelperError::Abort(m) => write!(f, "{m}"),
             HelperError::Fault(m) => write!(f, "{m}"),
             HelperError::Undefined(m) => write!(f, "undefined behaviour: {m}"),
+            HelperError::Sched(op) => write!(f, "{op:?} outside the thread scheduler"),
         }
     }
 }
@@ -58,6 +63,10 @@ pub enum TrapKind {
     PcOutOfRange(u64),
     /// A helper reported an error; `helper` is its name.
     Helper { helper: String, error: HelperError },
+    /// A trap in one of several threads: which one (every thread stopped).
+    InThread { thread: u64, kind: Box<TrapKind> },
+    /// Every live thread is blocked: what each waits for and where it is.
+    Deadlock(Vec<crate::threads::BlockedThread>),
 }
 
 /// A stopped run: cause, the faulting instruction, and the call stack.
@@ -73,7 +82,11 @@ pub struct Trap {
 impl Trap {
     /// The exit code if the program called `exit`.
     pub fn exit_code(&self) -> Option<i32> {
-        match &self.kind {
+        let mut kind = &self.kind;
+        while let TrapKind::InThread { kind: inner, .. } = kind {
+            kind = inner;
+        }
+        match kind {
             TrapKind::Helper {
                 error: HelperError::Exit(c),
                 ..
@@ -132,7 +145,16 @@ impl fmt::Display for TrapKind {
                 HelperError::Fault(m) | HelperError::Abort(m) => f.write_str(m),
                 HelperError::Undefined(m) => write!(f, "undefined behaviour: {m}"),
                 HelperError::Exit(c) => write!(f, "exit({c})"),
+                HelperError::Sched(_) => write!(f, "in {helper}: {error}"),
             },
+            TrapKind::InThread { thread, kind } => write!(f, "in thread {thread}: {kind}"),
+            TrapKind::Deadlock(threads) => {
+                write!(f, "deadlock: every thread is blocked")?;
+                for t in threads {
+                    write!(f, "\n  thread {} waits for {}", t.thread, t.waits)?;
+                }
+                Ok(())
+            }
         }
     }
 }

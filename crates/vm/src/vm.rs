@@ -109,6 +109,12 @@ pub struct Vm {
     pub(crate) engine: Option<Box<dyn Engine>>,
     /// Answers faulting accesses and legacy packet loads (see [`Device`]).
     pub(crate) device: Option<Box<dyn Device>>,
+    /// The initial contents of every thread's TLS block (the linker
+    /// extends it; see [`crate::tls`]).
+    pub tls: crate::tls::TlsTemplate,
+    /// Threads other than the running call's, the scheduler and the
+    /// synchronisation objects (see [`crate::threads`]).
+    pub(crate) threads: crate::threads::Threads,
 }
 
 impl Default for Vm {
@@ -135,6 +141,8 @@ impl Vm {
             interrupt: Arc::new(AtomicBool::new(false)),
             engine: crate::exec::default_engine(),
             device: None,
+            tls: crate::tls::TlsTemplate::default(),
+            threads: crate::threads::Threads::default(),
         };
         vm.set_config(config);
         vm
@@ -379,6 +387,7 @@ impl Vm {
     /// # Panics
     /// If `index` is greater than [`MAX_HELPER_ID`] (a host programming error).
     pub fn register_runtime_helper(&mut self, index: u32, name: &str, func: HelperFn) {
+        self.threads.code_changed();
         put(
             &mut self.runtime_helpers,
             index,
@@ -408,6 +417,7 @@ impl Vm {
     /// Tells the engine which decoded slots changed (code loaded, patched
     /// or cut, proofs set or withdrawn).
     fn sync_engine(&mut self) {
+        self.threads.code_changed();
         let changes = self.program.take_changes();
         if let Some(engine) = self.engine.as_mut() {
             for changed in changes {

@@ -56,7 +56,7 @@ pub(super) fn allocate(
         .into_iter()
         .map(|k| (k, session.vm.mem.region_len(k) as u64))
         .collect();
-    let mut tls_cursor = session.tls.size().max(TCB_SIZE);
+    let mut tls_cursor = session.vm.tls.size().max(TCB_SIZE);
     let mut tls_sections = Vec::new();
     let mut section_addr: Vec<Vec<u64>> =
         graphs.iter().map(|g| vec![0; g.sections.len()]).collect();
@@ -92,14 +92,14 @@ pub(super) fn allocate(
                 }
                 let start = tls_cursor.next_multiple_of(s.align);
                 tls_cursor = start + s.size();
-                if tls_cursor > session.tls.block_size() {
+                if tls_cursor > session.vm.tls.block_size() {
                     return Err(oom(
                         g,
                         format!(
                             "thread-local variables would need {tls_cursor} bytes per thread, \
                              more than the TLS block size of {} bytes; raise it with \
                              --tls-block-size",
-                            session.tls.block_size()
+                            session.vm.tls.block_size()
                         ),
                     ));
                 }
@@ -140,7 +140,7 @@ pub(super) fn allocate(
 
     let maps = crate::kmaps::plan(session, graphs)?;
     let tls_size = if tls_sections.is_empty() {
-        session.tls.size()
+        session.vm.tls.size()
     } else {
         tls_cursor
     };

@@ -57,7 +57,7 @@ pub(super) fn publish(
         data_len: session.vm.mem.region_len(RegionKind::Data),
         kernel_len: session.vm.mem.region_len(RegionKind::Kernel),
         map_count: session.kernel.as_ref().map_or(0, |k| k.map_count()),
-        tls_size: session.tls.size(),
+        tls_size: session.vm.tls.size(),
         tls_len: session.vm.mem.region_len(RegionKind::Tls),
         ..UnitUndo::default()
     };
@@ -228,9 +228,9 @@ fn write_field(
         done.map_err(|e| e.to_string())?;
     } else if s.kind.is_tls() {
         let at = addr - RegionKind::Tls.base();
-        session
-            .tls
-            .write(&mut session.vm.mem, at, bytes)
+        let vm = &mut session.vm;
+        vm.tls
+            .write(&mut vm.mem, at, bytes)
             .map_err(|e| e.to_string())?;
     } else {
         session
@@ -270,7 +270,7 @@ fn place_memory(
             .map_err(|e| oom(&graphs[0], e))?;
         debug_assert_eq!(got, layout.commons[name]);
     }
-    let old = session.tls.size();
+    let old = session.vm.tls.size();
     if layout.tls_size > old {
         let mut tail = vec![0u8; (layout.tls_size - old) as usize];
         for &(gi, si) in &layout.tls_sections {
@@ -279,9 +279,9 @@ fn place_memory(
             tail[at..at + s.bytes.len()].copy_from_slice(&s.bytes);
         }
         let (gi, _) = layout.tls_sections[0];
-        session
-            .tls
-            .extend(&mut session.vm.mem, &tail)
+        let vm = &mut session.vm;
+        vm.tls
+            .extend(&mut vm.mem, &tail)
             .map_err(|e| oom(&graphs[gi], e))?;
     }
     Ok(())
@@ -294,9 +294,8 @@ fn revert(session: &mut Session, undo: &UnitUndo) {
         let _restored = write_field(session, p.object, p.section, p.offset, &p.old);
         debug_assert!(_restored.is_ok(), "restoring published bytes");
     }
-    session
-        .tls
-        .truncate(&mut session.vm.mem, undo.tls_size, undo.tls_len);
+    let vm = &mut session.vm;
+    vm.tls.truncate(&mut vm.mem, undo.tls_size, undo.tls_len);
     session.vm.truncate_code(undo.code_len);
     session.vm.mem.truncate(RegionKind::Rodata, undo.rodata_len);
     session.vm.mem.truncate(RegionKind::Data, undo.data_len);
