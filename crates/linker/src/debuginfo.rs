@@ -230,6 +230,34 @@ impl BacktraceFrame {
     }
 }
 
+impl Session {
+    /// A trap as users read it: its cause and the backtrace, or for a
+    /// deadlock, each blocked thread with what it waits for and its own
+    /// backtrace. `describe` renders one frame.
+    pub fn trap_report(
+        &self,
+        trap: &bpf_vm::Trap,
+        describe: impl Fn(&BacktraceFrame) -> String,
+    ) -> String {
+        let bpf_vm::TrapKind::Deadlock(threads) = &trap.kind else {
+            let frames = self.backtrace(trap);
+            return format!("{}{}", trap.kind, format_backtrace(&frames, &describe));
+        };
+        let mut out = String::from("deadlock: every thread is blocked");
+        for t in threads {
+            let at = bpf_vm::Trap {
+                kind: bpf_vm::TrapKind::Interrupted,
+                pc: t.pc,
+                call_sites: t.call_sites.clone(),
+            };
+            let frames = format_backtrace(&self.backtrace(&at), &describe);
+            out.push_str(&format!("\nthread {} waits for {}:", t.thread, t.waits));
+            out.push_str(&frames.replace("\n  #", "\n    #"));
+        }
+        out
+    }
+}
+
 /// Frames shown at the start and the end of a long backtrace.
 const BACKTRACE_HEAD: usize = 10;
 const BACKTRACE_TAIL: usize = 4;

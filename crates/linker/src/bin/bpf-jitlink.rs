@@ -81,7 +81,25 @@ struct Args {
     #[arg(long, value_name = "MODE", value_parser = ["kernel", "kernel-unprivileged"])]
     verify: Option<String>,
     #[command(flatten)]
+    threads: ThreadArgs,
+    #[command(flatten)]
     kernel: KernelArgs,
+}
+
+/// Multi-threaded programs (<pthread.h>, <threads.h>).
+#[derive(clap::Args, Debug)]
+#[command(next_help_heading = "Threads")]
+struct ThreadArgs {
+    /// Seed of the deterministic scheduler: the same seed replays the same
+    /// interleaving; another seed explores another.
+    #[arg(long, value_name = "N", default_value_t = bpf_vm::threads::SchedConfig::default().seed)]
+    sched_seed: u64,
+    /// Mean instructions a thread runs before the scheduler may switch.
+    #[arg(long, value_name = "INSNS", default_value_t = bpf_vm::threads::SchedConfig::default().quantum)]
+    quantum: u64,
+    /// Most threads alive at once, the main thread included.
+    #[arg(long, value_name = "N", default_value_t = bpf_vm::threads::SchedConfig::default().max_threads)]
+    max_threads: usize,
 }
 
 /// Running kernel-style programs (SEC("xdp"), SEC("kprobe/..."), ...).
@@ -223,6 +241,14 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     };
     let mut vm = Vm::new(config);
     vm.mem.set_limit(args.memory_limit);
+    if args.threads.quantum == 0 {
+        return Err("--quantum must be at least 1 instruction".to_string());
+    }
+    vm.set_sched_config(bpf_vm::threads::SchedConfig {
+        quantum: args.threads.quantum,
+        seed: args.threads.sched_seed,
+        max_threads: args.threads.max_threads,
+    });
     if let Some(note) = bpf_jit::install(&mut vm, args.engine) {
         eprintln!("bpf-jitlink: note: {note}");
     }
@@ -307,12 +333,7 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
             if let Some(code) = trap.exit_code() {
                 return Ok(ExitCode::from(code as u8));
             }
-            let frames = session.backtrace(&trap);
-            Err(format!(
-                "{}{}",
-                trap.kind,
-                bpf_linker::format_backtrace(&frames, describe_frame)
-            ))
+            Err(session.trap_report(&trap, describe_frame))
         }
         Err(e) => Err(e.to_string()),
     }
