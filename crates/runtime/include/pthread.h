@@ -12,6 +12,8 @@
 #ifndef _BPF_RUNTIME_PTHREAD_H
 #define _BPF_RUNTIME_PTHREAD_H
 
+#define __need_NULL
+#include <stddef.h>
 #include <sched.h>
 
 #ifndef EPERM
