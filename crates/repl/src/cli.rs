@@ -44,6 +44,9 @@ pub struct Args {
     /// Replay transcripts and write the actual output into them.
     #[arg(long)]
     pub bless: bool,
+    /// Seed of the deterministic thread scheduler (same seed, same interleaving).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub sched_seed: u64,
 }
 
 /// Entry point of the binary.
@@ -119,6 +122,11 @@ fn run(args: Args) -> Result<ExitCode, String> {
         return check_or_bless(&args.files, &options, args.bless);
     }
     let mut repl = Repl::new(&options).map_err(|e| e.to_string())?;
+    let vm = repl.session_mut().vm_mut();
+    vm.set_sched_config(bpf_vm::threads::SchedConfig {
+        seed: args.sched_seed,
+        ..vm.sched_config()
+    });
     if !args.files.is_empty() {
         let mut failed = false;
         for path in &args.files {

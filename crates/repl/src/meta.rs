@@ -79,6 +79,11 @@ pub const COMMANDS: &[Command] = &[
         args: "[FLAGS...|--clear]",
         summary: "show or replace the extra clang flags of later inputs",
     },
+    Command {
+        name: "threads",
+        args: "",
+        summary: "threads that outlived their input: state and where they are",
+    },
 ];
 
 /// Where a meta command was typed.
@@ -137,6 +142,7 @@ pub fn run(repl: &mut Repl, text: &str, place: Place) -> (Printed, Flow) {
         "load" if rest.is_empty() => error("usage: %load FILE".to_string()),
         "load" => return (Printed::default(), Flow::Load(rest.to_string())),
         "cflags" => cflags(repl, &args),
+        "threads" => no_args(name, &args).unwrap_or_else(|| out(threads(repl))),
         "" => error("`%` needs a command name: %help lists them".to_string()),
         _ => error(match suggestion(name) {
             Some(c) => format!(
@@ -517,6 +523,28 @@ fn cflags(repl: &mut Repl, args: &[&str]) -> Printed {
     } else {
         format!("extra clang flags: {}\n", wanted.join(" "))
     })
+}
+
+/// `%threads`: each live thread, its state and its backtrace.
+fn threads(repl: &Repl) -> String {
+    let session = repl.session();
+    let list = session.vm().threads_info();
+    if list.is_empty() {
+        return "no threads besides the inputs' own\n".to_string();
+    }
+    let mut out = String::new();
+    for t in list {
+        let _ = writeln!(out, "thread {}: {}", t.thread, t.state);
+        let at = bpf_vm::Trap {
+            kind: bpf_vm::TrapKind::Interrupted,
+            pc: t.pc,
+            call_sites: t.call_sites,
+        };
+        let frames = session.backtrace(&at);
+        let listing = bpf_linker::format_backtrace(&frames, crate::engine::describe_frame);
+        let _ = writeln!(out, "{}", listing.trim_start_matches('\n'));
+    }
+    out
 }
 
 #[cfg(test)]
