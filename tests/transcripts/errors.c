@@ -65,7 +65,7 @@ good
 //! error: invalid memory access: write of 4 bytes at 0x900000000: address is not mapped
 //!   #0 <input 23> at errors.c:64:21
 *(long *)ping
-//! error: invalid memory access: read of 8 bytes at 0x100000128: code addresses cannot be read or written
+//! error: invalid memory access: read of 8 bytes at 0x100000158: code addresses cannot be read or written
 //!   #0 <input 24> at errors.c:67:1
 good
 //> (int) 2

@@ -52,14 +52,14 @@ early(1)
 //> (int) 42
 // A function used as a value prints as the pointer it decays to.
 later
-//> (int (*)(int)) 0x1000004b0 <later>
+//> (int (*)(int)) 0x100000540 <later>
 *later
-//> (int (*)(int)) 0x1000004b0 <later>
+//> (int (*)(int)) 0x100000540 <later>
 &later == later
 //> (int) 1
 #include <stdio.h>
 printf
-//> (int (*)(const char *restrict, ...)) 0x1000005e0 <printf>
+//> (int (*)(const char *restrict, ...)) 0x100000698 <printf>
 // Run-time floating-point arithmetic is explained, not a backend dump.
 double half = 0.5;
 half * 3

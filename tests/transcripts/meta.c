@@ -15,6 +15,7 @@
 //>   %save FILE                  write the session's inputs to FILE, to replay with `bpf-repl FILE` or %load
 //>   %load FILE                  run FILE's inputs in this session
 //>   %cflags [FLAGS...|--clear]  show or replace the extra clang flags of later inputs
+//>   %threads                    threads that outlived their input: state and where they are
 int sq(int x) { return x * x; }
 int total = 10;
 sq(3) + total
@@ -22,8 +23,8 @@ sq(3) + total
 // The REPL's own symbols (__repl_*) are not listed.
 %symbols
 //> name   kind          address  size  defined by
-//> sq     function  0x100000000    24  meta.c:18
-//> total  variable  0x300000000     4  meta.c:19
+//> sq     function  0x100000000    24  meta.c:19
+//> total  variable  0x300000000     4  meta.c:20
 // llvm-objdump syntax, with the source line interleaved.
 %disasm sq
 //> 0000000100000000 <sq>:
@@ -37,23 +38,29 @@ sq(3) + total
 //! %disasm: no function named `nothing_here`
 %graph sq
 //> before fixup:
-//> link graph of meta.c:18-19
+//> link graph of meta.c:19-20
 //>   section #0 .text (code), size 0x18, align 8, at unallocated
 //>     symbol sq +0x0 size 0x18 Global Function (#11)
 //>   section #1 .data (data), size 0x4, align 4, at unallocated
 //>     symbol total +0x0 size 0x4 Global Object (#12)
+//>   section #13 $__STUBS (stubs), size 0x10, align 8, at unallocated
+//>     symbol sq@stub +0x0 size 0x10 Local Other (#13)
+//>     edge +0x0 STUB_BRANCH -> sq+0x0  [85 20 00 00 00 00 00 00]
 //>   (11 debug and BTF sections left out; %graph --all shows them)
 //> after fixup:
-//> link graph of meta.c:18-19
+//> link graph of meta.c:19-20
 //>   section #0 .text (code), size 0x18, align 8, at 0x100000000
 //>     symbol sq +0x0 size 0x18 Global Function (#11)
 //>   section #1 .data (data), size 0x4, align 4, at 0x300000000
 //>     symbol total +0x0 size 0x4 Global Object (#12)
+//>   section #13 $__STUBS (stubs), size 0x10, align 8, at 0x100000018
+//>     symbol sq@stub +0x0 size 0x10 Local Other (#13)
+//>     edge +0x0 STUB_BRANCH -> sq+0x0  [06 00 00 00 fc ff ff ff]
 //>   (11 debug and BTF sections left out; %graph --all shows them)
 total = 20;
 // %undo forgets inputs (not meta commands), with their effects.
 %undo
-//> undid meta.c:53: total = 20;
+//> undid meta.c:60: total = 20;
 total
 //> (int) 10
 // Inspections change nothing, so %undo does not count them.
@@ -61,7 +68,7 @@ total = 30;
 total
 //> (int) 30
 %undo
-//> undid meta.c:60: total = 30;
+//> undid meta.c:67: total = 30;
 total
 //> (int) 10
 sq(2)
@@ -93,8 +100,8 @@ sq(SCALE)
 %reset
 //> session reset: every input forgotten
 sq(1)
-//! meta.c:95:1: error: call to undeclared function 'sq'; ISO C99 and later do not support implicit function declarations [-Wimplicit-function-declaration]
-//!    95 | sq(1)
+//! meta.c:102:1: error: call to undeclared function 'sq'; ISO C99 and later do not support implicit function declarations [-Wimplicit-function-declaration]
+//!   102 | sq(1)
 //!       | ^
 %cflags --clear
 //> extra clang flags cleared
