@@ -104,9 +104,12 @@ fn every_header_compiles_on_its_own() {
 }
 
 /// Helpers only the IR stage calls (docs/abi.md): named `__bpf_*`, apart
-/// from the header-named `__bpf_assert_fail` and `__bpf_strict_*`.
+/// from the header-named `__bpf_assert_fail`, `__bpf_strict_*` and `__bpf_sched_*`.
 fn is_abi_helper(name: &str) -> bool {
-    name.starts_with("__bpf_") && name != "__bpf_assert_fail" && !name.starts_with("__bpf_strict_")
+    name.starts_with("__bpf_")
+        && name != "__bpf_assert_fail"
+        && !name.starts_with("__bpf_strict_")
+        && !name.starts_with("__bpf_sched_")
 }
 
 /// The helpers each call of `obj` reaches; every call carries
