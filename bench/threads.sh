@@ -18,7 +18,7 @@ gcc -O2 -pthread -o "$work/native" "$src"
 "$bin/bpf-cc" -c -O2 "$src" -o "$work/costs.o"
 vm_ms() { # mode count -> run milliseconds (best of 3)
   for _ in 1 2 3; do
-    "$bin/bpf-jitlink" "$work/costs.o" --entry run --args "$1" "$2" --show-times --engine interp |
+    "$bin/bpf-jitlink" "$work/costs.o" --entry run --show-times --engine interp --args "$1" "$2" |
       awk '/^run /{print $3}'
   done | sort -g | head -1
 }
@@ -34,7 +34,7 @@ insns_for() { # mode count -> instructions executed
   lo=1; hi=$((200 * $2 + 100000))
   while [ $((hi - lo)) -gt 1 ]; do
     mid=$(((lo + hi) / 2))
-    if "$bin/bpf-jitlink" "$work/costs.o" --entry run --args "$1" "$2" --budget $mid --engine interp >/dev/null 2>&1; then hi=$mid; else lo=$mid; fi
+    if "$bin/bpf-jitlink" "$work/costs.o" --entry run --budget $mid --engine interp --args "$1" "$2" >/dev/null 2>&1; then hi=$mid; else lo=$mid; fi
   done
   echo $hi
 }

@@ -49,7 +49,10 @@ fn a_parallel_sum_under_a_mutex_is_exact() {
 
 #[test]
 fn eight_threads_on_an_atomic_counter_lose_nothing() {
-    assert_eq!(passes("atomic_counter"), "counter=40000 sync=80000 ids=28\n");
+    assert_eq!(
+        passes("atomic_counter"),
+        "counter=40000 sync=80000 ids=28\n"
+    );
 }
 
 #[test]
@@ -73,7 +76,10 @@ fn an_unsynchronised_counter_depends_on_the_seed_and_only_on_it() {
             .unwrap()
     };
     let seeds: Vec<u64> = ["1", "2", "3"].iter().map(|s| total(s)).collect();
-    assert!(seeds.iter().all(|&t| t < 80000), "no update lost: {seeds:?}");
+    assert!(
+        seeds.iter().all(|&t| t < 80000),
+        "no update lost: {seeds:?}"
+    );
     assert!(
         seeds[0] != seeds[1] || seeds[1] != seeds[2],
         "three seeds, one interleaving: {seeds:?}"
@@ -89,8 +95,14 @@ fn a_deadlock_lists_both_threads_with_their_backtraces() {
     assert!(err.contains("deadlock: every thread is blocked"), "{err}");
     let main = err.find("thread 1 waits for mutex").expect(&err);
     let other = err.find("thread 2 waits for mutex").expect(&err);
-    assert!(err.contains("(held by thread 2)") && err.contains("(held by thread 1)"), "{err}");
-    assert!(err[main..].contains("#0 main at ") && err[main..].contains("deadlock.c:23:"), "{err}");
+    assert!(
+        err.contains("(held by thread 2)") && err.contains("(held by thread 1)"),
+        "{err}"
+    );
+    assert!(
+        err[main..].contains("#0 main at ") && err[main..].contains("deadlock.c:23:"),
+        "{err}"
+    );
     assert!(
         err[other..].contains("#0 take_second_then_first at ")
             && err[other..].contains("deadlock.c:12:"),
@@ -106,7 +118,10 @@ fn a_fault_names_its_thread_and_the_budget_stops_every_thread() {
         err.contains("error: in thread 2: invalid memory access") && err.contains("#0 bad at "),
         "{err}"
     );
-    let o = run("fault", &["--entry", "run", "--budget", "100000", "--args", "1"]);
+    let o = run(
+        "fault",
+        &["--entry", "run", "--budget", "100000", "--args", "1"],
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("instruction budget of 100000 exhausted") && err.contains("spin at "),

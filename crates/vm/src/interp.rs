@@ -257,10 +257,13 @@ impl Vm {
         *fuel -= cpu.fuel;
         stack.enter_current_frame(&mut cpu.r, mem);
 
+        // A trap gives back the fuel it did not use: the scheduler resumes
+        // a thread after a request (`crate::threads`) and counts the rest.
         macro_rules! trap {
-            ($kind:expr) => {
-                return Err(trap_at($kind, cpu.pc, &stack.frames))
-            };
+            ($kind:expr) => {{
+                *fuel += std::mem::take(&mut cpu.fuel);
+                return Err(trap_at($kind, cpu.pc, &stack.frames));
+            }};
         }
         macro_rules! op_at_pc {
             () => {

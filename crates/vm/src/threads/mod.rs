@@ -228,7 +228,7 @@ impl Threads {
                     .index_of(id)
                     .is_none_or(|j| matches!(self.list[j].status, Status::Finished(_))),
                 Wait::Cond { .. } => matches!(t.cond, CondPhase::Woken { .. }),
-                Wait::Once(o) => mem.load(o, 4).map_or(true, |v| v != 1),
+                Wait::Once(o) => mem.load(o, 4) != Ok(1),
                 Wait::Read(rw) => self.rwlocks.get(&rw).is_none_or(|s| s.writer.is_none()),
                 Wait::Write(rw) => self
                     .rwlocks

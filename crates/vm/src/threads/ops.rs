@@ -4,7 +4,7 @@
 //! `PTHREAD_MUTEX_INITIALIZER` and `pthread_mutex_init` write), a once
 //! flag is the `int` at its address (0 new, 1 running, 2 done).
 
-use super::{BarrierState, CondPhase, MutexState, RwState, Status, Thread, Wait};
+use super::{BarrierState, CondPhase, MutexState, Status, Thread, Wait};
 use crate::exec::ExecState;
 use crate::memory::RegionKind;
 use crate::trap::HelperError;
@@ -310,7 +310,7 @@ impl Vm {
                 }
             }
             SchedOp::RwUnlock(rw) => {
-                let st = self.threads.rwlocks.entry(rw).or_insert(RwState::default());
+                let st = self.threads.rwlocks.entry(rw).or_default();
                 if st.writer == Some(me) {
                     st.writer = None;
                 } else if st.readers > 0 {

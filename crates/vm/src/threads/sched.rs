@@ -116,7 +116,7 @@ impl Vm {
                     .unwrap_or(0);
                 return Err(self.thread_trap(i, TrapKind::Interrupted));
             }
-            let Some(i) = self.pick(current)? else {
+            let Some(i) = self.pick()? else {
                 // Only detached or finished threads remain after the entry
                 // thread's pthread_exit: the call is over.
                 return Ok(entry_result.unwrap_or(0));
@@ -238,10 +238,9 @@ impl Vm {
     }
 
     /// The next thread to run (seeded choice among the runnable ones, the
-    /// current one included); a timed wait times out when none can run.
+    /// one that just ran included); a timed wait times out when none can run.
     /// `None` when no thread is left to run at all.
-    fn pick(&mut self, current: Option<u64>) -> Result<Option<usize>, Trap> {
-        let _ = current;
+    fn pick(&mut self) -> Result<Option<usize>, Trap> {
         loop {
             let runnable: Vec<usize> = (0..self.threads.list.len())
                 .filter(|&i| self.threads.can_run(i, &self.mem))
