@@ -43,10 +43,24 @@ pub enum HelperStep {
         ctx: u64,
         on_failure: u64,
     },
+    /// `setjmp(buf)`: the VM remembers the calling function's activation,
+    /// the instruction after the `call` and r6–r9, writes an 8-byte token
+    /// naming that record at `buf` (a checked store), and returns 0 in r0.
+    /// The record lives as long as the run and the activation.
+    SetJmp { buf: u64 },
+    /// `longjmp(buf, value)`: the VM reads the token at `buf`, and if it
+    /// names a record of this run whose activation is still live, unwinds
+    /// every frame above it (abandoning helpers waiting for callbacks in
+    /// those frames), restores r6–r9 and continues after that `setjmp`'s
+    /// `call` with r0 = `value` (verbatim: C's 0 -> 1 is the helper's job).
+    /// Otherwise the run stops with a fault naming `helper`.
+    LongJmp { buf: u64, value: u64 },
 }
 
 /// A helper that may call back into BPF. Registered with
-/// [`crate::Vm::register_callback_helper`] in the kernel helper table.
+/// [`crate::Vm::register_callback_helper`] in the kernel helper table, or
+/// [`crate::Vm::register_runtime_helper`] (as [`crate::HelperImpl::Callback`])
+/// in the runtime's.
 pub type CallbackHelperFn =
     Box<dyn FnMut(&mut Memory, HelperEvent) -> Result<HelperStep, HelperError>>;
 

@@ -55,6 +55,9 @@ type Regs = [u64; REG_FILE];
 struct Frame {
     return_pc: usize,
     saved: [u64; 4],
+    /// Names the activation of the function this frame's `call` entered
+    /// (`setjmp` records are valid while it is live).
+    serial: u64,
 }
 
 /// The frames of the callers of the running function, and the stack layout.
@@ -66,6 +69,8 @@ struct CallStack {
     entry_fp: u64,
     /// The bottom of the entry frame (a stack region offset).
     entry_low: u64,
+    /// The serial of the next frame pushed (the entry activation is 0).
+    next_serial: u64,
 }
 
 impl CallStack {
@@ -78,6 +83,7 @@ impl CallStack {
             frame_size,
             entry_fp: RegionKind::Stack.base().wrapping_add(stack_top),
             entry_low: stack_top.saturating_sub(frame_size),
+            next_serial: 1,
         }
     }
 
@@ -105,7 +111,9 @@ impl CallStack {
         self.frames.push(Frame {
             return_pc,
             saved: [r[6], r[7], r[8], r[9]],
+            serial: self.next_serial,
         });
+        self.next_serial += 1;
         self.enter_current_frame(r, mem);
         Ok(())
     }
@@ -118,6 +126,15 @@ impl CallStack {
         [r[6], r[7], r[8], r[9]] = f.saved;
         self.enter_current_frame(r, mem);
         Some(f.return_pc)
+    }
+
+    /// The serial of the activation running at `depth` (0: the entry
+    /// function), if that deep a function is running.
+    fn serial_at(&self, depth: usize) -> Option<u64> {
+        match depth {
+            0 => Some(0),
+            d => self.frames.get(d - 1).map(|f| f.serial),
+        }
     }
 
     /// Code indices of the `call` instructions of the enclosing frames, innermost first.
@@ -179,10 +196,11 @@ impl Vm {
             config,
             interrupt,
             device,
+            jmp_tokens,
         } = self;
         let budget = config.budget;
         let mut stack = CallStack::new(config);
-        let mut host = Host::new(entries, helpers, runtime_helpers, device);
+        let mut host = Host::new(entries, helpers, runtime_helpers, device, jmp_tokens);
         // The budget is handed to the inner loop in chunks of at most
         // INTERRUPT_POLL instructions; `budget_left` is what remains after
         // the current chunk.

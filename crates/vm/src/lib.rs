@@ -24,4 +24,4 @@ pub use isa::Insn;
 pub use memory::{Access, Checkpoint, MemError, MemReason, Memory, MemoryMark, RegionKind};
 pub use trap::{HelperError, Trap, TrapKind};
 pub use validate::{validate, InvalidInsn, InvalidKind};
-pub use vm::{code_addr, HelperFn, Vm, VmConfig, MAX_HELPER_ID};
+pub use vm::{code_addr, HelperFn, HelperImpl, Vm, VmConfig, MAX_HELPER_ID};

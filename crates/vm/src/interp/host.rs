@@ -1,7 +1,8 @@
 //! What the interpreter's inner loop hands back to the host side: helper
-//! calls (plain, calling back into BPF, tail calls), `callx`, returns into
-//! a helper that called back, legacy packet loads, and faulting accesses
-//! the [`Device`] may answer. None of this is on the hot path.
+//! calls (plain, calling back into BPF, tail calls, `setjmp`/`longjmp`),
+//! `callx`, returns into a helper that called back, legacy packet loads,
+//! and faulting accesses the [`Device`] may answer. None of this is on the
+//! hot path.
 
 use super::decode::{Kind, Op};
 use super::{code_index, CallStack, Cpu, RESUME_BIT};
@@ -10,12 +11,33 @@ use crate::memory::Memory;
 use crate::trap::{HelperError, TrapKind};
 use crate::vm::{Helper, HelperImpl};
 
+/// A helper by table and index.
+#[derive(Clone, Copy)]
+struct HelperRef {
+    id: u32,
+    /// In the runtime table (`call` with `src = 2`), else the kernel's.
+    runtime: bool,
+}
+
 /// A helper waiting for the BPF function it called to return.
 struct Pending {
-    helper: u32,
+    helper: HelperRef,
     state: [u64; 4],
     /// Where execution goes on once the helper returns.
     return_pc: usize,
+}
+
+/// What `setjmp` saved: an activation and where to go on in it.
+struct JmpRecord {
+    token: u64,
+    /// Frames below the activation (0: the entry function).
+    depth: usize,
+    /// The activation's serial (see `CallStack::serial_at`).
+    serial: u64,
+    /// The instruction after the `setjmp` call.
+    resume_pc: usize,
+    /// r6–r9 at the call.
+    saved: [u64; 4],
 }
 
 /// What the run loop does after the host side handled a stop.
@@ -34,6 +56,10 @@ pub(super) struct Host<'a> {
     pub device: &'a mut Option<Box<dyn Device>>,
     pending: Vec<Pending>,
     tail_calls: u32,
+    /// `setjmp` records of live activations (pruned at each `setjmp`).
+    jmp_records: Vec<JmpRecord>,
+    /// The VM's token counter ([`crate::Vm`]'s `jmp_tokens`).
+    jmp_tokens: &'a mut u64,
 }
 
 impl<'a> Host<'a> {
@@ -42,6 +68,7 @@ impl<'a> Host<'a> {
         helpers: &'a mut [Option<Helper>],
         runtime_helpers: &'a mut [Option<Helper>],
         device: &'a mut Option<Box<dyn Device>>,
+        jmp_tokens: &'a mut u64,
     ) -> Host<'a> {
         Host {
             entries,
@@ -50,6 +77,27 @@ impl<'a> Host<'a> {
             device,
             pending: Vec::new(),
             tail_calls: 0,
+            jmp_records: Vec::new(),
+            jmp_tokens,
+        }
+    }
+
+    /// The helper `h` refers to, if registered.
+    fn helper(&mut self, h: HelperRef) -> Option<&mut Helper> {
+        let table = if h.runtime {
+            &mut *self.runtime_helpers
+        } else {
+            &mut *self.helpers
+        };
+        table.get_mut(h.id as usize).and_then(|h| h.as_mut())
+    }
+
+    /// The trap for a helper that is not (or no longer) registered.
+    fn unknown(h: HelperRef) -> TrapKind {
+        if h.runtime {
+            TrapKind::UnknownRuntimeHelper(h.id as i32)
+        } else {
+            TrapKind::UnknownHelper(h.id as i32)
         }
     }
 
@@ -110,17 +158,12 @@ impl<'a> Host<'a> {
             }
             _ => {}
         }
-        let id = op.imm as i32;
-        let (table, unknown) = if op.kind == Kind::CallRuntime {
-            (
-                &mut *self.runtime_helpers,
-                TrapKind::UnknownRuntimeHelper(id),
-            )
-        } else {
-            (&mut *self.helpers, TrapKind::UnknownHelper(id))
+        let href = HelperRef {
+            id: op.imm as i32 as u32,
+            runtime: op.kind == Kind::CallRuntime,
         };
-        let Some(helper) = table.get_mut(id as u32 as usize).and_then(|h| h.as_mut()) else {
-            return Err(unknown);
+        let Some(helper) = self.helper(href) else {
+            return Err(Self::unknown(href));
         };
         let args = [r[1], r[2], r[3], r[4], r[5]];
         let step = match &mut helper.func {
@@ -131,7 +174,7 @@ impl<'a> Host<'a> {
             helper: helper.name.clone(),
             error,
         })?;
-        self.step(id as u32, step, next, mem, stack, cpu)?;
+        self.step(href, step, next, mem, stack, cpu)?;
         Ok(Next::Continue)
     }
 
@@ -147,13 +190,10 @@ impl<'a> Host<'a> {
             .pending
             .pop()
             .ok_or(TrapKind::PcOutOfRange(cpu.pc as u64))?;
-        let helper = self
-            .helpers
-            .get_mut(p.helper as usize)
-            .and_then(|h| h.as_mut())
-            .ok_or(TrapKind::UnknownHelper(p.helper as i32))?;
+        let unknown = Self::unknown(p.helper);
+        let helper = self.helper(p.helper).ok_or(unknown.clone())?;
         let HelperImpl::Callback(f) = &mut helper.func else {
-            return Err(TrapKind::UnknownHelper(p.helper as i32));
+            return Err(unknown);
         };
         let event = HelperEvent::Resume {
             state: p.state,
@@ -170,7 +210,7 @@ impl<'a> Host<'a> {
     /// on when the helper is done.
     fn step(
         &mut self,
-        helper: u32,
+        helper: HelperRef,
         step: HelperStep,
         next: usize,
         mem: &mut Memory,
@@ -209,7 +249,95 @@ impl<'a> Host<'a> {
                     cpu.pc = target;
                 }
             }
+            HelperStep::SetJmp { buf } => {
+                let token = self.set_jmp(stack, cpu, next);
+                if let Err(e) = mem.store(buf, 8, token) {
+                    return Err(self.helper_fault(helper, HelperError::Memory(e)));
+                }
+                cpu.r[0] = 0;
+                cpu.pc = next;
+            }
+            HelperStep::LongJmp { buf, value } => {
+                if let Err(error) = self.long_jmp(mem, stack, cpu, buf, value) {
+                    return Err(self.helper_fault(helper, error));
+                }
+            }
         }
+        Ok(())
+    }
+
+    /// A helper's error as the trap that names it.
+    fn helper_fault(&mut self, h: HelperRef, error: HelperError) -> TrapKind {
+        let helper = self
+            .helper(h)
+            .map_or_else(|| "?".to_string(), |h| h.name.clone());
+        TrapKind::Helper { helper, error }
+    }
+
+    /// Records the running activation for a `setjmp` returning to `next`;
+    /// returns the record's token. Records of activations that have
+    /// returned are dropped first, and a record of the same activation and
+    /// call site is reused, so their number stays below the live frames
+    /// times the `setjmp` sites.
+    fn set_jmp(&mut self, stack: &CallStack, cpu: &Cpu, next: usize) -> u64 {
+        let live = |r: &JmpRecord| stack.serial_at(r.depth) == Some(r.serial);
+        self.jmp_records.retain(live);
+        let depth = stack.frames.len();
+        let serial = stack.serial_at(depth).unwrap_or(0);
+        let saved = [cpu.r[6], cpu.r[7], cpu.r[8], cpu.r[9]];
+        if let Some(r) = self
+            .jmp_records
+            .iter_mut()
+            .find(|r| r.depth == depth && r.serial == serial && r.resume_pc == next)
+        {
+            r.saved = saved;
+            return r.token;
+        }
+        *self.jmp_tokens += 1;
+        let token = *self.jmp_tokens;
+        self.jmp_records.push(JmpRecord {
+            token,
+            depth,
+            serial,
+            resume_pc: next,
+            saved,
+        });
+        token
+    }
+
+    /// Goes back to the `setjmp` whose token is at `buf`.
+    fn long_jmp(
+        &mut self,
+        mem: &mut Memory,
+        stack: &mut CallStack,
+        cpu: &mut Cpu,
+        buf: u64,
+        value: u64,
+    ) -> Result<(), HelperError> {
+        let token = mem.load(buf, 8)?;
+        let Some(rec) = self.jmp_records.iter().find(|r| r.token == token) else {
+            return Err(HelperError::Fault(format!(
+                "longjmp({buf:#x}): this jmp_buf was not filled by setjmp during this run"
+            )));
+        };
+        if stack.serial_at(rec.depth) != Some(rec.serial) {
+            return Err(HelperError::Fault(format!(
+                "longjmp({buf:#x}): the function that called setjmp with this jmp_buf has \
+                 returned (longjmp may only go back to a function still running)"
+            )));
+        }
+        let (depth, resume_pc, saved) = (rec.depth, rec.resume_pc, rec.saved);
+        // Frames above the target; helpers waiting in them are abandoned.
+        for f in stack.frames.drain(depth..) {
+            if f.return_pc & RESUME_BIT != 0 {
+                self.pending.pop();
+            }
+        }
+        let r = &mut cpu.r;
+        [r[6], r[7], r[8], r[9]] = saved;
+        stack.enter_current_frame(r, mem);
+        r[0] = value;
+        cpu.pc = resume_pc;
         Ok(())
     }
 
