@@ -192,7 +192,6 @@ pub fn assert_message(expr: &str, file: &str, line: i32, func: &str) -> String {
     }
 }
 
-
 /// Stores a `div`-family result `{quot, rem}` of `size`-byte members at `out`.
 fn store_div(
     cx: &Ctx,
