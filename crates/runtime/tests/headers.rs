@@ -109,12 +109,13 @@ fn every_header_compiles_on_its_own() {
             _ => "int placeholder;",
         };
         let text = format!("#include <{h}>\n#include <{h}>\n{uses}\n");
-        compile_text(
-            &h.replace(['.', '/'], "_"),
-            &text,
-            &["-Wall", "-Wextra", "-Werror"],
-        )
-        .unwrap_or_else(|e| panic!("<{h}> does not compile for BPF:\n{e}"));
+        for (mode, name) in [(AbiMode::Strict, "strict"), (AbiMode::Full, "full")] {
+            let dir = scratch(&format!("{}_{name}", h.replace(['.', '/'], "_")));
+            let (src, obj) = (dir.join("input.c"), dir.join("input.o"));
+            std::fs::write(&src, &text).unwrap();
+            compile_in(mode, &src, &obj, &["-Wall", "-Wextra", "-Werror"])
+                .unwrap_or_else(|e| panic!("<{h}> does not compile for BPF in {name} mode:\n{e}"));
+        }
     }
 }
 
