@@ -137,11 +137,7 @@ fuzz_target!(|input: Input| {
     let bounded = !matches!(input.func, Func::Sprintf);
     match input.func {
         Func::Printf => {
-            let _ = call(
-                "__bpf_strict_printf",
-                mem,
-                [fmt, args[0], args[1], args[2], args[3]],
-            );
+            let _ = call("__bpf_strict_printf", mem, [fmt, args[0], args[1], args[2], args[3]]);
         }
         Func::Fprintf { stream } => {
             let stream = match stream % 3 {
@@ -149,26 +145,14 @@ fuzz_target!(|input: Input| {
                 1 => STDERR_HANDLE,
                 _ => u64::from(stream),
             };
-            let _ = call(
-                "__bpf_strict_fprintf",
-                mem,
-                [stream, fmt, args[0], args[1], args[2]],
-            );
+            let _ = call("__bpf_strict_fprintf", mem, [stream, fmt, args[0], args[1], args[2]]);
         }
         Func::Snprintf { size } => {
             let size = u64::from(size).min(dest_len as u64);
-            let _ = call(
-                "__bpf_strict_snprintf",
-                mem,
-                [dest, size, fmt, args[0], args[1]],
-            );
+            let _ = call("__bpf_strict_snprintf", mem, [dest, size, fmt, args[0], args[1]]);
         }
         Func::Sprintf => {
-            let _ = call(
-                "__bpf_strict_sprintf",
-                mem,
-                [dest, fmt, args[0], args[1], args[2]],
-            );
+            let _ = call("__bpf_strict_sprintf", mem, [dest, fmt, args[0], args[1], args[2]]);
         }
     }
     // Only sprintf may write past the destination (C's overflow, inside VM
