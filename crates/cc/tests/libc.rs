@@ -289,3 +289,8 @@ fn a_signal_without_a_handler_ends_the_run_naming_it() {
     let end = ours.end.unwrap_err();
     assert!(end.contains("signal 15 (SIGTERM: Terminated)"), "{end}");
 }
+
+#[test]
+fn temporary_names_and_freopen() {
+    same_as_glibc("tmpnam.c");
+}

@@ -15,8 +15,10 @@
  * Files: fopen and friends work on files inside the one directory the
  * session grants (--fs DIR); names are relative to it, and absolute paths,
  * ".." and symbolic links are refused. Without a grant, fopen returns NULL
- * with errno EACCES and a note says how to grant one. tmpfile() lives in
- * memory. Streams write through at once (no buffering to flush).
+ * with errno EACCES and a note says how to grant one. tmpfile() and the
+ * names tmpnam() gives (/tmp/bpf-tmp-N) are files in memory, needing no
+ * directory. freopen() redirects stdin, stdout or stderr until they are
+ * fclose()d. Streams write through at once (no buffering to flush).
  *
  * In full mode (the default) the variadic functions take any number of
  * values. In strict mode (__BPF_REPL_STRICT__, plain BPF) they are renamed
@@ -110,7 +112,9 @@ ssize_t getdelim(char **__restrict line, size_t *__restrict n, int delim, FILE *
 ssize_t getline(char **__restrict line, size_t *__restrict n, FILE *__restrict stream);
 
 FILE *fopen(const char *__restrict name, const char *__restrict mode);
+FILE *freopen(const char *__restrict name, const char *__restrict mode, FILE *__restrict stream);
 FILE *tmpfile(void);
+char *tmpnam(char *s);
 int fclose(FILE *stream);
 size_t fread(void *__restrict p, size_t size, size_t n, FILE *__restrict stream);
 size_t fwrite(const void *__restrict p, size_t size, size_t n, FILE *__restrict stream);

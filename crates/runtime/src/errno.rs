@@ -57,7 +57,7 @@ pub(crate) fn perror(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, Hel
     }
     line.extend_from_slice(message(e).as_bytes());
     line.push(b'\n');
-    crate::stdio::emit(&cx.stderr, "perror", &line)?;
+    crate::fileio::put(cx, mem, "perror", crate::stream::STDERR_HANDLE, &line)?;
     Ok(0)
 }
 

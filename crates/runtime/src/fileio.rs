@@ -1,7 +1,8 @@
 //! `<stdio.h>` streams beyond the printf family: writing and reading any
-//! `FILE *` (the standard streams, files opened in the granted directory,
-//! `tmpfile`s in memory), `fopen`/`fclose`, positioning, the error and
-//! end-of-file flags, `remove`/`rename`, `getline`.
+//! `FILE *` (the standard streams, or the files they were redirected to,
+//! files opened in the granted directory, temporary files in memory),
+//! positioning, the error and end-of-file flags, `getline` (opening and
+//! naming files: `fileopen.rs`).
 //!
 //! Errors are C's: a function that fails returns its failure value and
 //! sets `errno` (`fopen` with no directory granted: `EACCES`, and a note
@@ -30,13 +31,21 @@ pub(crate) enum Target {
 
 /// The stream `handle` names, or the fault for a value that names none.
 pub(crate) fn target(cx: &Ctx, func: &str, handle: u64) -> Result<Target, HelperError> {
-    match handle {
-        STDOUT_HANDLE => return Ok(Target::Stdout),
-        STDERR_HANDLE => return Ok(Target::Stderr),
-        STDIN_HANDLE => return Ok(Target::Stdin),
-        _ => {}
-    }
     let mut world = cx.world.borrow_mut();
+    let std = match handle {
+        STDIN_HANDLE => Some((0, Target::Stdin)),
+        STDOUT_HANDLE => Some((1, Target::Stdout)),
+        STDERR_HANDLE => Some((2, Target::Stderr)),
+        _ => None,
+    };
+    if let Some((i, t)) = std {
+        // A standard stream `freopen` sent to a file.
+        let redirected = world.redirect[i];
+        return Ok(match redirected {
+            Some(h) if world.files.get(h).is_some() => Target::File(h),
+            _ => t,
+        });
+    }
     let files = &mut world.files;
     if files.get(handle).is_some() {
         return Ok(Target::File(handle));
@@ -384,118 +393,6 @@ pub(crate) fn fwrite(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, Hel
     })
 }
 
-/// The flags `fopen`'s mode means, or `None` for a mode C does not define.
-fn open_flags(mode: &[u8]) -> Option<(i32, bool, bool)> {
-    let (first, rest) = mode.split_first()?;
-    let plus = rest.contains(&b'+');
-    let excl = rest.contains(&b'x');
-    if rest
-        .iter()
-        .any(|c| !matches!(c, b'+' | b'b' | b'x' | b'e' | b't'))
-    {
-        return None;
-    }
-    let rw = if plus { libc::O_RDWR } else { 0 };
-    Some(match first {
-        b'r' if !excl => (rw | if plus { 0 } else { libc::O_RDONLY }, true, plus),
-        b'w' => {
-            let x = if excl { libc::O_EXCL } else { 0 };
-            let access = if plus { libc::O_RDWR } else { libc::O_WRONLY };
-            (access | libc::O_CREAT | libc::O_TRUNC | x, plus, true)
-        }
-        b'a' if !excl => {
-            let access = if plus { libc::O_RDWR } else { libc::O_WRONLY };
-            (access | libc::O_CREAT | libc::O_APPEND, plus, true)
-        }
-        _ => return None,
-    })
-}
-
-/// Registers an opened file; its handle, or NULL at the open-file limit.
-fn add_file(cx: &Ctx, mem: &mut Memory, func: &str, f: FileStream) -> Result<u64, HelperError> {
-    let added = cx.world.borrow_mut().files.add(f);
-    match added {
-        Some(h) => Ok(h),
-        None => {
-            let max = cx.world.borrow().files.max_open;
-            cx.notice(&format!(
-                "{func}: the program has {max} files open, the most it may (close some with \
-                 fclose, or raise the limit with Runtime::with_max_open_files)"
-            ));
-            cx.set_errno(mem, libc::EMFILE)?;
-            Ok(0)
-        }
-    }
-}
-
-/// The note for file access without a granted directory.
-fn no_grant(func: &str, name: &[u8]) -> String {
-    format!(
-        "{func}(\"{}\"): no directory is granted to the program, so it cannot use files; \
-         start bpf-repl or bpf-jitlink with --fs DIR to let it use the files in DIR",
-        String::from_utf8_lossy(name)
-    )
-}
-
-/// `FILE *fopen(const char *name, const char *mode)`.
-pub(crate) fn fopen(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    let name = cx.string("fopen", mem, a[0])?.to_vec();
-    let mode = cx.string("fopen", mem, a[1])?.to_vec();
-    let Some((flags, readable, writable)) = open_flags(&mode) else {
-        cx.set_errno(mem, libc::EINVAL)?;
-        return Ok(0);
-    };
-    let opened = cx
-        .world
-        .borrow()
-        .grant
-        .as_ref()
-        .map(|g| g.open(&name, flags));
-    match opened {
-        None => {
-            cx.notice(&no_grant("fopen", &name));
-            cx.set_errno(mem, libc::EACCES)?;
-            Ok(0)
-        }
-        Some(Err(e)) => {
-            if let crate::fs::FsError::Refused { why, .. } = &e {
-                cx.notice(&format!(
-                    "fopen(\"{}\"): {why}",
-                    String::from_utf8_lossy(&name)
-                ));
-            }
-            cx.set_errno(mem, e.errno())?;
-            Ok(0)
-        }
-        Some(Ok(file)) => add_file(cx, mem, "fopen", FileStream::new(file, readable, writable)),
-    }
-}
-
-/// `FILE *tmpfile(void)`: a file in memory (no directory needed), removed
-/// when closed.
-pub(crate) fn tmpfile(cx: &Ctx, mem: &mut Memory, _: [u64; 5]) -> Result<u64, HelperError> {
-    // SAFETY: memfd_create with a NUL-terminated name; checked below.
-    let fd = unsafe { libc::memfd_create(c"tmpfile".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        host_errno(cx, mem, &io::Error::last_os_error())?;
-        return Ok(0);
-    }
-    // SAFETY: just made, owned by nothing else.
-    let file = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-    add_file(cx, mem, "tmpfile", FileStream::new(file, true, true))
-}
-
-/// `int fclose(FILE *f)`. Closing a standard stream does nothing here.
-pub(crate) fn fclose(cx: &Ctx, _: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    match target(cx, "fclose", a[0])? {
-        Target::File(h) => {
-            cx.world.borrow_mut().files.remove(h);
-            Ok(0)
-        }
-        _ => Ok(0),
-    }
-}
-
 /// Runs `f` on an open file; standard streams are not seekable (`ESPIPE`).
 fn on_file<R>(
     cx: &Ctx,
@@ -630,46 +527,4 @@ pub(crate) fn setvbuf(cx: &Ctx, _: &mut Memory, a: [u64; 5]) -> Result<u64, Help
 pub(crate) fn setbuf(cx: &Ctx, _: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
     target(cx, "setbuf", a[0])?;
     Ok(0)
-}
-
-/// Runs a name operation in the granted directory.
-fn in_grant(
-    cx: &Ctx,
-    mem: &mut Memory,
-    func: &str,
-    name: &[u8],
-    op: impl FnOnce(&crate::fs::Grant) -> Result<(), crate::fs::FsError>,
-) -> Result<u64, HelperError> {
-    let r = cx.world.borrow().grant.as_ref().map(op);
-    match r {
-        Some(Ok(())) => Ok(0),
-        None => {
-            cx.notice(&no_grant(func, name));
-            cx.set_errno(mem, libc::EACCES)?;
-            Ok(int_ret(-1))
-        }
-        Some(Err(e)) => {
-            if let crate::fs::FsError::Refused { why, .. } = &e {
-                cx.notice(&format!(
-                    "{func}(\"{}\"): {why}",
-                    String::from_utf8_lossy(name)
-                ));
-            }
-            cx.set_errno(mem, e.errno())?;
-            Ok(int_ret(-1))
-        }
-    }
-}
-
-/// `int remove(const char *name)`.
-pub(crate) fn remove(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    let name = cx.string("remove", mem, a[0])?.to_vec();
-    in_grant(cx, mem, "remove", &name, |g| g.remove(&name))
-}
-
-/// `int rename(const char *from, const char *to)`.
-pub(crate) fn rename(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    let from = cx.string("rename", mem, a[0])?.to_vec();
-    let to = cx.string("rename", mem, a[1])?.to_vec();
-    in_grant(cx, mem, "rename", &from, |g| g.rename(&from, &to))
 }

@@ -62,6 +62,7 @@ mod abi;
 mod ctx;
 mod errno;
 mod fileio;
+mod fileopen;
 mod float;
 mod format;
 mod fs;

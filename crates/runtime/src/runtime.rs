@@ -7,7 +7,9 @@ use crate::input::InputSource;
 use crate::output::OutputSink;
 use crate::rand::GlibcRandom;
 use crate::world::{TimeSource, World};
-use crate::{abi, errno, fileio, float, math, process, scanf, sort, stdio, stdlib, string};
+use crate::{
+    abi, errno, fileio, fileopen, float, math, process, scanf, sort, stdio, stdlib, string,
+};
 use crate::{strscan, time, unistd};
 use bpf_vm::{
     CallbackHelperFn, HelperError, HelperEvent, HelperFn, HelperImpl, HelperStep, Memory,
@@ -33,9 +35,11 @@ const TABLE: &[(&str, Imp)] = &[
     ("fputc", stdio::fputc),
     ("putc", stdio::putc),
     ("fflush", stdio::fflush),
-    ("fopen", fileio::fopen),
-    ("fclose", fileio::fclose),
-    ("tmpfile", fileio::tmpfile),
+    ("fopen", fileopen::fopen),
+    ("freopen", fileopen::freopen),
+    ("tmpnam", fileopen::tmpnam),
+    ("fclose", fileopen::fclose),
+    ("tmpfile", fileopen::tmpfile),
     ("fread", fileio::fread),
     ("fwrite", fileio::fwrite),
     ("fgetc", fileio::fgetc),
@@ -58,8 +62,8 @@ const TABLE: &[(&str, Imp)] = &[
     ("fileno", fileio::fileno),
     ("setvbuf", fileio::setvbuf),
     ("setbuf", fileio::setbuf),
-    ("remove", fileio::remove),
-    ("rename", fileio::rename),
+    ("remove", fileopen::remove),
+    ("rename", fileopen::rename),
     ("perror", errno::perror),
     // <stdlib.h>
     ("malloc", stdlib::malloc),

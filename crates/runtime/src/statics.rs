@@ -1,6 +1,6 @@
 //! The runtime's own variables in VM memory: `errno`, the `struct tm` that
-//! `localtime`/`gmtime` return, and the text buffers of `strerror` and
-//! `asctime`/`ctime`. C returns pointers to them, so they must be VM
+//! `localtime`/`gmtime` return, and the text buffers of `strerror`,
+//! `asctime`/`ctime` and `tmpnam`. C returns pointers to them, so they must be VM
 //! memory; the block is made in the data region the first time a helper
 //! needs it (programs that never touch `errno` never see it), at the end
 //! of the region as it is then, and it is part of the runtime state a
@@ -24,8 +24,10 @@ pub(crate) const ASCTIME: u64 = 128;
 pub(crate) const STRERROR: u64 = 192;
 /// Bytes of `strerror`'s buffer.
 pub(crate) const STRERROR_LEN: usize = 128;
+/// `tmpnam(NULL)`'s name.
+pub(crate) const TMPNAM: u64 = 320;
 /// Size of the whole block.
-const SIZE: usize = 320;
+const SIZE: usize = 352;
 
 /// Where the block is, once made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

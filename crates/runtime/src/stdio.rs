@@ -113,15 +113,6 @@ impl Formatted {
     }
 }
 
-/// Writes formatted text; the byte count, or EOF when the host writer failed.
-fn print_to(sink: &OutputSink, func: &str, text: &[u8]) -> Result<u64, HelperError> {
-    Ok(if emit(sink, func, text)? {
-        count(text.len())
-    } else {
-        EOF
-    })
-}
-
 /// `int printf(const char *fmt, ...)`, `vprintf(fmt, ap)`.
 pub(crate) fn printf(
     cx: &Ctx,
@@ -131,9 +122,9 @@ pub(crate) fn printf(
     abi: Abi,
 ) -> Result<u64, HelperError> {
     let f = formatted(cx, func, mem, &a, 1, abi)?;
-    let r = print_to(&cx.stdout, func, &f.text)?;
+    let ok = put(cx, mem, func, crate::stream::STDOUT_HANDLE, &f.text)?;
     f.store_counts(cx, func, mem)?;
-    Ok(r)
+    Ok(if ok { count(f.text.len()) } else { EOF })
 }
 
 /// `int fprintf(FILE *stream, const char *fmt, ...)`, `vfprintf`.
@@ -233,11 +224,13 @@ pub(crate) const PRINTF_FAMILY: &[(&str, Imp)] = &[
 pub(crate) fn puts(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
     let mut line = cx.string("puts", mem, a[0])?.to_vec();
     line.push(b'\n');
-    Ok(if emit(&cx.stdout, "puts", &line)? {
-        count(line.len())
-    } else {
-        EOF
-    })
+    Ok(
+        if put(cx, mem, "puts", crate::stream::STDOUT_HANDLE, &line)? {
+            count(line.len())
+        } else {
+            EOF
+        },
+    )
 }
 
 /// `int fputs(const char *s, FILE *stream)`.

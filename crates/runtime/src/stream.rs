@@ -224,6 +224,11 @@ impl Files {
         Some(h)
     }
 
+    /// Puts a stream under a handle `fopen` issued before (`freopen`).
+    pub(crate) fn put_back(&mut self, handle: u64, f: FileStream) {
+        self.open.insert(handle, f);
+    }
+
     pub(crate) fn get(&mut self, handle: u64) -> Option<&mut FileStream> {
         self.open.get_mut(&handle)
     }

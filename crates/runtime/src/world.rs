@@ -6,7 +6,8 @@
 use crate::fs::Grant;
 use crate::input::InputSource;
 use crate::stream::Files;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
 
 /// Where `time`, `clock` and `clock_gettime` get the time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,12 @@ pub(crate) struct World {
     pub(crate) time: TimeSource,
     /// Notes already shown (each is shown once).
     pub(crate) noticed: HashSet<String>,
+    /// The file handle `freopen` sent stdin, stdout or stderr to.
+    pub(crate) redirect: [Option<u64>; 3],
+    /// Temporary files in memory by their `tmpnam` name, and the names
+    /// handed out so far.
+    pub(crate) temps: BTreeMap<Vec<u8>, File>,
+    pub(crate) temp_names: u64,
 }
 
 impl Default for World {
@@ -46,6 +53,9 @@ impl Default for World {
             grant: None,
             time: TimeSource::Host,
             noticed: HashSet::new(),
+            redirect: [None; 3],
+            temps: BTreeMap::new(),
+            temp_names: 0,
         }
     }
 }
