@@ -3,11 +3,14 @@
 //! programs built by the host's gcc -O2 and run on glibc: same standard
 //! output, same exit status. Input comes from the same bytes on both
 //! sides; file programs get a fresh directory each (their working
-//! directory natively, the granted directory `--fs DIR` on the VM).
+//! directory natively, the granted directory `--fs DIR` on the VM). Every
+//! program runs on each engine: the interpreter, the JIT, and `auto` with a
+//! threshold low enough that the JIT takes over running calls.
 
 mod common;
 
 use bpf_cc::{compile, CompileOptions};
+use bpf_jit::{EngineKind, Jit};
 use bpf_linker::{CallError, Session, SessionOptions};
 use bpf_runtime::{InputSource, OutputSink, Runtime, TimeSource};
 use bpf_vm::{Vm, VmConfig};
@@ -23,11 +26,57 @@ struct Setup {
     files: bool,
 }
 
+/// A VM running on `engine`; `auto` compiles an entry after 300
+/// interpreted instructions, so the JIT takes over calls mid-run.
+fn vm_on(engine: EngineKind) -> Vm {
+    let mut vm = Vm::new(VmConfig::default());
+    if engine != EngineKind::Interp {
+        let mut jit = Jit::new(engine).expect("this host has a JIT");
+        jit.threshold = 300;
+        jit.per_instruction = 0;
+        vm.set_engine(Some(Box::new(jit)));
+    }
+    vm
+}
+
 /// Compiles and runs `source` on the VM as `bpf-jitlink` does: `main`,
-/// then the `atexit` functions if it returned.
+/// then the `atexit` functions if it returned; once per engine. The
+/// engines must agree; the result is the interpreter's.
 fn run_vm(source: &Path, setup: &Setup, dir: &Path) -> Outcome {
     let (object, _) = compile(source, &CompileOptions::default())
         .unwrap_or_else(|e| panic!("{}: {e}", source.display()));
+    let mut outcomes = EngineKind::ALL.into_iter().map(|engine| {
+        let run_dir = dir.join(engine.name());
+        std::fs::create_dir(&run_dir).unwrap();
+        let outcome = run_object(source, &object, setup, &run_dir, engine);
+        (engine, outcome, run_dir)
+    });
+    let (_, first, first_dir) = outcomes.next().expect("three engines");
+    for (engine, outcome, run_dir) in outcomes {
+        let name = source.display();
+        assert_eq!(outcome, first, "{name}: {engine} (left) vs interp (right)");
+        if setup.files {
+            let files = listing(&run_dir);
+            assert_eq!(files, listing(&first_dir), "{name}: files left by {engine}");
+        }
+        std::fs::remove_dir_all(run_dir).unwrap();
+    }
+    // What the interpreter left behind is the VM's result.
+    for entry in std::fs::read_dir(&first_dir).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::rename(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    std::fs::remove_dir(first_dir).unwrap();
+    first
+}
+
+fn run_object(
+    source: &Path,
+    object: &[u8],
+    setup: &Setup,
+    dir: &Path,
+    engine: EngineKind,
+) -> Outcome {
     let out = OutputSink::buffer();
     let runtime = Runtime::new(out.clone()).with_stderr(OutputSink::buffer());
     if let Some(bytes) = setup.stdin {
@@ -36,12 +85,12 @@ fn run_vm(source: &Path, setup: &Setup, dir: &Path) -> Outcome {
     if setup.files {
         runtime.grant_fs(dir).unwrap();
     }
-    let mut session = Session::new(Vm::new(VmConfig::default()), SessionOptions::default());
+    let mut session = Session::new(vm_on(engine), SessionOptions::default());
     for (name, helper) in runtime.helpers() {
         session.register_helper(name, helper);
     }
     session
-        .add_objects(&[(&source.display().to_string(), &object)])
+        .add_objects(&[(&source.display().to_string(), object)])
         .unwrap_or_else(|e| panic!("{}: {e}", source.display()));
     let mut result = session.call("main", &[]);
     if let Ok(status) = result {
@@ -293,4 +342,22 @@ fn a_signal_without_a_handler_ends_the_run_naming_it() {
 #[test]
 fn temporary_names_and_freopen() {
     same_as_glibc("tmpnam.c");
+}
+
+#[test]
+fn longjmp_to_a_returned_function_stops_the_run_on_every_engine() {
+    require_clang();
+    let path = c_dir().join("libc").join("setjmp_dead.c");
+    let (object, _) = compile(&path, &CompileOptions::default()).unwrap();
+    for engine in EngineKind::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = run_object(&path, &object, &Setup::default(), dir.path(), engine);
+        assert_eq!(ours.stdout, "back with 7\narm returned\n", "{engine}");
+        let end = ours.end.unwrap_err();
+        assert!(
+            end.contains("longjmp")
+                && end.contains("the function that called setjmp with this jmp_buf has returned"),
+            "{engine}: {end}"
+        );
+    }
 }

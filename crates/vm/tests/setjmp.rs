@@ -1,6 +1,7 @@
 //! `setjmp`/`longjmp` across BPF frames (`HelperStep::SetJmp`/`LongJmp`)
 //! and callback helpers in the runtime table.
 
+use bpf_vm::exec::{ExecState, Frame, Jump, Outcome};
 use bpf_vm::isa::asm::*;
 use bpf_vm::isa::*;
 use bpf_vm::{
@@ -186,4 +187,34 @@ fn longjmp_out_of_a_callback_abandons_the_waiting_helper() {
     vm.mark_entry(at + cb);
     // First pass: cb(0) = 0, cb(1) jumps back with 42; second pass sums 0+1+2.
     assert_eq!(vm.call(at, &[]).unwrap(), 42_003);
+}
+
+#[test]
+fn under_a_base_depth_a_jump_stops_for_the_owner_of_the_frames() {
+    let mut vm = vm_with_helpers();
+    let buf = vm.mem.alloc(RegionKind::Data, 8, 8).unwrap();
+    let mut p = buf_arg(buf).to_vec();
+    p.extend([mov64_imm(6, 5), call_runtime(SETJMP), exit()]); // 2: r6 = 5, 3: setjmp
+    let at = vm.load_code(&p).unwrap();
+    // Interpreted on top of a frame another engine holds: it stops at the call.
+    let mut state = ExecState::new(at, &[]);
+    state.base_depth = 1;
+    let mut fuel = 100;
+    let out = vm.interpret(&mut state, &mut fuel).unwrap();
+    let Outcome::Jump { helper, jump } = out else {
+        panic!("expected a jump stop, got {out:?}");
+    };
+    assert_eq!(jump, Jump::Set { buf, next: at + 4 });
+    assert_eq!(state.pc, at + 3);
+    assert_eq!(fuel, 97, "three instructions ran");
+    // Refused while the base frames are not explicit.
+    let t = vm.jump(&mut state.clone(), helper, jump).unwrap_err();
+    assert!(t.to_string().contains("setjmp"), "{t}");
+    // The owner makes its frame explicit; the jump then completes.
+    state.base_depth = 0;
+    state.frames.insert(0, Frame::new(99, [0; 4]));
+    vm.jump(&mut state, helper, jump).unwrap();
+    assert_eq!((state.pc, state.regs[0]), (at + 4, 0));
+    assert_ne!(vm.mem.load(buf, 8).unwrap(), 0, "the token is stored");
+    assert_eq!(state.frames[0].serial, 1, "setjmp named its activation");
 }
