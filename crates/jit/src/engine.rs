@@ -555,7 +555,7 @@ impl Jit {
                     };
                     state.pc = pending.return_pc - 1;
                     let action = vm.helper_resume(&pending, state.regs[0], &mut state.tail_calls);
-                    let done = action.and_then(|a| state.apply(a, config.max_call_depth));
+                    let done = action.and_then(|a| state.apply(a, vm));
                     done.map_err(|kind| state.trap(kind))?;
                 }
                 continue;
@@ -568,6 +568,17 @@ impl Jit {
                     state.pc = pc;
                     state.regs = ctx.regs;
                     break;
+                }
+                Some(Stop::Jump { pc, helper, jump }) => {
+                    // Every frame is the interpreter's now: jump, and go on
+                    // natively from where it lands.
+                    state.frames.extend(unwound.into_iter().rev());
+                    state.pending.extend(ctx.pending.drain(..).rev());
+                    state.pc = pc;
+                    state.regs = ctx.regs;
+                    let jumped = vm.jump(&mut state, helper, jump);
+                    jumped.map_err(|kind| state.trap(kind))?;
+                    continue;
                 }
                 Some(Stop::Trap(mut trap)) => {
                     let outer = unwound.iter().chain(state.frames.iter().rev());
@@ -583,6 +594,7 @@ impl Jit {
             Outcome::OutOfFuel => Err(state.trap(TrapKind::BudgetExhausted {
                 budget: config.budget,
             })),
+            Outcome::Jump { .. } => unreachable!("a run without base frames applies its jumps"),
         }
     }
 }
@@ -631,6 +643,7 @@ impl Engine for Jit {
                     return Err(state.trap(TrapKind::BudgetExhausted { budget }))
                 }
                 Outcome::OutOfFuel => {}
+                Outcome::Jump { .. } => unreachable!("a run without base frames applies its jumps"),
             }
         }
         self.prepare(vm)?;

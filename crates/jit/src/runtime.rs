@@ -11,7 +11,9 @@
 
 use crate::analysis::Returns;
 use crate::engine::Core;
-use bpf_vm::exec::{ExecState, Frame, HelperAction, Kind, Outcome, PendingHelper, RESUME_BIT};
+use bpf_vm::exec::{
+    ExecState, Frame, HelperAction, HelperId, Jump, Kind, Outcome, PendingHelper, RESUME_BIT,
+};
 use bpf_vm::memory::{RawRegion, REGION_SHIFT, REGION_SLOTS};
 use bpf_vm::{RegionKind, Trap, TrapKind, Vm};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +35,15 @@ pub enum Stop {
     /// The program ended the whole run with this result (LD_ABS/LD_IND
     /// past the packet), whatever frames were live.
     End(u64),
+    /// Helper `helper` at `pc` asked for `setjmp`/`longjmp`, which needs
+    /// every frame of the run as the interpreter's (native frames cannot
+    /// be jumped across): every register is in [`JitCtx::regs`], and the
+    /// engine finishes the jump once the frames are unwound.
+    Jump {
+        pc: usize,
+        helper: HelperId,
+        jump: Jump,
+    },
 }
 
 /// Rows of the region table: one per region slot (`addr >> 32`), and one
@@ -357,6 +368,12 @@ pub extern "C" fn jit_host_op(ctx: *mut JitCtx, fp: u64, fuel: u64, pc: u64) -> 
         c.regs[6..10].copy_from_slice(&caller[6..10]);
         match step {
             HelperAction::Return { value, .. } => return done(0, value, fuel),
+            HelperAction::Jump { helper, jump } => {
+                // Stopped code hands its fuel back through the budget.
+                c.budget_left += fuel;
+                c.stop = Some(Stop::Jump { pc, helper, jump });
+                return done(1, 0, 0);
+            }
             HelperAction::TailCall { target, ctx: arg } => {
                 c.regs[1] = arg;
                 let (status, left) = run_function(ctx, target, fp, fuel, Returns::All);
@@ -387,10 +404,9 @@ pub extern "C" fn jit_host_op(ctx: *mut JitCtx, fp: u64, fuel: u64, pc: u64) -> 
                 c.enter_frame(fp);
                 if status != 0 {
                     // The callback's frame, on the way out.
-                    c.unwound.push(Frame {
-                        return_pc: RESUME_BIT | pending.return_pc,
-                        saved: [caller[6], caller[7], caller[8], caller[9]],
-                    });
+                    let saved = [caller[6], caller[7], caller[8], caller[9]];
+                    c.unwound
+                        .push(Frame::new(RESUME_BIT | pending.return_pc, saved));
                     c.pending.push(pending);
                     return done(1, 0, fuel);
                 }
@@ -427,6 +443,7 @@ fn run_function(
         base_depth: depth as usize,
         pending: Vec::new(),
         tail_calls: c.tail_calls,
+        jumps: Default::default(),
     };
     let mut total = fuel + c.budget_left;
     let result = vm.interpret(&mut state, &mut total);
@@ -445,6 +462,20 @@ fn run_function(
         Ok(Outcome::Ended(v)) => {
             c.stop = Some(Stop::End(v));
             1
+        }
+        Ok(Outcome::Jump { helper, jump }) => {
+            // The interpreted frames go out with the native ones; the fuel
+            // goes back through the budget, as at every stop.
+            c.unwound.extend(state.frames.drain(..).rev());
+            c.pending.extend(state.pending.drain(..).rev());
+            c.regs = state.regs;
+            c.stop = Some(Stop::Jump {
+                pc: state.pc,
+                helper,
+                jump,
+            });
+            c.budget_left = total;
+            return (1, 0);
         }
         Err(trap) => {
             c.stop = Some(Stop::Trap(trap));
@@ -552,8 +583,6 @@ pub extern "C" fn jit_trap(ctx: &mut JitCtx, code: u64, pc: u64, aux: u64) {
 
 /// A native caller's frame on the way out of a stopped run.
 pub extern "C" fn jit_unwind(ctx: &mut JitCtx, return_pc: u64, r6: u64, r7: u64, r8: u64, r9: u64) {
-    ctx.unwound.push(Frame {
-        return_pc: return_pc as usize,
-        saved: [r6, r7, r8, r9],
-    });
+    ctx.unwound
+        .push(Frame::new(return_pc as usize, [r6, r7, r8, r9]));
 }

@@ -81,7 +81,24 @@ struct Args {
     #[arg(long, value_name = "MODE", value_parser = ["kernel", "kernel-unprivileged"])]
     verify: Option<String>,
     #[command(flatten)]
+    hosted: HostedArgs,
+    #[command(flatten)]
     kernel: KernelArgs,
+}
+
+/// What a C program's library may reach outside the VM.
+#[derive(clap::Args, Debug)]
+#[command(next_help_heading = "C programs")]
+struct HostedArgs {
+    /// Let the program's fopen, remove and rename use the files in DIR
+    /// (names relative to it; absolute paths, `..` and symbolic links are
+    /// refused). Without it, the program has no files.
+    #[arg(long, value_name = "DIR")]
+    fs: Option<std::path::PathBuf>,
+    /// time(), clock() and friends start at 2024-01-01 00:00:00 UTC and
+    /// advance one microsecond per read; dates are in UTC.
+    #[arg(long)]
+    deterministic_time: bool,
 }
 
 /// Running kernel-style programs (SEC("xdp"), SEC("kprobe/..."), ...).
@@ -230,8 +247,19 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     for (name, value) in &args.abs {
         session.define_absolute(name, *value);
     }
-    // The C runtime: printf, malloc, strlen, ... as host helpers.
-    let runtime = bpf_runtime::Runtime::new(bpf_runtime::OutputSink::writer(std::io::stdout()));
+    // The C runtime: printf, malloc, strlen, ... as host helpers; the
+    // program's standard streams are ours.
+    let runtime = bpf_runtime::Runtime::new(bpf_runtime::OutputSink::writer(std::io::stdout()))
+        .with_stderr(bpf_runtime::OutputSink::writer(std::io::stderr()));
+    runtime.set_stdin(bpf_runtime::InputSource::reader(std::io::stdin()));
+    if let Some(dir) = &args.hosted.fs {
+        runtime
+            .grant_fs(dir)
+            .map_err(|e| format!("--fs {}: {e}", dir.display()))?;
+    }
+    if args.hosted.deterministic_time {
+        runtime.set_time_source(bpf_runtime::TimeSource::DETERMINISTIC);
+    }
     for (name, helper) in runtime.helpers() {
         session.register_helper(name, helper);
     }
@@ -291,8 +319,24 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
         .lock()
         .write_all(std::mem::take(out).as_bytes());
     let start = Instant::now();
-    let result = session.call(&args.entry, &args.args);
+    let mut result = session.call(&args.entry, &args.args);
+    if result.is_ok() {
+        // What C's startup code does when main returns: the atexit functions.
+        let functions = runtime.atexit_functions();
+        runtime.clear_atexit();
+        for f in functions {
+            let slot = session.vm().code_index(f);
+            let Some(slot) = slot.filter(|s| session.vm().is_entry(*s)) else {
+                return Err(format!("atexit: {f:#x} is not a function"));
+            };
+            if let Err(trap) = session.vm_mut().call(slot, &[]) {
+                result = Err(bpf_linker::CallError::Trap(trap));
+                break;
+            }
+        }
+    }
     let _ = runtime.stdout().flush();
+    let _ = runtime.stderr().flush();
     if args.show_times {
         let _ = writeln!(
             out,
