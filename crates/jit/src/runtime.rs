@@ -478,7 +478,8 @@ fn run_function(
     };
     let mut total = fuel + c.budget_left;
     if vm.mem.memcheck() {
-        vm.mem.set_outer_sites(c.call_sites(depth as usize).into_iter());
+        vm.mem
+            .set_outer_sites(c.call_sites(depth as usize).into_iter());
     }
     let result = vm.interpret(&mut state, &mut total);
     vm.mem.set_outer_sites(std::iter::empty());

@@ -402,7 +402,11 @@ fn allocate(
                         let cur = cursors.get_mut(&region).expect("region cursor");
                         let start = cur.next_multiple_of(global_align(s.align, memcheck));
                         let end = start + s.size();
-                        let rz = if memcheck { red_zone_after(end, s.size()) } else { 0 };
+                        let rz = if memcheck {
+                            red_zone_after(end, s.size())
+                        } else {
+                            0
+                        };
                         if end + rz > MAX_REGION_SIZE as u64 {
                             return Err(oom(g, &format!("the {} region is full", region.name())));
                         }
@@ -425,7 +429,11 @@ fn allocate(
             let cur = cursors.get_mut(&RegionKind::Data).expect("data cursor");
             let align = global_align((*align).max(1), memcheck);
             let start = cur.next_multiple_of(align);
-            let rz = if memcheck { red_zone_after(start + size, *size) } else { 0 };
+            let rz = if memcheck {
+                red_zone_after(start + size, *size)
+            } else {
+                0
+            };
             *cur = start + size + rz;
             if *cur > MAX_REGION_SIZE as u64 {
                 return Err(oom(&graphs[0], "the data region is full"));

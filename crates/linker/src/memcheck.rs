@@ -164,8 +164,7 @@ impl Session {
         if slots.is_empty() {
             return "\n  (no call stack was recorded)".to_string();
         }
-        let frames: Vec<BacktraceFrame> =
-            slots.iter().flat_map(|&s| self.frames_at(s)).collect();
+        let frames: Vec<BacktraceFrame> = slots.iter().flat_map(|&s| self.frames_at(s)).collect();
         format_backtrace(&frames, describe)
     }
 }

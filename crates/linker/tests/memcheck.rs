@@ -32,7 +32,10 @@ fn run(file: &str, engine: &str, args: &[&str]) -> (Option<i32>, String) {
         .arg(file)
         .output()
         .expect("run bpf-jitlink");
-    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 /// The report of `file` on both engines (the same text), checked to

@@ -24,8 +24,8 @@
 
 use bpf_vm::memory::Poison;
 use bpf_vm::{HelperError, MemError, Memory, RegionKind};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 
 /// Alignment of every block (as glibc's malloc on 64-bit hosts).
@@ -439,7 +439,11 @@ fn fill_canary(mem: &mut Memory, addr: u64, size: usize, cap: usize) -> Result<(
 /// up to the end of its red zone not.
 fn mark_block(mem: &mut Memory, addr: u64, size: usize, cap: usize) -> Result<(), MemError> {
     mem.unpoison(addr, size)?;
-    mem.poison(addr + size as u64, cap + RED_ZONE - size, Poison::HeapRedZone)
+    mem.poison(
+        addr + size as u64,
+        cap + RED_ZONE - size,
+        Poison::HeapRedZone,
+    )
 }
 
 /// Faults if any byte after the block's requested size was overwritten.

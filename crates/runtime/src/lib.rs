@@ -72,7 +72,8 @@ mod vmstr;
 pub use abi::{ub_check_name, DEFAULT_ALLOCA_LIMIT};
 pub use format::{format_registers, MAX_FORMATTED};
 pub use heap::{
-    BlockInfo, CallStack, HeapPlace, HeapStats, ALIGN as HEAP_ALIGN, DEFAULT_QUARANTINE, CANARY as HEAP_CANARY, RED_ZONE as HEAP_RED_ZONE,
+    BlockInfo, CallStack, HeapPlace, HeapStats, ALIGN as HEAP_ALIGN, CANARY as HEAP_CANARY,
+    DEFAULT_QUARANTINE, RED_ZONE as HEAP_RED_ZONE,
 };
 pub use output::{OutputSink, DEFAULT_BUFFER_LIMIT};
 pub use runtime::{abi_helper_names, c_name, helper_names, Runtime, RuntimeSnapshot};

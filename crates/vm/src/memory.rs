@@ -569,7 +569,11 @@ impl Memory {
     /// Translates a writable range to host bytes.
     #[inline]
     pub fn slice_mut(&mut self, addr: u64, len: usize) -> Result<&mut [u8], MemError> {
-        if self.regions.get((addr >> REGION_SHIFT) as usize).is_some_and(|r| r.checked) {
+        if self
+            .regions
+            .get((addr >> REGION_SHIFT) as usize)
+            .is_some_and(|r| r.checked)
+        {
             self.check_shadow(addr, len, Access::Write)?;
         }
         self.slice_mut_unshadowed(addr, len)

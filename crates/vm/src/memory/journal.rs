@@ -234,7 +234,11 @@ impl Memory {
                 continue; // only bytes this epoch added: rollback truncates them
             }
             let end = (at + PAGE_SIZE).min(r.bytes.len());
-            let shadow_len = if r.checked { (end - at).div_ceil(GRANULE) } else { 0 };
+            let shadow_len = if r.checked {
+                (end - at).div_ceil(GRANULE)
+            } else {
+                0
+            };
             self.make_room(end - at + shadow_len, idx, off, len)?;
             let r = &mut self.regions[idx];
             let bytes: Box<[u8]> = r.bytes[at..end].into();

@@ -186,7 +186,12 @@ impl Memory {
     /// check reports those).
     #[cold]
     #[inline(never)]
-    pub(super) fn check_shadow(&self, addr: u64, len: usize, access: Access) -> Result<(), MemError> {
+    pub(super) fn check_shadow(
+        &self,
+        addr: u64,
+        len: usize,
+        access: Access,
+    ) -> Result<(), MemError> {
         let idx = (addr >> REGION_SHIFT) as usize;
         let off = (addr & OFFSET_MASK) as usize;
         let Some(r) = self.regions.get(idx).filter(|r| r.checked) else {
@@ -290,7 +295,10 @@ mod tests {
         let mut m = Memory::new();
         m.enable_memcheck();
         let a = m.alloc(RegionKind::Heap, 48, 16).unwrap();
-        assert_eq!(poisoned(m.load(a, 4).unwrap_err()).0, Poison::HeapUnallocated);
+        assert_eq!(
+            poisoned(m.load(a, 4).unwrap_err()).0,
+            Poison::HeapUnallocated
+        );
         m.unpoison(a, 10).unwrap();
         m.poison(a + 10, 38, Poison::HeapRedZone).unwrap();
         m.store(a + 8, 2, 7).unwrap();
@@ -325,7 +333,10 @@ mod tests {
         assert!(m.load(b, 8).is_err(), "gone with the region's growth");
         let b2 = m.alloc(RegionKind::Heap, 32, 16).unwrap();
         assert_eq!(b2, b);
-        assert_eq!(poisoned(m.load(b, 8).unwrap_err()).0, Poison::HeapUnallocated);
+        assert_eq!(
+            poisoned(m.load(b, 8).unwrap_err()).0,
+            Poison::HeapUnallocated
+        );
     }
 
     #[test]
