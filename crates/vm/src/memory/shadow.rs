@@ -257,7 +257,7 @@ impl Memory {
         match why {
             Some(p) => {
                 let mut g = off >> GRANULE_SHIFT;
-                if off % GRANULE != 0 {
+                if !off.is_multiple_of(GRANULE) {
                     shadow[g] = (off % GRANULE) as u8;
                     g += 1;
                 }
@@ -270,7 +270,7 @@ impl Memory {
                 for s in &mut shadow[off >> GRANULE_SHIFT..whole] {
                     *s = 0;
                 }
-                if end % GRANULE != 0 {
+                if !end.is_multiple_of(GRANULE) {
                     shadow[whole] = (end % GRANULE) as u8;
                 }
             }
