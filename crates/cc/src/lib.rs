@@ -140,6 +140,7 @@ fn run_stage(
     passes::signature::run(&mut cx);
     passes::memory::run(&mut cx);
     passes::alloca::run(&mut cx);
+    passes::sections::run(&mut cx);
     if !cx.problems.is_empty() {
         return Err(LowerError::Unsupported(cx.problems));
     }

@@ -65,8 +65,11 @@ struct Layout {
     /// Stubs of called-but-undefined functions: name -> slot (two slots each).
     pending_stubs: Vec<(String, usize)>,
     /// Data placement in order: (graph, section, region, address).
-    placements: Vec<(usize, usize, RegionKind, u64)>,
-    common_order: Vec<(String, u64, u64)>,
+    /// Sections placed in data regions: graph, section, region, address,
+    /// and the memcheck red zone after it (bytes; 0 without memcheck).
+    placements: Vec<(usize, usize, RegionKind, u64, u64)>,
+    /// Common symbols placed: name, size, alignment, red zone.
+    common_order: Vec<(String, u64, u64, u64)>,
     code_len: usize,
     /// Maps to create, with their handles.
     maps: Vec<crate::kmaps::PlannedMap>,
@@ -328,6 +331,43 @@ fn region_of(kind: SectionKind) -> Option<RegionKind> {
     }
 }
 
+/// The alignment a global gets: its own, and under memcheck at least a
+/// shadow granule (so its shadow bytes are its own).
+fn global_align(align: u64, memcheck: bool) -> u64 {
+    if memcheck {
+        align.max(bpf_vm::memory::GRANULE as u64)
+    } else {
+        align.max(1)
+    }
+}
+
+/// Memcheck's red zone after a global of `size` bytes ending at region
+/// offset `end`: up to the next granule, then a quarter of its size
+/// (at least 32 bytes, at most 1 KiB), as AddressSanitizer sizes them.
+fn red_zone_after(end: u64, size: u64) -> u64 {
+    let granule = bpf_vm::memory::GRANULE as u64;
+    end.next_multiple_of(granule) - end + (size / 4).clamp(32, 1024).next_multiple_of(granule)
+}
+
+/// The alignment that makes `alloc` return `addr` where the allocate
+/// pass put it (the largest power of two dividing its offset).
+fn addr_align(addr: u64) -> usize {
+    1 << addr.trailing_zeros().min(31)
+}
+
+/// Appends a red zone of `len` bytes at `at` and poisons it.
+fn place_red_zone(mem: &mut bpf_vm::Memory, region: RegionKind, at: u64, len: u64) {
+    if len == 0 {
+        return;
+    }
+    let got = mem
+        .alloc(region, len as usize, 1)
+        .expect("allocate pass checked the size");
+    debug_assert_eq!(got, at);
+    mem.poison(at, len as usize, bpf_vm::memory::Poison::GlobalRedZone)
+        .expect("just allocated");
+}
+
 /// Pass 4: choose addresses (without touching the session).
 fn allocate(
     session: &Session,
@@ -342,6 +382,7 @@ fn allocate(
         .collect();
     let mut section_addr = Vec::new();
     let mut placements = Vec::new();
+    let memcheck = session.vm.mem.memcheck();
     let oom = |g: &LinkGraph, what: &str| LinkError::OutOfMemory {
         object: g.name.clone(),
         reason: what.to_string(),
@@ -359,13 +400,18 @@ fn allocate(
                 k => match region_of(k) {
                     Some(region) => {
                         let cur = cursors.get_mut(&region).expect("region cursor");
-                        let start = cur.next_multiple_of(s.align);
+                        let start = cur.next_multiple_of(global_align(s.align, memcheck));
                         let end = start + s.size();
-                        if end > MAX_REGION_SIZE as u64 {
+                        let rz = if memcheck {
+                            red_zone_after(end, s.size())
+                        } else {
+                            0
+                        };
+                        if end + rz > MAX_REGION_SIZE as u64 {
                             return Err(oom(g, &format!("the {} region is full", region.name())));
                         }
-                        *cur = end;
-                        placements.push((gi, si, region, region.base() + start));
+                        *cur = end + rz;
+                        placements.push((gi, si, region, region.base() + start, rz));
                         region.base() + start
                     }
                     None => 0,
@@ -381,14 +427,20 @@ fn allocate(
     for name in &res.defined {
         if let Some(Binding::NewCommon { size, align }) = res.bindings.get(name) {
             let cur = cursors.get_mut(&RegionKind::Data).expect("data cursor");
-            let start = cur.next_multiple_of((*align).max(1));
-            *cur = start + size;
+            let align = global_align((*align).max(1), memcheck);
+            let start = cur.next_multiple_of(align);
+            let rz = if memcheck {
+                red_zone_after(start + size, *size)
+            } else {
+                0
+            };
+            *cur = start + size + rz;
             if *cur > MAX_REGION_SIZE as u64 {
                 return Err(oom(&graphs[0], "the data region is full"));
             }
             let addr = RegionKind::Data.base() + start;
             commons.insert(name.clone(), addr);
-            common_order.push((name.clone(), *size, (*align).max(1)));
+            common_order.push((name.clone(), *size, align, rz));
         }
     }
 
@@ -703,12 +755,12 @@ fn publish(
     let mut undo = undo_base;
 
     // Data.
-    for &(gi, si, region, addr) in &layout.placements {
+    for &(gi, si, region, addr, rz) in &layout.placements {
         let s = &graphs[gi].sections[si];
         let got = session
             .vm
             .mem
-            .alloc(region, s.bytes.len(), s.align as usize)
+            .alloc(region, s.bytes.len(), addr_align(addr))
             .expect("allocate pass checked the size");
         debug_assert_eq!(got, addr);
         session
@@ -716,14 +768,17 @@ fn publish(
             .mem
             .write_initial(addr, &s.bytes)
             .expect("just allocated");
+        place_red_zone(&mut session.vm.mem, region, addr + s.size(), rz);
     }
-    for (name, size, align) in &layout.common_order {
+    for (name, size, _, rz) in &layout.common_order {
+        let addr = layout.commons[name];
         let got = session
             .vm
             .mem
-            .alloc(RegionKind::Data, *size as usize, *align as usize)
+            .alloc(RegionKind::Data, *size as usize, addr_align(addr))
             .expect("allocate pass checked the size");
-        debug_assert_eq!(got, layout.commons[name]);
+        debug_assert_eq!(got, addr);
+        place_red_zone(&mut session.vm.mem, RegionKind::Data, addr + size, *rz);
     }
 
     // Maps, and the programs their definitions list.

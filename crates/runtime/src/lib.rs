@@ -93,7 +93,8 @@ mod world;
 pub use abi::{ub_check_name, DEFAULT_ALLOCA_LIMIT};
 pub use format::{format_registers, MAX_FORMATTED};
 pub use heap::{
-    HeapPlace, HeapStats, ALIGN as HEAP_ALIGN, CANARY as HEAP_CANARY, RED_ZONE as HEAP_RED_ZONE,
+    BlockInfo, CallStack, HeapPlace, HeapStats, ALIGN as HEAP_ALIGN, CANARY as HEAP_CANARY,
+    DEFAULT_QUARANTINE, RED_ZONE as HEAP_RED_ZONE,
 };
 pub use input::InputSource;
 pub use output::{OutputSink, DEFAULT_BUFFER_LIMIT};

@@ -475,6 +475,26 @@ impl Runtime {
         self.ctx.state.borrow().heap.place(addr)
     }
 
+    /// Holds freed blocks back from reuse until `bytes` of them wait
+    /// (under memcheck; default [`crate::heap::DEFAULT_QUARANTINE`]).
+    pub fn with_quarantine(self, bytes: usize) -> Runtime {
+        self.ctx.state.borrow_mut().heap.set_quarantine(bytes);
+        self
+    }
+
+    /// The heap block `addr` is in (or in the red zone of), live or
+    /// freed, with where it was allocated and freed: what a memcheck
+    /// report shows about a faulting address.
+    pub fn heap_block_info(&self, addr: u64) -> Option<crate::heap::BlockInfo> {
+        self.ctx.state.borrow().heap.block_info(addr)
+    }
+
+    /// The block the last helper fault about a heap pointer concerned (a
+    /// double free, a range past a block), once.
+    pub fn take_blamed_block(&self) -> Option<crate::heap::BlockInfo> {
+        self.ctx.state.borrow().heap.take_blamed()
+    }
+
     /// The requested size of the live heap block starting at `ptr`
     /// (for value printing: how many elements a pointer has).
     pub fn heap_block_size(&self, ptr: u64) -> Option<usize> {

@@ -74,6 +74,16 @@ struct Args {
     /// Bytes of VM memory (and of each object file read) allowed.
     #[arg(long, value_name = "BYTES", default_value_t = bpf_vm::files::DEFAULT_MEMORY_LIMIT)]
     memory_limit: usize,
+    /// Memcheck: check every load and store into the heap against its
+    /// blocks and into globals against their bounds (use after free,
+    /// overflows), reported with where the block was allocated and freed.
+    /// `off` for speed runs.
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
+    memcheck: String,
+    /// Bytes of freed heap blocks kept from reuse under memcheck, so a use
+    /// after free finds its block still freed.
+    #[arg(long, value_name = "BYTES", default_value_t = bpf_runtime::DEFAULT_QUARANTINE)]
+    quarantine: usize,
     /// Check every program of the objects (functions in SEC("xdp"),
     /// SEC("kprobe/..."), ... sections) as the Linux verifier would, report
     /// what it would refuse and why, and link only (implies --noexec).
@@ -240,6 +250,9 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     };
     let mut vm = Vm::new(config);
     vm.mem.set_limit(args.memory_limit);
+    if args.memcheck == "on" {
+        vm.mem.enable_memcheck();
+    }
     if let Some(note) = bpf_jit::install(&mut vm, args.engine) {
         eprintln!("bpf-jitlink: note: {note}");
     }
@@ -250,7 +263,8 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     // The C runtime: printf, malloc, strlen, ... as host helpers; the
     // program's standard streams are ours.
     let runtime = bpf_runtime::Runtime::new(bpf_runtime::OutputSink::writer(std::io::stdout()))
-        .with_stderr(bpf_runtime::OutputSink::writer(std::io::stderr()));
+        .with_stderr(bpf_runtime::OutputSink::writer(std::io::stderr()))
+        .with_quarantine(args.quarantine);
     runtime.set_stdin(bpf_runtime::InputSource::reader(std::io::stdin()));
     if let Some(dir) = &args.hosted.fs {
         runtime
@@ -353,9 +367,10 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
             }
             let frames = session.backtrace(&trap);
             Err(format!(
-                "{}{}",
+                "{}{}{}",
                 trap.kind,
-                bpf_linker::format_backtrace(&frames, describe_frame)
+                bpf_linker::format_backtrace(&frames, describe_frame),
+                memcheck_details(&session, &runtime, &trap)
             ))
         }
         Err(e) => Err(e.to_string()),
@@ -460,6 +475,31 @@ fn print_sizes(session: &Session, out: &mut String) {
 }
 
 /// `poke at crash.c:1:55`, or `poke+0x8 in crash.o` without line info.
+/// What memcheck adds to a trap's report: the heap block or global the
+/// faulting byte is in or after, with the block's allocation and free
+/// stacks (also for a helper's fault about a heap pointer, such as a
+/// double free).
+fn memcheck_details(
+    session: &Session,
+    runtime: &bpf_runtime::Runtime,
+    trap: &bpf_vm::Trap,
+) -> String {
+    let (at, info) = match bpf_linker::memcheck::poisoned_byte(trap) {
+        Some(at) => (at, runtime.heap_block_info(at)),
+        None => match (&trap.kind, runtime.take_blamed_block()) {
+            (bpf_vm::TrapKind::Helper { .. }, Some(b)) => (b.start, Some(b)),
+            _ => return String::new(),
+        },
+    };
+    let block = info.as_ref().map(|b| bpf_linker::memcheck::HeapBlock {
+        start: b.start,
+        size: b.size,
+        allocated_at: &b.allocated_at,
+        freed_at: b.freed_at.as_deref(),
+    });
+    session.memcheck_details(at, block, describe_frame)
+}
+
 fn describe_frame(f: &bpf_linker::BacktraceFrame) -> String {
     f.describe_as(&f.function)
 }

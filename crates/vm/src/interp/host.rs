@@ -88,6 +88,10 @@ impl<'a> Host<'a> {
                 }
             }
             _ => {
+                if mem.memcheck() {
+                    let callers = stack.frames.iter().rev().map(|f| f.call_site());
+                    mem.set_helper_stack(cpu.pc, callers);
+                }
                 let args = [r[1], r[2], r[3], r[4], r[5]];
                 let (id, step) =
                     shared::start_helper(self.helpers, self.runtime_helpers, mem, &op, args)?;
