@@ -5,6 +5,7 @@
 //! `%load` replays a file, which the caller does ([`Flow::Load`]): the
 //! replaying code (`crate::replay`) sits above this module.
 
+use crate::clang::Target;
 use crate::engine::{Origin, Repl, Times};
 use crate::printed::Printed;
 use bpf_linker::graph::SymbolKind;
@@ -75,6 +76,16 @@ pub const COMMANDS: &[Command] = &[
         summary: "run FILE's inputs in this session",
     },
     Command {
+        name: "strict",
+        args: "[on|off]",
+        summary: "strict BPF for later inputs: only what plain BPF runs (--strict-bpf)",
+    },
+    Command {
+        name: "ub",
+        args: "[on|off]",
+        summary: "undefined-behaviour checks in later inputs (on unless --no-ub-checks)",
+    },
+    Command {
         name: "cflags",
         args: "[FLAGS...|--clear]",
         summary: "show or replace the extra clang flags of later inputs",
@@ -137,6 +148,8 @@ pub fn run(repl: &mut Repl, text: &str, place: Place) -> (Printed, Flow) {
         "load" if rest.is_empty() => error("usage: %load FILE".to_string()),
         "load" => return (Printed::default(), Flow::Load(rest.to_string())),
         "cflags" => cflags(repl, &args),
+        "strict" => switch(repl, Switch::Strict, &args),
+        "ub" => switch(repl, Switch::UbChecks, &args),
         "" => error("`%` needs a command name: %help lists them".to_string()),
         _ => error(match suggestion(name) {
             Some(c) => format!(
@@ -436,6 +449,15 @@ pub fn saved_session(repl: &mut Repl) -> String {
         text.push_str(source.trim_end_matches('\n'));
         text.push('\n');
     }
+    // The session's mode for what comes next (the inputs above replay in
+    // full mode, which accepts everything strict mode does).
+    let mode = repl.compiler_mut().mode();
+    if mode.strict {
+        text.push_str("%strict on\n");
+    }
+    if !mode.ub_checks {
+        text.push_str("%ub off\n");
+    }
     text
 }
 
@@ -472,6 +494,44 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result
     Ok(())
 }
 
+/// A setting of how later inputs are compiled.
+#[derive(Clone, Copy)]
+enum Switch {
+    Strict,
+    UbChecks,
+}
+
+/// `%strict [on|off]`, `%ub [on|off]`: show or change the setting.
+fn switch(repl: &mut Repl, which: Switch, args: &[&str]) -> Printed {
+    let mut mode = repl.compiler_mut().mode();
+    let (name, value) = match which {
+        Switch::Strict => ("strict", &mut mode.strict),
+        Switch::UbChecks => ("ub", &mut mode.ub_checks),
+    };
+    match args {
+        [] => {}
+        ["on"] => *value = true,
+        ["off"] => *value = false,
+        _ => return error(format!("usage: %{name} [on|off]")),
+    }
+    let on = *value;
+    repl.compiler_mut().set_mode(mode);
+    out(match (which, on) {
+        (Switch::Strict, true) => {
+            "strict mode is on: later inputs may use only what plain BPF runs\n".to_string()
+        }
+        (Switch::Strict, false) => {
+            "strict mode is off: later inputs use bpf-repl's ABI (all of C)\n".to_string()
+        }
+        (Switch::UbChecks, true) => {
+            "undefined-behaviour checks are on for later inputs\n".to_string()
+        }
+        (Switch::UbChecks, false) => {
+            "undefined-behaviour checks are off for later inputs\n".to_string()
+        }
+    })
+}
+
 fn cflags(repl: &mut Repl, args: &[&str]) -> Printed {
     if args.is_empty() {
         let current = &repl.meta_settings().cflags;
@@ -489,12 +549,10 @@ fn cflags(repl: &mut Repl, args: &[&str]) -> Printed {
     if let Err(e) = crate::clang::flags::check(&wanted) {
         return error(format!("%cflags: {e}; the flags are not set"));
     }
-    let base_len = crate::clang::base_flags().len();
     let startup = match repl.meta_settings().startup_flags.clone() {
         Some(s) => s,
         None => {
-            let flags = repl.compiler_mut().flags();
-            let s = flags.get(base_len..).unwrap_or_default().to_vec();
+            let s = repl.compiler_mut().extra_flags().to_vec();
             repl.meta_settings().startup_flags = Some(s.clone());
             s
         }
@@ -504,7 +562,7 @@ fn cflags(repl: &mut Repl, args: &[&str]) -> Printed {
         |extra: &[String]| -> Vec<String> { startup.iter().chain(extra.iter()).cloned().collect() };
     repl.compiler_mut().set_extra_flags(&with(&wanted));
     // One empty compile tells whether clang accepts the flags at all.
-    if let Err(e) = repl.compiler_mut().compile("") {
+    if let Err(e) = repl.compiler_mut().compile("", Target::Repl) {
         repl.compiler_mut().set_extra_flags(&with(&old));
         return error(format!(
             "%cflags: clang rejects these flags; they are not set:\n{}",
