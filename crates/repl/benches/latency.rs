@@ -1,7 +1,8 @@
 //! REPL latency: median time from input to printed result for a one-line
 //! expression and for a small function definition, at the start of a
-//! session and after 1,000 earlier inputs; then replaying a transcript
-//! beside `clang-repl-19 -Xcc -xc` replaying the same file.
+//! session and after 1,000 earlier inputs; what isolating the IR stage in
+//! a forked child costs per input; then replaying a transcript beside
+//! `clang-repl-19 -Xcc -xc` replaying the same file.
 //!
 //! Run: `cargo bench -p bpf-repl --bench latency`
 
@@ -87,7 +88,65 @@ fn main() {
         ms(func_late),
         ms(func_late) / ms(func_start)
     );
+    lowering_in_a_child_vs_in_process();
     replay_vs_clang_repl();
+}
+
+/// The IR stage on one input's bitcode: in process (`bpf_cc::lower`)
+/// against in a forked child (`bpf_repl::clang::lower`, what the REPL
+/// does so an LLVM fatal error cannot end the session).
+fn lowering_in_a_child_vs_in_process() {
+    use bpf_repl::clang::{lower, target_flags, CodeMode, Target};
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("unit.c");
+    std::fs::write(
+        &src,
+        "int bench_fn(int x) { return x * 3; }\nint __repl_val_1;\nvoid __repl_run_1(void) { __repl_val_1 = bench_fn(14); }\n",
+    )
+    .unwrap();
+    let mode = CodeMode::default();
+    let out = Command::new("clang-19")
+        .args(target_flags(Target::Repl, mode))
+        .arg("-c")
+        .arg(&src)
+        .args(["-o", "-"])
+        .output()
+        .expect("clang-19 runs (scripts/setup.sh)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let options = bpf_cc::LowerOptions {
+        ub_checks: bpf_cc::UbChecks::On,
+        ..bpf_cc::LowerOptions::default()
+    };
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let time = |f: &dyn Fn()| {
+        median(
+            (0..SAMPLES)
+                .map(|_| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed()
+                })
+                .collect(),
+        )
+    };
+    let in_process = time(&|| {
+        bpf_cc::lower(&out.stdout, &options).unwrap();
+    });
+    let in_child = time(&|| {
+        let bounds = lower::Bounds {
+            deadline: Instant::now() + Duration::from_secs(30),
+            cancel: &never,
+            output: 1 << 30,
+            scratch: dir.path(),
+        };
+        lower::lower(&out.stdout, &options, &bounds).unwrap();
+    });
+    println!(
+        "IR stage per input: {:.2} ms in process, {:.2} ms in a forked child (ratio {:.2})",
+        ms(in_process),
+        ms(in_child),
+        ms(in_child) / ms(in_process)
+    );
 }
 
 /// A transcript both REPLs accept: one-line declarations and statements.

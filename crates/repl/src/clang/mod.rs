@@ -8,7 +8,7 @@ pub mod compiler;
 pub mod diagnostics;
 pub mod find;
 pub mod flags;
-pub(crate) mod lower;
+pub mod lower;
 
 pub use compiler::{
     remove_scratch_dirs, target_flags, CodeMode, CompileError, Compiled, Compiler, Job, Limits,
