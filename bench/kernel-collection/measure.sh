@@ -20,6 +20,7 @@
 # call must be a kernel helper named with its own id (<bpf_name#id>).
 #
 # JITLINK=path overrides the bpf-jitlink binary (default: target/release).
+# BUILD_ONLY=1 builds the objects into $OUT/obj and stops (verify.sh uses it).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -60,6 +61,8 @@ for dir in "$@"; do
     build "$src" "$name" -I"$OUT/inc" -I"$OUT/inc/bpf" -I"$dir/inc" -I/usr/include/x86_64-linux-gnu -I"$(dirname "$src")"
   done < <(find "$dir" -name '*.c' -not -path '*/inc/*' | sort)
 done
+
+[ -n "${BUILD_ONLY:-}" ] && { echo "built $(ls "$OUT"/obj/*.o | wc -l) objects in $OUT/obj"; exit 0; }
 
 tcp=$(python3 -c 'import sys; sys.stdout.write("ff"*6 + "000000000001" + "0800" + "45000028000100004006000001020304" + "05060708" + "04d20050" + "00"*8 + "50020000" + "00"*4)')
 ctx=$(printf '0%.0s' $(seq 1 1024))

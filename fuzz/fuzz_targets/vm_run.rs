@@ -24,11 +24,13 @@
 
 #![no_main]
 
-use bpf_vm::isa::{Insn, CALL_LOCAL, CLASS_JMP, CLASS_JMP32, OP_CALL, OP_GOTOL, OP_LD_IMM64};
-use bpf_vm::validate::validate_slot;
+#[path = "common/repair.rs"]
+mod repair;
+
+use bpf_vm::isa::Insn;
 use bpf_vm::{HelperError, RegionKind, Trap, Vm, VmConfig};
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
+use repair::repair;
 
 /// Instructions one run may execute: small, so every input is fast.
 const BUDGET: u64 = 20_000;
@@ -149,79 +151,5 @@ fn apply_edit(vm: &mut Vm, edit: &[u8]) {
             }
         }
         _ => vm.mark_entry(index),
-    }
-}
-
-/// Slot templates that pass `validate_slot`, one per valid opcode.
-fn templates() -> &'static [Insn] {
-    static TEMPLATES: OnceLock<Vec<Insn>> = OnceLock::new();
-    TEMPLATES.get_or_init(|| {
-        let mut out = vec![Insn::new(OP_LD_IMM64, 1, 0, 0, 0)];
-        for op in 0..=255u8 {
-            'found: for src in [0, 1, 2] {
-                for off in [0, 1, 8, 16, 32] {
-                    for imm in [0, 1, 16, 32, 64, 0x40, 0x41, 0x50, 0xa0, 0xe1, 0xf1] {
-                        let insn = Insn::new(op, 1, src, off, imm);
-                        if validate_slot(insn).is_ok() {
-                            out.push(insn);
-                            break 'found;
-                        }
-                    }
-                }
-            }
-        }
-        out
-    })
-}
-
-/// Rewrites each slot toward a valid instruction, keeping the fuzzer's
-/// registers, offset and immediate where they validate.
-fn repair(code: &mut [Insn]) {
-    let table = templates();
-    let len = code.len() as i64;
-    let mut i = 0;
-    while i < code.len() {
-        let raw = code[i];
-        let t = table[raw.op as usize % table.len()];
-        let mut insn = Insn::new(t.op, raw.dst % 11, raw.src % 11, raw.off, raw.imm);
-        if t.op == OP_LD_IMM64 {
-            insn.src = 0;
-            code[i] = insn;
-            if let Some(next) = code.get_mut(i + 1) {
-                *next = Insn::new(0, 0, 0, 0, next.imm);
-            }
-            i += 2;
-            continue;
-        }
-        // Aim jumps and calls at a slot of the code.
-        let rel = |v: i64| (v.rem_euclid(len.max(1)) - (i as i64 + 1)) as i32;
-        if t.op == OP_CALL {
-            // A local call, or one of the three helpers (or an unknown one).
-            insn.src = raw.src % 2;
-            insn.imm = if insn.src == CALL_LOCAL {
-                rel(insn.imm as i64)
-            } else {
-                insn.imm.rem_euclid(5)
-            };
-        } else if matches!(t.class(), CLASS_JMP | CLASS_JMP32) {
-            if t.op == OP_GOTOL {
-                insn.imm = rel(insn.imm as i64);
-            } else if let Ok(off) = i16::try_from(rel(insn.off as i64)) {
-                insn.off = off;
-            }
-        }
-        for fix in 0..4 {
-            match fix {
-                1 => insn.src = t.src,
-                2 => insn.imm = t.imm,
-                3 => insn.off = t.off,
-                _ => {}
-            }
-            if validate_slot(insn).is_ok() {
-                break;
-            }
-        }
-        code[i] = insn;
-        i += 1;
     }
 }

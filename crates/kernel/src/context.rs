@@ -5,11 +5,15 @@
 //! into a load of the real 64-bit pointer. VM addresses do not fit in 32
 //! bits, so the context lives at an address no region maps ([`CTX_ADDR`]):
 //! every access faults, and the device answers it the way the rewritten
-//! load would, field by field. Fields the kernel lets a program write
-//! (`skb->mark`, `skb->cb[]`, ...) can be written; the rest are read-only,
-//! and a wrong access is a fault naming the field.
+//! load would, field by field. Which accesses are allowed, and what they
+//! give, is `bpf-kabi`'s context layout of the program's type (the same
+//! the verifier checks against); a refused access is a fault naming the
+//! field.
 
 use crate::State;
+use bpf_kabi::context::{skb, xdp};
+use bpf_kabi::prog::ContextStruct;
+use bpf_kabi::{CtxField, CtxLayout, ProgType};
 use bpf_vm::{Device, HelperError, Memory, RegionKind};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -24,7 +28,7 @@ pub const XDP_HEADROOM: u64 = 256;
 /// Bytes after it that `bpf_xdp_adjust_tail` may grow into.
 pub const XDP_TAILROOM: u64 = 256;
 /// Size of `struct __sk_buff`.
-pub const SKB_SIZE: usize = 192;
+pub const SKB_SIZE: usize = skb::SIZE as usize;
 
 /// What a program's context is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,9 +42,30 @@ pub enum ContextKind {
     Bytes,
 }
 
+impl ContextKind {
+    /// The context programs of type `ty` run with; `Err` names why one
+    /// cannot run (its context is a kernel object bpf-repl does not emulate).
+    pub fn of(ty: ProgType) -> Result<ContextKind, String> {
+        match ty.context() {
+            ContextStruct::XdpMd => Ok(ContextKind::Xdp),
+            ContextStruct::SkBuff => Ok(ContextKind::Skb),
+            ContextStruct::PtRegs
+            | ContextStruct::TraceRecord
+            | ContextStruct::U64Args
+            | ContextStruct::PerfEventData
+            | ContextStruct::SyscallArgs => Ok(ContextKind::Bytes),
+            ContextStruct::Other => Err(format!(
+                "{} programs have a kernel context bpf-repl does not emulate",
+                ty.name()
+            )),
+        }
+    }
+}
+
 /// The state of the one program run in progress.
 #[derive(Debug, Clone)]
 pub(crate) struct RunState {
+    pub prog: ProgType,
     pub kind: ContextKind,
     /// What r1 holds.
     pub ctx: u64,
@@ -60,153 +85,97 @@ pub(crate) struct RunState {
     pub timestamp_ns: Option<u64>,
 }
 
-/// `struct __sk_buff` fields: (offset, size, name, writable).
-const SKB_FIELDS: &[(u64, u64, &str, bool)] = &[
-    (0, 4, "len", false),
-    (4, 4, "pkt_type", false),
-    (8, 4, "mark", true),
-    (12, 4, "queue_mapping", true),
-    (16, 4, "protocol", false),
-    (20, 4, "vlan_present", false),
-    (24, 4, "vlan_tci", false),
-    (28, 4, "vlan_proto", false),
-    (32, 4, "priority", true),
-    (36, 4, "ingress_ifindex", false),
-    (40, 4, "ifindex", false),
-    (44, 4, "tc_index", true),
-    (48, 20, "cb", true),
-    (68, 4, "hash", false),
-    (72, 4, "tc_classid", true),
-    (76, 4, "data", false),
-    (80, 4, "data_end", false),
-    (84, 4, "napi_id", false),
-    (88, 4, "family", false),
-    (92, 4, "remote_ip4", false),
-    (96, 4, "local_ip4", false),
-    (100, 16, "remote_ip6", false),
-    (116, 16, "local_ip6", false),
-    (132, 4, "remote_port", false),
-    (136, 4, "local_port", false),
-    (140, 4, "data_meta", false),
-    (144, 8, "flow_keys", false),
-    (152, 8, "tstamp", true),
-    (160, 4, "wire_len", false),
-    (164, 4, "gso_segs", false),
-    (168, 8, "sk", false),
-    (176, 4, "gso_size", false),
-    (180, 1, "tstamp_type", false),
-    (184, 8, "hwtstamp", false),
-];
-
-/// `struct xdp_md` field names, one `u32` each.
-const XDP_FIELDS: [&str; 6] = [
-    "data",
-    "data_end",
-    "data_meta",
-    "ingress_ifindex",
-    "rx_queue_index",
-    "egress_ifindex",
-];
-
 fn fault<T>(msg: String) -> Option<Result<T, HelperError>> {
     Some(Err(HelperError::Fault(msg)))
 }
 
-fn skb_field(off: u64) -> Option<(u64, u64, &'static str, bool)> {
-    SKB_FIELDS
-        .iter()
-        .copied()
-        .find(|(o, len, _, _)| off >= *o && off < o + len)
-}
-
 impl RunState {
+    /// Why the kernel refuses an access of `size` bytes at `off` of this
+    /// run's context, in words naming the field.
+    fn refusal(&self, off: u64, size: usize, write: bool) -> String {
+        let layout = CtxLayout::of(self.prog);
+        let st = layout.c_type.trim_start_matches("struct ");
+        let verb = if write { "write" } else { "read" };
+        let Some(name) = layout.field_name(off) else {
+            return format!(
+                "{verb} of {size} bytes at offset {off} of {}, which is {} bytes",
+                layout.c_type, layout.size
+            );
+        };
+        let ty = self.prog.name();
+        if write && layout.access(off as i64, 4, true).is_none() {
+            let writable: Vec<&str> = (0..layout.size)
+                .step_by(4)
+                .filter(|o| layout.access(*o as i64, 4, true).is_some())
+                .filter_map(|o| layout.field_name(o))
+                .fold(Vec::new(), |mut v, n| {
+                    if !v.contains(&n) {
+                        v.push(n);
+                    }
+                    v
+                });
+            return if writable.is_empty() {
+                format!("{st}.{name} is read-only: {ty} programs cannot write their context")
+            } else {
+                format!(
+                    "{st}.{name} is read-only for {ty} programs (writable: {})",
+                    writable.join(", ")
+                )
+            };
+        }
+        if self.kind == ContextKind::Xdp {
+            return format!(
+                "xdp_md.{name}: a {size}-byte {verb} at offset {off}; the kernel allows only \
+                 4-byte reads of xdp_md fields"
+            );
+        }
+        format!(
+            "{st}.{name}: a {size}-byte {verb} at offset {off} is not allowed for {ty} programs"
+        )
+    }
+
     /// A context access at `off` bytes into the context.
     fn load(&self, off: u64, size: usize) -> Option<Result<u64, HelperError>> {
-        match self.kind {
-            ContextKind::Xdp => {
-                let Some(name) = XDP_FIELDS.get(off as usize / 4) else {
-                    return fault(format!(
-                        "read of {size} bytes at offset {off} of struct xdp_md, which is 24 bytes"
-                    ));
-                };
-                if !off.is_multiple_of(4) || size != 4 {
-                    return fault(format!(
-                        "xdp_md.{name}: a {size}-byte read at offset {off}; the kernel allows only \
-                         4-byte reads of xdp_md fields"
-                    ));
-                }
-                Some(Ok(match off {
-                    0 => self.data,
-                    4 => self.data_end,
-                    8 => self.data_meta,
-                    _ => self.xdp[(off / 4 - 3) as usize] as u64,
-                }))
+        if self.kind == ContextKind::Bytes {
+            return None;
+        }
+        let layout = CtxLayout::of(self.prog);
+        let Some(field) = layout.access(off as i64, size as u64, false) else {
+            return fault(self.refusal(off, size, false));
+        };
+        Some(Ok(match (field, self.kind) {
+            (CtxField::PacketData, _) => self.data,
+            (CtxField::PacketEnd, _) => self.data_end,
+            (CtxField::PacketMeta, _) => self.data_meta,
+            (CtxField::Scalar, ContextKind::Xdp) => {
+                self.xdp[((off - xdp::INGRESS_IFINDEX) / 4) as usize] as u64
             }
-            ContextKind::Skb => {
-                let Some((start, len, name, _)) = skb_field(off) else {
-                    return fault(format!(
-                        "read of {size} bytes at offset {off} of struct __sk_buff, which is \
-                         {SKB_SIZE} bytes"
-                    ));
-                };
-                if off + size as u64 > start + len {
-                    return fault(format!(
-                        "__sk_buff.{name}: a {size}-byte read at offset {off} runs past the field"
-                    ));
-                }
-                let pointer = match name {
-                    "data" => Some(self.data),
-                    "data_end" => Some(self.data_end),
-                    "data_meta" => Some(self.data_meta),
-                    _ => None,
-                };
-                if let Some(p) = pointer {
-                    if size != 4 || off != start {
-                        return fault(format!(
-                            "__sk_buff.{name}: only a 4-byte read gives the packet pointer"
-                        ));
-                    }
-                    return Some(Ok(p));
-                }
+            (CtxField::Scalar, _) => {
                 let mut v = [0u8; 8];
                 v[..size].copy_from_slice(&self.skb[off as usize..off as usize + size]);
-                Some(Ok(u64::from_le_bytes(v)))
+                u64::from_le_bytes(v)
             }
-            ContextKind::Bytes => None,
-        }
+        }))
     }
 
     fn store(&mut self, off: u64, size: usize, value: u64) -> Option<Result<(), HelperError>> {
-        match self.kind {
-            ContextKind::Xdp => {
-                let name = XDP_FIELDS
-                    .get(off as usize / 4)
-                    .unwrap_or(&"(past the end)");
-                fault(format!(
-                    "xdp_md.{name} is read-only: a program cannot write its context"
-                ))
+        if self.kind == ContextKind::Bytes {
+            return None;
+        }
+        let layout = CtxLayout::of(self.prog);
+        match (layout.access(off as i64, size as u64, true), self.kind) {
+            (Some(CtxField::Scalar), ContextKind::Skb) => {
+                let at = off as usize;
+                self.skb[at..at + size].copy_from_slice(&value.to_le_bytes()[..size]);
+                Some(Ok(()))
             }
-            ContextKind::Skb => match skb_field(off) {
-                Some((start, len, _, true)) if off + size as u64 <= start + len => {
-                    let at = off as usize;
-                    self.skb[at..at + size].copy_from_slice(&value.to_le_bytes()[..size]);
-                    Some(Ok(()))
-                }
-                Some((_, _, name, _)) => fault(format!(
-                    "__sk_buff.{name} is read-only (writable: mark, priority, cb, tc_index, \
-                     tc_classid, queue_mapping, tstamp)"
-                )),
-                None => fault(format!(
-                    "write of {size} bytes at offset {off} of struct __sk_buff, which is \
-                     {SKB_SIZE} bytes"
-                )),
-            },
-            ContextKind::Bytes => None,
+            _ => fault(self.refusal(off, size, true)),
         }
     }
 
     /// Sets a plain `__sk_buff` field.
-    pub fn set_skb_u32(&mut self, off: usize, v: u32) {
+    pub fn set_skb_u32(&mut self, off: u64, v: u32) {
+        let off = off as usize;
         self.skb[off..off + 4].copy_from_slice(&v.to_le_bytes());
     }
 }

@@ -13,8 +13,9 @@
 //!   __sk_buff` over a packet, or context bytes the user gives;
 //! - runs ([`Kernel::run`]) on one packet, on every packet of a pcap file
 //!   ([`run_pcap`]), with per-verdict counts, and map dumps;
-//! - program types from section names by libbpf's conventions
-//!   ([`ProgramType`]).
+//! - programs by type ([`ProgType`], `bpf-kabi`'s: libbpf's section
+//!   names, context layouts and helper prototypes are shared with the
+//!   verifier).
 //!
 //! It knows nothing about ELF: the linker reads map definitions from
 //! objects and asks this crate to create them (see `bpf-linker`).
@@ -26,15 +27,14 @@ mod dump;
 mod helpers;
 mod maps;
 mod pcap;
-mod progtype;
 mod run;
 mod spec;
 
+pub use bpf_kabi::ProgType;
 pub use context::{ContextKind, CTX_ADDR, XDP_HEADROOM, XDP_TAILROOM};
 pub use helpers::implemented_helpers;
 pub use maps::Map;
 pub use pcap::{read_pcap, read_pcap_file, PcapPacket, MAX_PACKETS};
-pub use progtype::ProgramType;
 pub use run::{run_pcap, Input, Outcome, PcapReport, RunError};
 pub use spec::{MapSpec, MapType, SpecError, MAX_MAP_BYTES};
 

@@ -4,7 +4,8 @@
 
 use crate::context::{ContextKind, RunState, CTX_ADDR, SKB_SIZE, XDP_HEADROOM, XDP_TAILROOM};
 use crate::pcap::PcapPacket;
-use crate::{Kernel, ProgramType};
+use crate::{Kernel, ProgType};
+use bpf_kabi::context::skb;
 use bpf_vm::{RegionKind, Trap, Vm};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -68,10 +69,10 @@ impl Kernel {
         &self,
         vm: &mut Vm,
         entry: usize,
-        ty: &ProgramType,
+        ty: &ProgType,
         input: Input,
     ) -> Result<Outcome, RunError> {
-        let kind = ty.context().map_err(RunError::Input)?;
+        let kind = ContextKind::of(*ty).map_err(RunError::Input)?;
         let (bytes, timestamp_ns) = match (kind, input) {
             (ContextKind::Bytes, Input::Context(b)) => (b, None),
             (ContextKind::Bytes, Input::Packet { .. }) => {
@@ -101,7 +102,7 @@ impl Kernel {
             )));
         }
         let mark = vm.mem.region_len(RegionKind::Kernel);
-        let result = self.run_placed(vm, entry, kind, bytes, timestamp_ns);
+        let result = self.run_placed(vm, entry, *ty, kind, bytes, timestamp_ns);
         // Release the packet or context whatever happened.
         self.state.borrow_mut().run = None;
         for m in self.state.borrow_mut().maps.iter_mut() {
@@ -117,6 +118,7 @@ impl Kernel {
         &self,
         vm: &mut Vm,
         entry: usize,
+        prog: ProgType,
         kind: ContextKind,
         bytes: &[u8],
         timestamp_ns: Option<u64>,
@@ -135,6 +137,7 @@ impl Kernel {
         vm.mem.write_bytes(data, bytes).map_err(oom)?;
         let ifindex = self.state.borrow().config.ifindex;
         let mut run = RunState {
+            prog,
             kind,
             ctx: if kind == ContextKind::Bytes {
                 data
@@ -187,22 +190,23 @@ fn skb_fields(run: &mut RunState, bytes: &[u8], ifindex: u32, ts: Option<u64>) {
             .get(at..at + 2)
             .map(|b| u16::from_be_bytes([b[0], b[1]]))
     };
-    run.set_skb_u32(0, bytes.len() as u32); // len
+    run.set_skb_u32(skb::LEN, bytes.len() as u32);
     let mut proto = be16(12).unwrap_or(0);
     if proto == ETH_P_8021Q {
-        run.set_skb_u32(20, 1); // vlan_present
-        run.set_skb_u32(24, be16(14).unwrap_or(0) as u32); // vlan_tci
-        run.set_skb_u32(28, ETH_P_8021Q.to_be() as u32); // vlan_proto
+        run.set_skb_u32(skb::VLAN_PRESENT, 1);
+        run.set_skb_u32(skb::VLAN_TCI, be16(14).unwrap_or(0) as u32);
+        run.set_skb_u32(skb::VLAN_PROTO, ETH_P_8021Q.to_be() as u32);
         proto = be16(16).unwrap_or(0);
     }
     // `protocol` is in network byte order, as the kernel stores it.
-    run.set_skb_u32(16, proto.to_be() as u32);
-    run.set_skb_u32(36, ifindex); // ingress_ifindex
-    run.set_skb_u32(40, ifindex); // ifindex
-    run.set_skb_u32(160, bytes.len() as u32); // wire_len
-    run.set_skb_u32(164, 1); // gso_segs
+    run.set_skb_u32(skb::PROTOCOL, proto.to_be() as u32);
+    run.set_skb_u32(skb::INGRESS_IFINDEX, ifindex);
+    run.set_skb_u32(skb::IFINDEX, ifindex);
+    run.set_skb_u32(skb::WIRE_LEN, bytes.len() as u32);
+    run.set_skb_u32(skb::GSO_SEGS, 1);
     if let Some(t) = ts {
-        run.skb[152..160].copy_from_slice(&t.to_le_bytes()); // tstamp
+        let at = skb::TSTAMP as usize;
+        run.skb[at..at + 8].copy_from_slice(&t.to_le_bytes());
     }
 }
 
@@ -210,7 +214,7 @@ fn skb_fields(run: &mut RunState, bytes: &[u8], ifindex: u32, ts: Option<u64>) {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PcapReport {
     pub packets: u64,
-    /// Verdict (as [`ProgramType::verdict`] names it) -> packets.
+    /// Verdict (as [`ProgType::verdict`] names it) -> packets.
     pub verdicts: BTreeMap<String, u64>,
     /// Packets redirected, by target.
     pub redirects: BTreeMap<String, u64>,
@@ -246,7 +250,7 @@ pub fn run_pcap(
     kernel: &Kernel,
     vm: &mut Vm,
     entry: usize,
-    ty: &ProgramType,
+    ty: &ProgType,
     packets: &[PcapPacket],
 ) -> PcapReport {
     let mut report = PcapReport::default();

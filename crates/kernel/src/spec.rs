@@ -1,44 +1,8 @@
 //! Map definitions: the kernel's map types (`enum bpf_map_type`), what a
 //! definition must satisfy, and the VM memory a map takes.
 
+use bpf_kabi::MapDef;
 use std::fmt;
-
-/// The kernel's `enum bpf_map_type`, by id. Names as `bpftool` prints them.
-const MAP_TYPE_NAMES: [&str; 33] = [
-    "unspec",
-    "hash",
-    "array",
-    "prog_array",
-    "perf_event_array",
-    "percpu_hash",
-    "percpu_array",
-    "stack_trace",
-    "cgroup_array",
-    "lru_hash",
-    "lru_percpu_hash",
-    "lpm_trie",
-    "array_of_maps",
-    "hash_of_maps",
-    "devmap",
-    "sockmap",
-    "cpumap",
-    "xskmap",
-    "sockhash",
-    "cgroup_storage",
-    "reuseport_sockarray",
-    "percpu_cgroup_storage",
-    "queue",
-    "stack",
-    "sk_storage",
-    "devmap_hash",
-    "struct_ops",
-    "ringbuf",
-    "inode_storage",
-    "task_storage",
-    "bloom_filter",
-    "user_ringbuf",
-    "cgrp_storage",
-];
 
 /// The map types bpf-repl implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -82,12 +46,7 @@ impl MapType {
             23 => MapType::Stack,
             25 => MapType::DevmapHash,
             27 => MapType::RingBuf,
-            _ => {
-                return Err(match MAP_TYPE_NAMES.get(id as usize) {
-                    Some(name) => format!("map type {name} (BPF_MAP_TYPE_{})", name.to_uppercase()),
-                    None => format!("map type #{id}, which the kernel does not define"),
-                })
-            }
+            _ => return Err(bpf_kabi::maps::describe_type(id)),
         })
     }
 
@@ -115,7 +74,7 @@ impl MapType {
 
     /// `bpftool`'s name of the type (`lru_percpu_hash`).
     pub fn name(self) -> &'static str {
-        MAP_TYPE_NAMES[self.id() as usize]
+        bpf_kabi::maps::type_name(self.id()).expect("a kernel map type")
     }
 
     /// How its elements are stored.
@@ -198,6 +157,18 @@ fn round8(n: u32) -> u64 {
 }
 
 impl MapSpec {
+    /// The map a definition declares, if bpf-repl implements its type;
+    /// else the type's name (for the message that refuses it).
+    pub fn from_def(def: &MapDef) -> Result<MapSpec, String> {
+        Ok(MapSpec {
+            map_type: MapType::from_id(def.map_type)?,
+            key_size: def.key_size,
+            value_size: def.value_size,
+            max_entries: def.max_entries,
+            flags: def.flags,
+        })
+    }
+
     /// Checks the definition as the kernel's `map_alloc_check` would, and
     /// returns the bytes of VM memory the map takes (handle header
     /// included; always a multiple of 8).

@@ -2,7 +2,7 @@
 //! bare VM (no linker): what a field read gives, what a write may change,
 //! how helpers fail.
 
-use bpf_kernel::{Input, Kernel, KernelConfig, MapSpec, MapType, ProgramType};
+use bpf_kernel::{Input, Kernel, KernelConfig, MapSpec, MapType, ProgType};
 use bpf_runtime::OutputSink;
 use bpf_vm::isa::asm::*;
 use bpf_vm::isa::*;
@@ -46,7 +46,7 @@ fn skb_fields_read_as_the_kernel_rewrites_them() {
         data: &frame(60),
         timestamp_ns: None,
     };
-    let out = k.run(&mut vm, at, &ProgramType::SchedCls, packet).unwrap();
+    let out = k.run(&mut vm, at, &ProgType::SchedCls, packet).unwrap();
     // protocol is in network byte order: 0x86dd stored as 0xdd86.
     assert_eq!(out.ret, 60 + (0xdd86 << 16));
 }
@@ -58,7 +58,7 @@ fn read_only_fields_and_wrong_sizes_are_faults_naming_the_field() {
         .run(
             &mut vm,
             at,
-            &ProgramType::SchedCls,
+            &ProgType::SchedCls,
             Input::Packet {
                 data: &frame(20),
                 timestamp_ns: None,
@@ -74,7 +74,7 @@ fn read_only_fields_and_wrong_sizes_are_faults_naming_the_field() {
         .run(
             &mut vm,
             at,
-            &ProgramType::Xdp,
+            &ProgType::Xdp,
             Input::Packet {
                 data: &frame(20),
                 timestamp_ns: None,
@@ -115,7 +115,7 @@ fn probe_reads_fail_softly_and_ring_records_are_submitted_once() {
         .run(
             &mut vm,
             at,
-            &ProgramType::Kprobe,
+            &ProgType::Kprobe,
             Input::Context(b"hello\0world"),
         )
         .unwrap();
@@ -150,7 +150,7 @@ fn probe_reads_fail_softly_and_ring_records_are_submitted_once() {
     ]);
     let at = vm.load_code(&code).unwrap();
     let e = k
-        .run(&mut vm, at, &ProgramType::Kprobe, Input::Context(&[0; 8]))
+        .run(&mut vm, at, &ProgType::Kprobe, Input::Context(&[0; 8]))
         .unwrap_err();
     assert!(
         e.to_string().starts_with("bpf_ringbuf_submit: ")

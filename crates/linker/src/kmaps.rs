@@ -9,6 +9,7 @@ use crate::error::LinkError;
 use crate::graph::{Definition, LinkGraph, SectionId, SectionKind, SymbolId};
 use crate::maps::{read_maps, MapDef};
 use crate::session::Session;
+use bpf_kernel::MapSpec;
 use bpf_vm::memory::MAX_REGION_SIZE;
 use bpf_vm::RegionKind;
 
@@ -17,6 +18,8 @@ use bpf_vm::RegionKind;
 pub(crate) struct PlannedMap {
     pub graph: usize,
     pub def: MapDef,
+    /// What the kernel world creates.
+    pub spec: MapSpec,
     /// Its handle: the address programs use.
     pub handle: u64,
 }
@@ -40,17 +43,22 @@ pub(crate) fn plan(session: &Session, graphs: &[LinkGraph]) -> Result<Vec<Planne
             });
         }
         for def in defs {
-            let size = def.spec.footprint().map_err(|e| LinkError::Unsupported {
+            let spec = MapSpec::from_def(&def.def).map_err(|feature| LinkError::Unsupported {
+                object: g.name.clone(),
+                place: format!("map `{}`", def.name),
+                feature,
+            })?;
+            let size = spec.footprint().map_err(|e| LinkError::Unsupported {
                 object: g.name.clone(),
                 place: format!("map `{}`", def.name),
                 feature: e.to_string(),
             })?;
-            if let Some((index, _)) = def.values.iter().find(|(i, _)| *i >= def.spec.max_entries) {
+            if let Some((index, _)) = def.values.iter().find(|(i, _)| *i >= spec.max_entries) {
                 return Err(LinkError::Malformed {
                     object: g.name.clone(),
                     reason: format!(
                         "map `{}` lists a program at index {index}, past its {} entries",
-                        def.name, def.spec.max_entries
+                        def.name, spec.max_entries
                     ),
                 });
             }
@@ -65,6 +73,7 @@ pub(crate) fn plan(session: &Session, graphs: &[LinkGraph]) -> Result<Vec<Planne
             out.push(PlannedMap {
                 graph: gi,
                 def,
+                spec,
                 handle: RegionKind::Kernel.base() + start,
             });
         }
@@ -124,7 +133,7 @@ pub(crate) fn create(
     };
     for m in maps {
         let handle = kernel
-            .create_map(&mut session.vm.mem, &m.def.name, &m.def.spec)
+            .create_map(&mut session.vm.mem, &m.def.name, &m.spec)
             .expect("the allocate pass checked the definition and the room");
         debug_assert_eq!(handle, m.handle);
     }

@@ -7,7 +7,7 @@
 use crate::btf::{Btf, Type};
 use crate::error::LinkError;
 use crate::graph::{Definition, LinkGraph, SectionId, SectionKind, SymbolId, SymbolKind};
-use bpf_kernel::{MapSpec, MapType};
+use bpf_kabi::maps::{map_type, MapDef as KernelMapDef};
 
 /// One map an object defines.
 #[derive(Debug, Clone)]
@@ -17,7 +17,10 @@ pub struct MapDef {
     pub section: SectionId,
     pub offset: u64,
     pub size: u64,
-    pub spec: MapSpec,
+    /// The definition, whatever its type (the kernel world refuses types
+    /// it does not implement when it creates the map; the verifier checks
+    /// programs against any).
+    pub def: KernelMapDef,
     /// Program array entries set at load time (`.values = { [i] = &prog }`):
     /// (index, the program's symbol).
     pub values: Vec<(u32, SymbolId)>,
@@ -73,21 +76,6 @@ fn symbols_in(g: &LinkGraph, si: SectionId) -> Vec<(u64, SymbolId)> {
     v
 }
 
-fn u32_at(bytes: &[u8], at: u64) -> u32 {
-    bytes
-        .get(at as usize..at as usize + 4)
-        .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
-        .unwrap_or(0)
-}
-
-fn map_type(g: &LinkGraph, name: &str, id: u32) -> Result<MapType, LinkError> {
-    MapType::from_id(id).map_err(|feature| LinkError::Unsupported {
-        object: g.name.clone(),
-        place: format!("map `{name}`"),
-        feature,
-    })
-}
-
 /// `struct bpf_map_def { type, key_size, value_size, max_entries,
 /// map_flags; ... }` records (iproute2's longer `bpf_elf_map` starts the
 /// same way). Each symbol in the section is one map; without symbol sizes
@@ -103,7 +91,11 @@ fn legacy_maps(g: &LinkGraph, si: SectionId) -> Result<Vec<MapDef>, LinkError> {
         .map(|&(offset, id)| {
             let sym = &g.symbols[id];
             let size = if sym.size > 0 { sym.size } else { even };
-            if size < 16 || offset + size > s.size() {
+            let bytes = s.bytes.get(offset as usize..).unwrap_or(&[]);
+            let def = (offset + size <= s.size())
+                .then(|| KernelMapDef::legacy(bytes, size as usize))
+                .flatten();
+            let Some(def) = def else {
                 return Err(LinkError::Malformed {
                     object: g.name.clone(),
                     reason: format!(
@@ -112,26 +104,13 @@ fn legacy_maps(g: &LinkGraph, si: SectionId) -> Result<Vec<MapDef>, LinkError> {
                         sym.name, s.name
                     ),
                 });
-            }
-            let f = |i: u64| {
-                if 4 * i + 4 <= size {
-                    u32_at(&s.bytes, offset + 4 * i)
-                } else {
-                    0
-                }
             };
             Ok(MapDef {
                 name: sym.name.clone(),
                 section: si,
                 offset,
                 size,
-                spec: MapSpec {
-                    map_type: map_type(g, &sym.name, f(0))?,
-                    key_size: f(1),
-                    value_size: f(2),
-                    max_entries: f(3),
-                    flags: f(4),
-                },
+                def,
                 values: Vec::new(),
             })
         })
@@ -164,13 +143,7 @@ fn btf_maps(g: &LinkGraph, si: SectionId, btf: &Btf) -> Result<Vec<MapDef>, Link
         let Type::Struct { members, .. } = def else {
             return Err(bad(format!("{place}: its type is not a struct")));
         };
-        let mut spec = MapSpec {
-            map_type: MapType::Array,
-            key_size: 0,
-            value_size: 0,
-            max_entries: 0,
-            flags: 0,
-        };
+        let mut spec = KernelMapDef::default();
         let mut type_id = None;
         let mut values_at = None;
         for m in members {
@@ -226,7 +199,7 @@ fn btf_maps(g: &LinkGraph, si: SectionId, btf: &Btf) -> Result<Vec<MapDef>, Link
         let Some(type_id) = type_id else {
             return Err(bad(format!("{place}: no `type` member")));
         };
-        spec.map_type = map_type(g, name, type_id)?;
+        spec.map_type = type_id;
         // Objects leave DATASEC offsets 0 (libbpf fills them in from the
         // symbol table): the map's symbol says where it is.
         let offset = symbols_in(g, si)
@@ -239,13 +212,13 @@ fn btf_maps(g: &LinkGraph, si: SectionId, btf: &Btf) -> Result<Vec<MapDef>, Link
             let start = offset + at;
             for e in &section.edges {
                 if e.offset >= start && e.offset < offset + v.size as u64 {
-                    if spec.map_type != MapType::ProgArray {
+                    if spec.map_type != map_type::PROG_ARRAY {
                         return Err(LinkError::Unsupported {
                             object: g.name.clone(),
                             place,
                             feature: format!(
                                 "initial values of a {} map (map in map)",
-                                spec.map_type.name()
+                                bpf_kabi::maps::type_name(spec.map_type).unwrap_or("?")
                             ),
                         });
                     }
@@ -258,7 +231,7 @@ fn btf_maps(g: &LinkGraph, si: SectionId, btf: &Btf) -> Result<Vec<MapDef>, Link
             section: si,
             offset,
             size: v.size as u64,
-            spec,
+            def: spec,
             values,
         });
     }

@@ -5,7 +5,7 @@
 
 use crate::graph::{Definition, Scope, SectionKind, SymbolKind};
 use crate::session::Session;
-use bpf_kernel::{Input, Outcome, PcapPacket, PcapReport, ProgramType, RunError};
+use bpf_kernel::{Input, Outcome, PcapPacket, PcapReport, ProgType, RunError};
 use std::fmt::Write;
 
 /// A program: a function in a section whose name declares a program type.
@@ -19,7 +19,7 @@ pub struct Program {
     pub object: String,
     /// The code slot of its first instruction.
     pub slot: usize,
-    pub ty: ProgramType,
+    pub ty: ProgType,
 }
 
 impl Session {
@@ -44,7 +44,7 @@ impl Session {
                     if s.scope == Scope::Local && s.kind != SymbolKind::Function {
                         return None;
                     }
-                    let ty = ProgramType::from_section(&sec.name)?;
+                    let ty = ProgType::from_section(&sec.name)?;
                     let slot = self.vm.code_index(sec.addr? + offset)?;
                     Some(Program {
                         name: s.name.clone(),

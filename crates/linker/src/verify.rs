@@ -7,7 +7,7 @@
 use crate::bpf::EdgeKind;
 use crate::debuginfo::ObjectDebugInfo;
 use crate::graph::{Definition, LinkGraph, Scope, SectionKind, SymbolKind};
-use bpf_verifier::kernel::{maps, BuiltinTables, KernelProgram, KernelTables, MapInfo, ProgType};
+use bpf_verifier::kernel::{KernelProgram, MapInfo, ObjectFacts, ProgType};
 use bpf_verifier::report::{format_verdict, SourceLine};
 use bpf_verifier::{
     Extent, Function, KernelEnv, KernelOptions, Limits, Program, SpeedEnv, Verdict,
@@ -15,7 +15,7 @@ use bpf_verifier::{
 use bpf_vm::isa::{self, Insn, INSN_SIZE};
 use bpf_vm::{RegionKind, Vm};
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 /// Nested calls the proof analysis follows in their callers' context.
@@ -180,76 +180,66 @@ pub(crate) fn prove_unit(graphs: &[LinkGraph], vm: &Vm) -> UnitProofs {
 
 // ---- kernel mode ----
 
-/// The maps of an object: BTF-defined (`.maps`), legacy (`maps`) and the
-/// internal maps of its global data, at their placed addresses.
+/// The maps of an object: those its map sections define (read by
+/// [`crate::maps::read_maps`], the one reader of map definitions) and the
+/// internal maps of its global data, at the addresses its code uses.
 pub fn object_maps(g: &LinkGraph) -> Result<Vec<MapInfo>, String> {
-    let btf = g
-        .sections
-        .iter()
-        .find(|s| s.name == ".BTF")
-        .map(|s| s.bytes.as_slice());
-    let btf_defs = match btf {
-        Some(b) if g.sections.iter().any(|s| s.name == ".maps") => maps::btf_map_defs(b)?,
-        _ => HashMap::new(),
-    };
     let mut out = Vec::new();
-    for (si, s) in g.sections.iter().enumerate() {
-        let is_defs = s.name == ".maps" || s.name == "maps" || s.name.starts_with("maps/");
-        if is_defs {
-            for sym in &g.symbols {
-                let Definition::Defined { section, offset } = sym.def else {
-                    continue;
-                };
-                if section != si || sym.kind == SymbolKind::Section || sym.name.is_empty() {
-                    continue;
-                }
-                let def = if s.name == ".maps" {
-                    btf_defs.get(&sym.name).cloned().ok_or_else(|| {
-                        format!(
-                            "map `{}` in .maps has no BTF description (build with -g)",
-                            sym.name
-                        )
-                    })?
-                } else {
-                    let at = offset as usize;
-                    maps::legacy_def(s.bytes.get(at..).unwrap_or(&[])).ok_or_else(|| {
-                        format!(
-                            "map `{}` in {} is shorter than struct bpf_map_def",
-                            sym.name, s.name
-                        )
-                    })?
-                };
-                // A map the kernel world created is referred to by its
-                // handle; otherwise by where its definition was placed.
-                let handle = g
-                    .map_handles
-                    .iter()
-                    .find(|(sec, at, _)| *sec == si && *at == offset)
-                    .map(|(_, _, h)| *h);
-                let Some(addr) = handle.or(s.addr.map(|a| a + offset)) else {
-                    continue;
-                };
-                out.push(MapInfo {
-                    name: sym.name.clone(),
-                    read_only: def.flags & maps::F_RDONLY_PROG != 0,
-                    def,
-                    addr,
-                    size: sym.size.max(1),
-                    internal: false,
-                });
-            }
-        } else if let Some(addr) = s.addr.filter(|_| {
-            matches!(
-                s.kind,
-                SectionKind::Data | SectionKind::ReadOnly | SectionKind::ZeroFill
-            ) && (s.name.starts_with(".data")
-                || s.name.starts_with(".rodata")
-                || s.name.starts_with(".bss"))
-        }) {
+    for m in crate::maps::read_maps(g).map_err(|e| e.to_string())? {
+        // A map the kernel world created is referred to by its handle;
+        // otherwise by where its definition was placed.
+        let handle = g
+            .map_handles
+            .iter()
+            .find(|(sec, at, _)| *sec == m.section && *at == m.offset)
+            .map(|(_, _, h)| *h);
+        let placed = g.sections[m.section].addr.map(|a| a + m.offset);
+        if let Some(addr) = handle.or(placed) {
+            out.push(MapInfo::defined(&m.name, m.def, addr, m.size.max(1)));
+        }
+    }
+    for s in &g.sections {
+        let data = matches!(
+            s.kind,
+            SectionKind::Data | SectionKind::ReadOnly | SectionKind::ZeroFill
+        ) && (s.name.starts_with(".data")
+            || s.name.starts_with(".rodata")
+            || s.name.starts_with(".bss"));
+        if let Some(addr) = s.addr.filter(|_| data) {
             out.push(MapInfo::internal(&s.name, addr, s.size()));
         }
     }
     Ok(out)
+}
+
+/// What the kernel checks of the object itself: its license (section
+/// `license`) and whether it carries BTF function info (`.BTF.ext`).
+pub fn object_facts(g: &LinkGraph) -> ObjectFacts {
+    let license = g.sections.iter().find(|s| s.name == "license").map(|s| {
+        let end = s
+            .bytes
+            .iter()
+            .position(|b| *b == 0)
+            .unwrap_or(s.bytes.len());
+        String::from_utf8_lossy(&s.bytes[..end]).into_owned()
+    });
+    ObjectFacts {
+        gpl: license.as_deref().is_some_and(license_is_gpl_compatible),
+        func_info: g.sections.iter().any(|s| s.name == ".BTF.ext"),
+    }
+}
+
+/// `license_is_gpl_compatible` (include/linux/license.h).
+fn license_is_gpl_compatible(license: &str) -> bool {
+    matches!(
+        license,
+        "GPL"
+            | "GPL v2"
+            | "GPL and additional rights"
+            | "Dual BSD/GPL"
+            | "Dual MIT/GPL"
+            | "Dual MPL/GPL"
+    )
 }
 
 /// The programs of an object: every function in a code section whose
@@ -292,7 +282,6 @@ pub struct KernelReport {
 pub fn verify_object(
     g: &LinkGraph,
     options: KernelOptions,
-    tables: &dyn KernelTables,
     source_text: &dyn Fn(&str, u32) -> Option<String>,
 ) -> Result<Vec<KernelReport>, String> {
     let unit = UnitCode::of(std::slice::from_ref(g)).ok_or("the object has no code")?;
@@ -317,9 +306,9 @@ pub fn verify_object(
         })
     };
     let env = KernelEnv {
-        tables,
         maps: &maps,
         options,
+        facts: object_facts(g),
     };
     let program = unit.program();
     Ok(programs
@@ -351,7 +340,7 @@ pub fn kernel_hook(
                 .nth(line.checked_sub(1)? as usize)
                 .map(str::to_string)
         };
-        let found = verify_object(g, options, &BuiltinTables, &source)?;
+        let found = verify_object(g, options, &source)?;
         let refused: Vec<String> = found
             .iter()
             .filter(|r| !r.verdict.accepted())
@@ -408,9 +397,9 @@ pub fn verify_linked_function(
         })
     };
     let env = KernelEnv {
-        tables: &BuiltinTables,
         maps: &maps,
         options,
+        facts: object_facts(g),
     };
     let kp = KernelProgram {
         function,

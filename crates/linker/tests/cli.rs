@@ -164,6 +164,44 @@ fn disasm_interleaves_source() {
 }
 
 #[test]
+fn every_engine_gives_the_same_results_and_backtraces() {
+    let run = |engine: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_bpf-jitlink"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            // (before `--args`, which takes every value after it)
+            .args(["--engine", engine])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let deep = [
+        "fixtures/obj/deep1.o",
+        "fixtures/obj/deep2.o",
+        "fixtures/obj/deep3.o",
+        "--entry",
+        "top",
+        "--args",
+        "8",
+    ];
+    let reference = run("interp", &deep);
+    let fib = run("interp", &["fixtures/obj/fib.o"]);
+    assert_eq!(fib.status.code(), Some(55));
+    for engine in ["jit", "auto"] {
+        let o = run(engine, &deep);
+        assert_eq!(o.status.code(), Some(1), "{engine}");
+        assert_eq!(stderr(&o), stderr(&reference), "{engine}");
+        let o = run(engine, &["fixtures/obj/fib.o"]);
+        assert_eq!(o.status.code(), Some(55), "{engine}");
+    }
+    let o = run("turbo", &["fixtures/obj/fib.o"]);
+    assert!(
+        stderr(&o).contains("unknown engine `turbo`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn devices_and_oversized_objects_are_refused_before_reading() {
     let o = jitlink(&["/dev/zero"]);
     assert_eq!(o.status.code(), Some(1));

@@ -239,7 +239,7 @@ fn tracing_programs_send_ring_buffer_and_perf_records() {
     s.add_object("events.o", &fixture("events.o")).unwrap();
     let kernel = s.kernel().unwrap().clone();
     let tp = s.program("on_write").unwrap();
-    assert_eq!(tp.ty, bpf_kernel::ProgramType::Tracepoint);
+    assert_eq!(tp.ty, bpf_kernel::ProgType::Tracepoint);
     let mut ctx = vec![0u8; 8];
     ctx.extend(42u32.to_le_bytes());
     let o = s.run_program(&tp, Input::Context(&ctx)).unwrap();

@@ -198,3 +198,102 @@ fn a_linked_function_can_be_verified_by_name() {
     .unwrap_err();
     assert_eq!(e, "no function named `nope` is linked");
 }
+
+#[test]
+fn callbacks_legacy_loads_and_tail_calls_are_accepted() {
+    // bpf_loop's callback analysed in its own frame, writing the caller's
+    // stack; LD_ABS in a socket filter; a tail call with a fall-back.
+    accepted("raw_tp_loop_callback");
+    accepted("socket_ld_abs");
+    accepted("xdp_tail_call");
+}
+
+#[test]
+fn a_record_read_after_submit_is_refused() {
+    let text = refused(
+        "kprobe_ringbuf_use_after_submit",
+        KernelOptions::privileged(),
+        Rule::InvalidMemAccess,
+        "src/kprobe_ringbuf_use_after_submit.c:25:12",
+    );
+    assert!(
+        text.contains("pointed to memory reserved at instruction 4, which was submitted"),
+        "{text}"
+    );
+    assert!(
+        text.contains("kernel: R6 invalid mem access 'scalar'"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_callback_returning_more_than_one_is_refused() {
+    let text = refused(
+        "raw_tp_bad_callback",
+        KernelOptions::privileged(),
+        Rule::CallbackReturn,
+        "src/raw_tp_bad_callback.c:16",
+    );
+    assert!(text.contains("the callback `count` of bpf_loop"), "{text}");
+}
+
+#[test]
+fn legacy_loads_outside_socket_programs_are_refused() {
+    refused(
+        "kprobe_ld_abs",
+        KernelOptions::privileged(),
+        Rule::LegacyPacketAccess,
+        "BPF_LD_[ABS|IND] instructions not allowed for this program type",
+    );
+}
+
+#[test]
+fn gpl_only_helpers_need_a_gpl_license() {
+    refused(
+        "kprobe_not_gpl",
+        KernelOptions::privileged(),
+        Rule::License,
+        "cannot call GPL-restricted function from non-GPL compatible program",
+    );
+}
+
+/// The kernel-world fixtures (`fixtures/kernel`) are programs the kernel
+/// accepts: ring buffer and perf output, bpf_loop and for-each callbacks,
+/// 32-bit loop counters on the stack, LD_ABS, tail calls.
+#[test]
+fn the_kernel_world_fixtures_are_accepted() {
+    for name in [
+        "events",
+        "iterate",
+        "sockex_ldabs",
+        "tailcall",
+        "xdp_adjust",
+        "xdp_count",
+    ] {
+        let path = format!(
+            "{}/fixtures/kernel/obj/{name}.o",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let reports = Rc::new(RefCell::new(Vec::new()));
+        let mut session = Session::new(Vm::default(), SessionOptions::default());
+        session.enable_kernel(Kernel::new(KernelConfig::default(), OutputSink::buffer()));
+        session.add_verifier(kernel_hook(KernelOptions::privileged(), reports.clone()));
+        let linked = session.add_object(name, &bytes);
+        let reports = reports.borrow();
+        let text: Vec<&str> = reports.iter().map(|r| r.text.as_str()).collect();
+        assert!(linked.is_ok(), "{name}: {linked:?}\n{}", text.join("\n"));
+        assert!(!reports.is_empty(), "{name}: no programs");
+        for r in reports.iter() {
+            // Every helper these programs call is modelled.
+            assert!(
+                !r.verdict
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.rule == Rule::NotModelled),
+                "{}",
+                r.text
+            );
+        }
+    }
+}

@@ -374,6 +374,9 @@ impl Analyzer<'_> {
                     Base::Map(_) if s.as_const() != Some(0) || sub => {
                         Some(("a map pointer".to_string(), "map_ptr", ""))
                     }
+                    Base::Func(_) if s.as_const() != Some(0) || sub => {
+                        Some(("a function pointer".to_string(), "func", ""))
+                    }
                     _ => None,
                 }
             };
@@ -501,10 +504,24 @@ impl Analyzer<'_> {
                     .emit_plain();
                     Value::UNKNOWN
                 }
-                None => Value::constant(value),
+                None => match self.function_at_addr(value) {
+                    Some(f) => Value::Ptr(Ptr::at(Base::Func(f as u16), 0)),
+                    None => Value::constant(value),
+                },
             },
             None => Value::constant(value),
         };
         st.set(insn.dst, v);
+    }
+
+    /// The function of the program whose first instruction is at code
+    /// address `addr` (a callback passed to a helper).
+    fn function_at_addr(&self, addr: u64) -> Option<usize> {
+        let off = addr.checked_sub(bpf_vm::RegionKind::Code.base())?;
+        if !off.is_multiple_of(INSN_SIZE as u64) {
+            return None;
+        }
+        let slot = usize::try_from(off / INSN_SIZE as u64).ok()?;
+        self.function_at(slot.checked_sub(self.prog.base)?)
     }
 }

@@ -39,6 +39,10 @@ pub(crate) fn value(an: &Analyzer, st: &State, v: &Value) -> String {
     match v {
         Value::Uninit => "not initialised".to_string(),
         Value::Any => "a pointer on some paths, something else on others".to_string(),
+        Value::Scalar(_, link) if an.released_by(link.id).is_some() => format!(
+            "a number: what is left of the pointer to memory reserved at instruction {}, released since",
+            an.released_by(link.id).unwrap_or_default()
+        ),
         Value::Scalar(s, _) => match s.as_const() {
             Some(_) => format!("the number {s}"),
             None if s.is_top() => "an unknown number".to_string(),
@@ -102,6 +106,21 @@ pub(crate) fn value(an: &Analyzer, st: &State, v: &Value) -> String {
                     format!("map `{name}`")
                 }
                 Base::Alloc(n) => format!("reserved memory ({n} bytes){o}{or_null}"),
+                Base::MapKey(m) => {
+                    let (name, size) = an
+                        .kernel()
+                        .and_then(|k| k.maps.get(m as usize))
+                        .map(|m| (m.name.clone(), m.def.key_size))
+                        .unwrap_or_default();
+                    format!("pointer to a key of map `{name}` ({size} bytes){o}")
+                }
+                Base::Func(f) => format!(
+                    "function `{}`",
+                    an.prog
+                        .functions
+                        .get(f as usize)
+                        .map_or("?", |f| f.name.as_str())
+                ),
             }
         }
     }

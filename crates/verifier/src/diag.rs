@@ -63,6 +63,12 @@ pub enum Rule {
     Unreachable,
     /// A jump out of its function, or code that runs off its end (`check_cfg`).
     BadControlFlow,
+    /// A GPL-only helper called by a program whose license is not GPL-compatible.
+    License,
+    /// A callback returns a value its helper does not allow (`prepare_func_exit`).
+    CallbackReturn,
+    /// LD_ABS/LD_IND where the kernel does not allow it (`check_ld_abs`).
+    LegacyPacketAccess,
     /// Something this verifier does not model; the verdict assumes it is fine.
     NotModelled,
 }
@@ -98,6 +104,9 @@ impl Rule {
             Rule::Unsupported => "unsupported instruction",
             Rule::Unreachable => "unreachable code",
             Rule::BadControlFlow => "bad control flow",
+            Rule::License => "GPL-only helper",
+            Rule::CallbackReturn => "bad callback return value",
+            Rule::LegacyPacketAccess => "legacy packet access",
             Rule::NotModelled => "not modelled",
         }
     }

@@ -20,7 +20,8 @@ use std::rc::Rc;
 /// Visits of a loop head before its incoming states are widened.
 const WIDEN_DELAY: u32 = 2;
 
-/// Entry states a block keeps apart in kernel mode before joining them.
+/// Entry states a block keeps apart in kernel mode before joining them
+/// (loop heads included: the first iterations of a loop are walked apart).
 const KERNEL_PATHS: usize = 64;
 
 /// Adds `ns` to a block's entry states (at most `limit`, joined or widened
@@ -105,6 +106,8 @@ pub(crate) struct Summary {
     /// It (or something it calls) may write memory it cannot see: the
     /// caller's stack slots are no longer known after the call.
     pub havoc: bool,
+    /// It handed a stack address to code the analysis does not follow.
+    pub exposes: bool,
 }
 
 /// Where control goes after one block.
@@ -138,7 +141,8 @@ pub(crate) struct Analyzer<'a> {
     pub havocs: u64,
     /// Speed mode: what each function does when analysed with unknown
     /// arguments (used for calls that pass no stack pointer).
-    pub summaries: HashMap<usize, Option<Summary>>,
+    /// Keyed by function and whether a stack address was exposed before.
+    pub summaries: HashMap<(usize, bool), Option<Summary>>,
     /// Deepest stack byte used by each function (kernel stack limit).
     pub stack_use: HashMap<usize, u64>,
     /// Calls seen: caller function -> callee functions.
@@ -147,6 +151,8 @@ pub(crate) struct Analyzer<'a> {
     pub back_edge_states: HashMap<(usize, usize, usize), State>,
     /// Functions whose graph the analysis used.
     pub analysed: BTreeSet<usize>,
+    /// Functions that make tail calls (kernel mode).
+    pub tail_calls: BTreeSet<usize>,
 }
 
 impl<'a> Analyzer<'a> {
@@ -170,6 +176,7 @@ impl<'a> Analyzer<'a> {
             calls: BTreeMap::new(),
             back_edge_states: HashMap::new(),
             analysed: BTreeSet::new(),
+            tail_calls: BTreeSet::new(),
         }
     }
 
@@ -297,7 +304,13 @@ impl<'a> Analyzer<'a> {
             };
             let out = self.run_block(f, &cfg, b, st);
             for (s, ns) in out.succs {
-                let limit = if cfg.loop_heads[s] { 1 } else { paths };
+                // Kernel mode walks the first iterations of a loop apart
+                // too, as the kernel does (a counted loop is unrolled).
+                let limit = if cfg.loop_heads[s] && paths == 1 {
+                    1
+                } else {
+                    paths
+                };
                 let widen = cfg.loop_heads[s] && visits[s] >= WIDEN_DELAY;
                 if let Some(j) = add_state(&mut input[s], ns, limit, widen) {
                     visits[s] += 1;
@@ -497,7 +510,8 @@ impl<'a> Analyzer<'a> {
                     }
                 }
                 CLASS_ALU | CLASS_ALU64 => self.alu(&mut st, pc, insn),
-                CLASS_LD => self.ld_imm64(&mut st, pc),
+                CLASS_LD if insn.is_ld_imm64() => self.ld_imm64(&mut st, pc),
+                CLASS_LD => self.legacy_packet_load(&mut st, pc, insn),
                 CLASS_LDX => self.load(&mut st, pc, insn),
                 CLASS_ST | CLASS_STX => self.store(&mut st, pc, insn),
                 _ => {}

@@ -14,17 +14,21 @@
 //!   refuse, each finding with its instruction, the kernel's message and
 //!   the abstract state that shows why ([`Verdict`], [`report`]).
 //!
-//! It depends on `bpf-vm` only; the linker's verify pass calls it.
+//! It depends on `bpf-vm` and `bpf-kabi` (the kernel's facts) only; the
+//! linker's verify pass calls it.
 
 mod alu;
 mod branch;
 mod call;
+mod callback;
 pub mod cfg;
 mod compare;
 mod describe;
 pub mod diag;
 mod engine;
+mod helper;
 pub mod kernel;
+mod legacy;
 mod loops;
 mod mem;
 pub mod report;
@@ -35,7 +39,7 @@ pub mod tnum;
 pub mod value;
 
 pub use diag::{Diagnostic, Rule, Severity};
-pub use kernel::{KernelOptions, KernelProgram, KernelTables, MapInfo, ProgType};
+pub use kernel::{KernelOptions, KernelProgram, MapInfo, ObjectFacts, ProgType};
 
 use bpf_vm::isa::Insn;
 use bpf_vm::RegionKind;
@@ -87,11 +91,12 @@ pub struct SpeedEnv {
     pub extents: Vec<Extent>,
 }
 
-/// What kernel mode knows about the kernel and the object.
+/// What kernel mode knows about the loader and the object (the kernel's
+/// own facts are `bpf-kabi`'s).
 pub struct KernelEnv<'a> {
-    pub tables: &'a dyn KernelTables,
     pub maps: &'a [MapInfo],
     pub options: KernelOptions,
+    pub facts: ObjectFacts,
 }
 
 /// Bounds on the analysis itself.
@@ -241,6 +246,55 @@ fn combined_stack(an: &mut Analyzer, entry: usize, limit: usize) {
     }
 }
 
+/// `check_max_stack_depth`: a subprogram that makes a tail call must be
+/// reached with less than 256 bytes of stack in the frames up to it.
+fn tail_call_stack(an: &mut Analyzer, entry: usize) {
+    fn walk(
+        an: &Analyzer,
+        f: usize,
+        depth: u64,
+        seen: &mut Vec<usize>,
+        out: &mut Vec<(usize, u64)>,
+    ) {
+        let own = an
+            .stack_use
+            .get(&f)
+            .copied()
+            .unwrap_or(0)
+            .max(1)
+            .next_multiple_of(32);
+        let depth = depth + own;
+        if !seen.is_empty() && an.tail_calls.contains(&f) && depth >= 256 {
+            out.push((f, depth));
+        }
+        seen.push(f);
+        for &g in an.calls.get(&f).into_iter().flatten() {
+            if !seen.contains(&g) {
+                walk(an, g, depth, seen, out);
+            }
+        }
+        seen.pop();
+    }
+    let mut found = Vec::new();
+    walk(an, entry, 0, &mut Vec::new(), &mut found);
+    found.sort();
+    found.dedup_by_key(|(f, _)| *f);
+    for (f, depth) in found {
+        let name = an.prog.functions[f].name.clone();
+        let start = an.prog.functions[f].start;
+        an.report(
+            start,
+            Rule::CombinedStack,
+            Severity::Error,
+            format!("`{name}` makes a tail call with {depth} bytes of stack in use by it and its callers; the limit for that is 256"),
+        )
+        .kernel_says(Some(format!(
+            "tail_calls are not allowed when call stack of previous frames is {depth} bytes. Too large"
+        )))
+        .emit_plain();
+    }
+}
+
 /// The kernel verifier's verdict on one program, as far as we can tell.
 #[derive(Clone, Debug)]
 pub struct Verdict {
@@ -275,7 +329,7 @@ pub fn verify_kernel(
     limits: Limits,
 ) -> Verdict {
     let start = Instant::now();
-    let ctx = env.tables.context(kprog.prog_type);
+    let ctx = kernel::CtxLayout::of(kprog.prog_type);
     let mut an = Analyzer::new(
         program,
         Mode::Kernel {
@@ -294,6 +348,7 @@ pub fn verify_kernel(
     an.active.pop();
     loops::check(&mut an, f);
     combined_stack(&mut an, f, env.options.stack_limit);
+    tail_call_stack(&mut an, f);
     let insns = an
         .analysed
         .iter()

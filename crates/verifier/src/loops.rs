@@ -13,6 +13,7 @@
 use crate::cfg::Cfg;
 use crate::diag::{Rule, Severity};
 use crate::engine::Analyzer;
+use crate::mem::access_size;
 use crate::state::{Slot, State};
 use crate::value::Value;
 use bpf_vm::isa::*;
@@ -22,18 +23,43 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Loc {
     Reg(u8),
-    /// The spilled 8-byte slot at this offset from r10.
-    Slot(i64),
+    /// The stack bytes at this offset from r10, of this size (4 or 8: a
+    /// spilled register or a 32-bit variable).
+    Slot(i64, u8),
 }
 
-/// `value now = value of `base` at the loop head + delta`, delta in `lo..=hi`.
+/// `value now = (value of `base` at the loop head + delta) mod 2^(8*width)`,
+/// delta in `lo..=hi`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Delta {
     base: Loc,
     lo: i64,
     hi: i64,
-    /// Computed with 32-bit operations (the value wraps at 2^32).
-    is32: bool,
+    /// Bytes the value wraps at (8: 64-bit arithmetic; 4: 32-bit
+    /// arithmetic or a 32-bit variable).
+    width: u8,
+    /// Shifted left by 32 (the first half of `r <<= 32; r >>= 32`, the
+    /// zero extension of a 32-bit value): not a counter until shifted back.
+    shifted: bool,
+}
+
+impl Delta {
+    fn at(base: Loc, width: u8) -> Delta {
+        Delta {
+            base,
+            lo: 0,
+            hi: 0,
+            width,
+            shifted: false,
+        }
+    }
+
+    fn narrowed(self, width: u8) -> Delta {
+        Delta {
+            width: self.width.min(width),
+            ..self
+        }
+    }
 }
 
 type Deltas = BTreeMap<Loc, Delta>;
@@ -42,14 +68,15 @@ fn join(a: &Deltas, b: &Deltas) -> Deltas {
     a.iter()
         .filter_map(|(l, x)| {
             let y = b.get(l)?;
-            (x.base == y.base).then(|| {
+            (x.base == y.base && x.shifted == y.shifted).then(|| {
                 (
                     *l,
                     Delta {
                         base: x.base,
                         lo: x.lo.min(y.lo),
                         hi: x.hi.max(y.hi),
-                        is32: x.is32 || y.is32,
+                        width: x.width.min(y.width),
+                        shifted: x.shifted,
                     },
                 )
             })
@@ -64,65 +91,74 @@ fn step(d: &mut Deltas, insn: Insn) {
         CLASS_ALU | CLASS_ALU64 => {
             let op = insn.op & 0xf0;
             let x = insn.op & SRC_X != 0;
-            let is32 = class == CLASS_ALU;
-            match (op, x) {
-                (ALU_ADD | ALU_SUB, false) => {
+            let width = if class == CLASS_ALU { 4 } else { 8 };
+            let cur = d.get(&dst).copied();
+            let next = match (op, x, cur) {
+                (ALU_ADD | ALU_SUB, false, Some(v)) if !v.shifted => {
                     let k = if op == ALU_ADD {
                         insn.imm as i64
                     } else {
                         -(insn.imm as i64)
                     };
-                    if let Some(v) = d.get_mut(&dst) {
-                        v.lo = v.lo.saturating_add(k);
-                        v.hi = v.hi.saturating_add(k);
-                        v.is32 |= is32;
-                    }
+                    Some(Delta {
+                        lo: v.lo.saturating_add(k),
+                        hi: v.hi.saturating_add(k),
+                        ..v.narrowed(width)
+                    })
                 }
-                (ALU_MOV, true) if insn.off == 0 => match d.get(&Loc::Reg(insn.src)).copied() {
-                    Some(mut v) => {
-                        v.is32 |= is32;
-                        d.insert(dst, v);
-                    }
-                    None => {
-                        d.remove(&dst);
-                    }
-                },
-                _ => {
-                    d.remove(&dst);
+                (ALU_MOV, true, _) if insn.off == 0 => d
+                    .get(&Loc::Reg(insn.src))
+                    .filter(|v| !v.shifted || width == 8)
+                    .map(|v| v.narrowed(width)),
+                (ALU_LSH, false, Some(v)) if width == 8 && insn.imm == 32 && !v.shifted => {
+                    Some(Delta { shifted: true, ..v })
                 }
-            }
+                (ALU_RSH, false, Some(v)) if width == 8 && insn.imm == 32 && v.shifted => {
+                    Some(Delta {
+                        shifted: false,
+                        ..v.narrowed(4)
+                    })
+                }
+                _ => None,
+            };
+            match next {
+                Some(v) => d.insert(dst, v),
+                None => d.remove(&dst),
+            };
         }
         CLASS_LD => {
             d.remove(&dst);
+            if !insn.is_ld_imm64() {
+                // LD_ABS/LD_IND clobber r0-r5.
+                for r in 0..=5 {
+                    d.remove(&Loc::Reg(r));
+                }
+            }
         }
         CLASS_LDX => {
-            if insn.src == REG_FP && insn.op & 0x18 == SIZE_DW && insn.op & 0xe0 == MODE_MEM {
-                match d.get(&Loc::Slot(insn.off as i64)).copied() {
-                    Some(v) => d.insert(dst, v),
-                    None => d.remove(&dst),
-                };
-            } else {
-                d.remove(&dst);
-            }
+            let size = access_size(insn.op) as u8;
+            let plain = insn.op & 0xe0 == MODE_MEM;
+            let from = Loc::Slot(insn.off as i64, size);
+            match d.get(&from).copied() {
+                Some(v) if insn.src == REG_FP && plain && !v.shifted => {
+                    d.insert(dst, v.narrowed(size))
+                }
+                _ => d.remove(&dst),
+            };
         }
         CLASS_ST | CLASS_STX => {
             let off = insn.off as i64;
             let atomic = insn.op & 0xe0 == MODE_ATOMIC;
             if insn.dst == REG_FP {
-                let size = match insn.op & 0x18 {
-                    SIZE_B => 1,
-                    SIZE_H => 2,
-                    SIZE_W => 4,
-                    _ => 8,
-                };
+                let size = access_size(insn.op) as i64;
                 // Slots the store overlaps lose what they held.
                 d.retain(|l, _| match l {
-                    Loc::Slot(o) => *o + 8 <= off || *o >= off + size,
+                    Loc::Slot(o, n) => *o + *n as i64 <= off || *o >= off + size,
                     _ => true,
                 });
-                if class == CLASS_STX && !atomic && size == 8 && off % 8 == 0 {
-                    if let Some(v) = d.get(&Loc::Reg(insn.src)).copied() {
-                        d.insert(Loc::Slot(off), v);
+                if class == CLASS_STX && !atomic && (size == 8 || size == 4) && off % size == 0 {
+                    if let Some(v) = d.get(&Loc::Reg(insn.src)).copied().filter(|v| !v.shifted) {
+                        d.insert(Loc::Slot(off, size as u8), v.narrowed(size as u8));
                     }
                 }
             } else {
@@ -138,10 +174,31 @@ fn step(d: &mut Deltas, insn: Insn) {
             for r in 0..=5 {
                 d.remove(&Loc::Reg(r));
             }
-            d.retain(|l, _| matches!(l, Loc::Reg(_)));
+            if !(insn.src == CALL_HELPER && writes_no_memory(insn.imm as u32)) {
+                d.retain(|l, _| matches!(l, Loc::Reg(_)));
+            }
         }
         _ => {}
     }
+}
+
+/// True for kernel helpers that write no memory of the program's (their
+/// prototype has no argument they fill and no callback).
+fn writes_no_memory(id: u32) -> bool {
+    use bpf_kabi::Arg;
+    bpf_kabi::helpers::prototype(id).is_some_and(|p| {
+        p.callback.is_none()
+            && !p.args.iter().any(|a| {
+                matches!(
+                    a,
+                    Arg::UninitMem
+                        | Arg::MemRw
+                        | Arg::MemRwOrNull
+                        | Arg::UninitMapValue
+                        | Arg::Long
+                )
+            })
+    })
 }
 
 /// Deltas at the end of each back edge into `head`, over all paths of the loop.
@@ -153,27 +210,15 @@ fn deltas_at_back_edges(
 ) -> BTreeMap<usize, Deltas> {
     let mut start: Deltas = BTreeMap::new();
     for r in 0..10 {
-        start.insert(
-            Loc::Reg(r),
-            Delta {
-                base: Loc::Reg(r),
-                lo: 0,
-                hi: 0,
-                is32: false,
-            },
-        );
+        start.insert(Loc::Reg(r), Delta::at(Loc::Reg(r), 8));
     }
-    for i in 1..=64 {
-        let l = Loc::Slot(-8 * i);
-        start.insert(
-            l,
-            Delta {
-                base: l,
-                lo: 0,
-                hi: 0,
-                is32: false,
-            },
-        );
+    for i in 1..=128 {
+        for size in [4u8, 8] {
+            let l = Loc::Slot(-4 * i, size);
+            if (4 * i) % size as i64 == 0 {
+                start.insert(l, Delta::at(l, size));
+            }
+        }
     }
     let order: Vec<usize> = cfg
         .rpo
@@ -238,32 +283,46 @@ fn deltas_at_back_edges(
     at_back
 }
 
-/// The scalar at `loc` in the innermost frame of `st`.
-fn value_at(st: &State, loc: Loc) -> Option<crate::scalar::Scalar> {
-    match loc {
+/// The scalar at `loc` in the innermost frame of `st`, or that of a
+/// register known to hold the same value (the same delta from the same
+/// base: a 32-bit variable and the register it was loaded into).
+fn value_at(st: &State, loc: Loc, deltas: &Deltas) -> Option<crate::scalar::Scalar> {
+    let own = match loc {
         Loc::Reg(r) => st.reg(r).as_scalar(),
-        Loc::Slot(off) => match st.cur().slot(((-off - 1) / 8) as usize) {
+        Loc::Slot(off, 8) if off % 8 == 0 => match st.cur().slot(((-off - 1) / 8) as usize) {
             Slot::Spill(Value::Scalar(s, _)) => Some(s),
             _ => None,
         },
-    }
+        Loc::Slot(..) => None,
+    };
+    let delta = deltas.get(&loc)?;
+    let copies = (0..10u8).filter_map(|r| {
+        (deltas.get(&Loc::Reg(r)) == Some(delta))
+            .then(|| st.reg(r).as_scalar())
+            .flatten()
+    });
+    own.into_iter()
+        .chain(copies)
+        .min_by_key(|s| s.umax.saturating_sub(s.umin))
 }
 
-/// Most back-edge arrivals a counter allows, if it is one.
-fn trips(delta: &Delta, loc: Loc, states: &[&State]) -> Option<u64> {
-    if delta.base != loc || (delta.lo <= 0 && delta.hi >= 0) {
+/// Most back-edge arrivals a counter allows, if it is one: `edges` are
+/// the state and the deltas along each back edge.
+fn trips(delta: &Delta, loc: Loc, edges: &[(&State, &Deltas)]) -> Option<u64> {
+    if delta.base != loc || delta.shifted || (delta.lo <= 0 && delta.hi >= 0) {
         return None;
     }
+    let wide = delta.width >= 8;
+    let limit: u128 = 1 << (8 * delta.width as u32);
     let mut worst = 0u64;
-    for st in states {
-        let v = value_at(st, loc)?;
+    for (st, deltas) in edges {
+        let v = value_at(st, loc, deltas)?;
         let t = if delta.lo > 0 {
             let step = delta.lo as u128;
-            let limit: u128 = if delta.is32 { 1 << 32 } else { 1 << 64 };
             // Unsigned: bounded above with no room to wrap.
             let unsigned = ((v.umax as u128 + delta.hi as u128) < limit)
                 .then(|| (v.umax - v.umin) as u128 / step + 1);
-            let signed = (!delta.is32 && v.smax.checked_add(delta.hi).is_some())
+            let signed = (wide && v.smax.checked_add(delta.hi).is_some())
                 .then(|| (v.smax as i128 - v.smin as i128) as u128 / step + 1)
                 .filter(|_| v.smax < i64::MAX / 2);
             match (unsigned, signed) {
@@ -275,9 +334,8 @@ fn trips(delta: &Delta, loc: Loc, states: &[&State]) -> Option<u64> {
             let step = (-delta.hi) as u128;
             let unsigned = (v.umin as i128 + delta.lo as i128 >= 0)
                 .then(|| (v.umax - v.umin) as u128 / step + 1);
-            let signed =
-                (!delta.is32 && v.smin.checked_add(delta.lo).is_some() && v.smin > i64::MIN / 2)
-                    .then(|| (v.smax as i128 - v.smin as i128) as u128 / step + 1);
+            let signed = (wide && v.smin.checked_add(delta.lo).is_some() && v.smin > i64::MIN / 2)
+                .then(|| (v.smax as i128 - v.smin as i128) as u128 / step + 1);
             match (unsigned, signed) {
                 (Some(a), Some(b)) => a.min(b),
                 (Some(a), None) | (None, Some(a)) => a,
@@ -330,11 +388,11 @@ pub(crate) fn check(an: &mut Analyzer, entry: usize) {
                 }
                 last
             };
-            let owned: Vec<State> = froms
+            let owned: Vec<(usize, State)> = froms
                 .iter()
-                .filter_map(|b| an.back_edge_states.get(&(f, *b, *h)).cloned())
+                .filter_map(|b| Some((*b, an.back_edge_states.get(&(f, *b, *h))?.clone())))
                 .collect();
-            let states: Vec<&State> = owned.iter().collect();
+            let states: Vec<&State> = owned.iter().map(|(_, st)| st).collect();
             if states.is_empty() {
                 continue; // never reached
             }
@@ -365,15 +423,25 @@ pub(crate) fn check(an: &mut Analyzer, entry: usize) {
                     continue;
                 }
                 let merged = all.iter().skip(1).fold(all[0], |a, b| Delta {
-                    base: a.base,
                     lo: a.lo.min(b.lo),
                     hi: a.hi.max(b.hi),
-                    is32: a.is32 || b.is32,
+                    width: a.width.min(b.width),
+                    ..a
                 });
-                if all.iter().any(|d| d.base != merged.base) {
+                if all
+                    .iter()
+                    .any(|d| d.base != merged.base || d.shifted != merged.shifted)
+                {
                     continue;
                 }
-                if let Some(t) = trips(&merged, loc, &states) {
+                let Some(edges) = owned
+                    .iter()
+                    .map(|(b, st)| at_back.get(b).map(|d| (st, d)))
+                    .collect::<Option<Vec<(&State, &Deltas)>>>()
+                else {
+                    continue;
+                };
+                if let Some(t) = trips(&merged, loc, &edges) {
                     if best.is_none_or(|(_, bt)| t < bt) {
                         best = Some((loc, t));
                     }

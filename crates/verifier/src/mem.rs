@@ -37,17 +37,26 @@ pub(crate) enum Access {
     /// A store of an immediate (`BPF_ST`).
     WriteImm,
     Atomic,
+    /// A helper reads memory an argument points to.
+    HelperRead,
+    /// A helper writes memory an argument points to.
+    HelperWrite,
 }
 
 impl Access {
     fn writes(self) -> bool {
-        self != Access::Read
+        !matches!(self, Access::Read | Access::HelperRead)
+    }
+
+    /// An access by a load, store or atomic instruction (not a helper).
+    fn is_insn(self) -> bool {
+        !matches!(self, Access::HelperRead | Access::HelperWrite)
     }
 
     fn verb(self) -> &'static str {
         match self {
-            Access::Read => "read",
-            Access::Write | Access::WriteImm => "write",
+            Access::Read | Access::HelperRead => "read",
+            Access::Write | Access::WriteImm | Access::HelperWrite => "write",
             Access::Atomic => "atomic update",
         }
     }
@@ -132,12 +141,18 @@ impl Analyzer<'_> {
                 }
                 Mode::Kernel { .. } => {
                     let null = s.as_const() == Some(0);
+                    let released = match v {
+                        Value::Scalar(_, link) => self.released_by(link.id),
+                        _ => None,
+                    };
                     self.report(
                         pc,
                         Rule::InvalidMemAccess,
                         Severity::Error,
                         if null {
                             format!("r{reg} is NULL (0) here; the {} would fault", access.verb())
+                        } else if let Some(at) = released {
+                            format!("r{reg} pointed to memory reserved at instruction {at}, which was submitted or discarded before this {}: after that the pointer is only a number", access.verb())
                         } else {
                             format!("r{reg} is a number, not a pointer the program may dereference")
                         },
@@ -218,7 +233,7 @@ impl Analyzer<'_> {
                         .regs(st, &[reg])
                         .emit_plain();
                     }
-                    if exact && lo.rem_euclid(size as i64) != 0 {
+                    if exact && access.is_insn() && lo.rem_euclid(size as i64) != 0 {
                         self.report(
                             pc,
                             Rule::MisalignedStack,
@@ -271,6 +286,32 @@ impl Analyzer<'_> {
                 let Mode::Kernel { ctx, .. } = self.mode else {
                     return Target::Other;
                 };
+                if !access.is_insn() {
+                    self.report(
+                        pc,
+                        Rule::HelperArgs,
+                        Severity::Error,
+                        format!("r{reg} is the context: helpers take it only where their prototype says so, not as memory to {verb}"),
+                    )
+                    .kernel_says(Some(format!(
+                        "R{reg} type=ctx expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf"
+                    )))
+                    .emit_plain();
+                    return Target::Other;
+                }
+                if !ctx.modelled {
+                    self.report(
+                        pc,
+                        Rule::NotModelled,
+                        Severity::Warning,
+                        format!(
+                            "the context of {} programs is not laid out here: its fields are assumed readable numbers",
+                            ctx.prog.name()
+                        ),
+                    )
+                    .emit_plain();
+                    return Target::Ctx(CtxField::Scalar);
+                }
                 if !exact {
                     self.report(
                         pc,
@@ -424,6 +465,40 @@ impl Analyzer<'_> {
                     Target::Other
                 }
             }
+            Base::MapKey(m) => {
+                let Some(map) = self.kernel().and_then(|env| env.maps.get(m as usize)) else {
+                    return Target::Other;
+                };
+                let (ks, name) = (map.def.key_size as i64, map.name.clone());
+                if access.writes() {
+                    self.report(
+                        pc,
+                        Rule::ReadOnly,
+                        Severity::Error,
+                        format!("the key of map `{name}` in r{reg} is read-only"),
+                    )
+                    .kernel_says(Some(format!("R{reg} cannot write into map_key")))
+                    .emit_plain();
+                    return Target::Other;
+                }
+                let what = format!("a key of map `{name}`");
+                if self.bounded_access(st, pc, reg, p, lo, hi, size, ks, &what, "map key") {
+                    Target::MapValue(m)
+                } else {
+                    Target::Other
+                }
+            }
+            Base::Func(_) => {
+                self.report(
+                    pc,
+                    Rule::InvalidMemAccess,
+                    Severity::Error,
+                    format!("r{reg} is a function, not memory"),
+                )
+                .kernel_says(Some(format!("R{reg} invalid mem access 'func'")))
+                .emit_plain();
+                Target::Other
+            }
             Base::Alloc(n) => {
                 let what = "the reserved memory";
                 if self.bounded_access(st, pc, reg, p, lo, hi, size, n as i64, what, "memory") {
@@ -488,7 +563,11 @@ impl Analyzer<'_> {
             )
             .kernel_says(Some(format!(
                 "invalid access to {kname}, {}_size={limit} off={lo} size={size}",
-                if kname == "memory" { "mem" } else { "value" }
+                match kname {
+                    "memory" => "mem",
+                    "map key" => "key",
+                    _ => "value",
+                }
             )))
             .regs(st, &[reg])
             .emit_plain();
@@ -564,6 +643,13 @@ impl Analyzer<'_> {
                     .emit_plain();
             }
         }
+        if !self.is_kernel()
+            && !matches!(t, Target::Stack { .. })
+            && crate::call::may_address_stack(&v)
+        {
+            // Stored where a helper may find it later.
+            st.exposed = true;
+        }
         match t {
             Target::Stack { frame, lo, hi } => self.stack_write(st, pc, frame, lo, hi, size, v),
             Target::Other if !self.is_kernel() => {
@@ -592,6 +678,12 @@ impl Analyzer<'_> {
             .kernel_says(Some(format!("R{} leaks addr into mem", insn.src)))
             .emit_plain();
         }
+        if !self.is_kernel()
+            && !matches!(t, Target::Stack { .. })
+            && crate::call::may_address_stack(&src)
+        {
+            st.exposed = true;
+        }
         let old = match t {
             Target::Stack { frame, lo, hi } => {
                 let old = self.stack_read(st, pc, frame, lo, hi, size);
@@ -617,6 +709,21 @@ impl Analyzer<'_> {
     }
 }
 
+impl Analyzer<'_> {
+    /// If scalars tied under `id` are what is left of a reference released
+    /// earlier (`bpf_ringbuf_reserve`'s memory, submitted or discarded),
+    /// the absolute slot of the reservation.
+    pub(crate) fn released_by(&self, id: u32) -> Option<usize> {
+        let at = (id as usize).checked_sub(1)?;
+        let insn = self.prog.code.get(at)?;
+        let reserve = insn.op == OP_CALL
+            && insn.src == CALL_HELPER
+            && bpf_kabi::helpers::prototype(insn.imm as u32)
+                .is_some_and(|p| p.ret == bpf_kabi::Ret::AllocOrNull);
+        reserve.then_some(self.prog.base + at)
+    }
+}
+
 /// A short name for what a pointer base is, for messages.
 pub(crate) fn describe_base(an: &Analyzer, b: Base) -> String {
     match b {
@@ -631,6 +738,8 @@ pub(crate) fn describe_base(an: &Analyzer, b: Base) -> String {
         Base::PacketMeta => "packet metadata pointer".to_string(),
         Base::PacketEnd => "packet end".to_string(),
         Base::Map(_) => "map".to_string(),
+        Base::MapKey(_) => "map key".to_string(),
+        Base::Func(_) => "function".to_string(),
     }
 }
 

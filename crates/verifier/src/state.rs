@@ -156,6 +156,11 @@ pub struct State {
     /// References that must be released before exit (ids of ringbuf
     /// reservations), sorted.
     pub refs: Vec<u32>,
+    /// Speed mode: a stack address was handed to code the analysis does
+    /// not follow (a helper's argument, or stored outside the stack). A
+    /// helper may keep it and write through it at any later call (as
+    /// `strtok` does), so every later such call forgets the stacks.
+    pub exposed: bool,
 }
 
 impl State {
@@ -168,6 +173,7 @@ impl State {
             frames: vec![frame],
             packet: Vec::new(),
             refs: Vec::new(),
+            exposed: false,
         }
     }
 
@@ -317,6 +323,7 @@ impl State {
             frames,
             packet,
             refs,
+            exposed: self.exposed || o.exposed,
         }
     }
 
@@ -329,5 +336,6 @@ impl State {
             })
             && o.packet.iter().all(|(id, r)| self.packet_range(*id) >= *r)
             && self.refs.iter().all(|r| o.refs.contains(r))
+            && (!self.exposed || o.exposed)
     }
 }

@@ -1,5 +1,6 @@
 //! Abstract register values: not initialised, a scalar, a pointer (to a
-//! stack frame, the program context, the packet, a map value or a map),
+//! stack frame, the program context, the packet, a map value, key or map,
+//! a function),
 //! or "any" (a pointer on some paths and a number on others).
 
 use crate::scalar::Scalar;
@@ -24,6 +25,11 @@ pub enum Base {
     Map(u16),
     /// A block of `.0` bytes a helper handed out (`bpf_ringbuf_reserve`).
     Alloc(u32),
+    /// A key of map number `.0`, read-only (what `bpf_for_each_map_elem`
+    /// hands its callback).
+    MapKey(u16),
+    /// Function number `.0` of the program (a callback for a helper).
+    Func(u16),
 }
 
 /// A pointer: base, offset (a constant part and a variable part), and the

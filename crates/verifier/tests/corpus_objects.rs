@@ -8,7 +8,7 @@
 
 mod common;
 
-use bpf_verifier::kernel::{BuiltinTables, KernelProgram};
+use bpf_verifier::kernel::KernelProgram;
 use bpf_verifier::*;
 use bpf_vm::isa::asm::*;
 use bpf_vm::isa::*;
@@ -482,7 +482,7 @@ fn check_func_call_analyses_subprograms_in_the_callers_context() {
     };
     let maps = maps();
     let env = KernelEnv {
-        tables: &BuiltinTables,
+        facts: ObjectFacts::default(),
         maps: &maps,
         options: KernelOptions::unprivileged(),
     };
@@ -525,7 +525,7 @@ fn check_cfg_rejects_recursion() {
     };
     let maps = maps();
     let env = KernelEnv {
-        tables: &BuiltinTables,
+        facts: ObjectFacts::default(),
         maps: &maps,
         options: KernelOptions::privileged(),
     };
@@ -588,7 +588,7 @@ fn check_max_stack_depth_rejects_call_chains_over_512_bytes() {
     };
     let maps = maps();
     let env = KernelEnv {
-        tables: &BuiltinTables,
+        facts: ObjectFacts::default(),
         maps: &maps,
         options: KernelOptions::privileged(),
     };

@@ -84,3 +84,228 @@ pub trait Device {
         size: usize,
     ) -> Result<Option<u64>, HelperError>;
 }
+
+// ---- the semantics every engine shares ----
+//
+// What a helper call, a legacy packet load or a faulting access does is
+// decided here, once: the interpreter's host side (`interp/host.rs`) and
+// native engines (through the methods in `exec.rs`) only apply the result
+// to their own registers and frames.
+
+use crate::exec::PendingHelper;
+use crate::interp::{Kind, Op};
+use crate::isa::INSN_SIZE;
+use crate::memory::RegionKind;
+use crate::trap::TrapKind;
+use crate::vm::{Helper, HelperImpl};
+
+/// What an engine does after a helper call or a helper's resumption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelperAction {
+    /// r0 = `value`; execution goes on at slot `next`.
+    Return { value: u64, next: usize },
+    /// Enter the function at slot `target` in a new frame whose return
+    /// address is `RESUME_BIT | pending.return_pc`, with `args` in r1..r5;
+    /// `pending` waits (innermost last) until that frame exits, and then
+    /// the helper resumes with its r0.
+    Call {
+        target: usize,
+        args: [u64; 5],
+        pending: PendingHelper,
+    },
+    /// Go on at slot `target` in the same frame with r1 = `ctx`.
+    TailCall { target: usize, ctx: u64 },
+}
+
+/// The function entry at code address `addr` (a `callx` or a helper's
+/// callback), or the trap for it.
+pub(crate) fn entry_at(entries: &[bool], addr: u64) -> Result<usize, TrapKind> {
+    let off = addr.wrapping_sub(RegionKind::Code.base());
+    let index = off / INSN_SIZE as u64;
+    if off.is_multiple_of(INSN_SIZE as u64)
+        && index < entries.len() as u64
+        && entries[index as usize]
+    {
+        return Ok(index as usize);
+    }
+    Err(TrapKind::BadCallTarget(addr))
+}
+
+/// The error of helper `helper` as a trap.
+fn helper_trap(helper: &Helper, error: HelperError) -> TrapKind {
+    TrapKind::Helper {
+        helper: helper.name.clone(),
+        error,
+    }
+}
+
+/// Starts the helper that the `call` `op` names (a kernel helper, or a
+/// runtime helper for [`Kind::CallRuntime`]) with r1..r5 = `args`; returns
+/// its id and its first step.
+pub(crate) fn start_helper(
+    helpers: &mut [Option<Helper>],
+    runtime_helpers: &mut [Option<Helper>],
+    mem: &mut Memory,
+    op: &Op,
+    args: [u64; 5],
+) -> Result<(u32, HelperStep), TrapKind> {
+    let id = op.imm as i32;
+    let (table, unknown) = if op.kind == Kind::CallRuntime {
+        (runtime_helpers, TrapKind::UnknownRuntimeHelper(id))
+    } else {
+        (helpers, TrapKind::UnknownHelper(id))
+    };
+    let Some(helper) = table.get_mut(id as u32 as usize).and_then(|h| h.as_mut()) else {
+        return Err(unknown);
+    };
+    let step = match &mut helper.func {
+        HelperImpl::Plain(f) => f(mem, args).map(HelperStep::Return),
+        HelperImpl::Callback(f) => f(mem, HelperEvent::Start(args)),
+    };
+    step.map(|s| (id as u32, s))
+        .map_err(|error| helper_trap(helper, error))
+}
+
+/// The function `pending` called returned `ret`: the helper's next step.
+pub(crate) fn resume_helper(
+    helpers: &mut [Option<Helper>],
+    mem: &mut Memory,
+    pending: &PendingHelper,
+    ret: u64,
+) -> Result<HelperStep, TrapKind> {
+    let unknown = TrapKind::UnknownHelper(pending.helper as i32);
+    let helper = helpers
+        .get_mut(pending.helper as usize)
+        .and_then(|h| h.as_mut())
+        .ok_or(unknown.clone())?;
+    let HelperImpl::Callback(f) = &mut helper.func else {
+        return Err(unknown);
+    };
+    let event = HelperEvent::Resume {
+        state: pending.state,
+        ret,
+    };
+    f(mem, event).map_err(|error| helper_trap(helper, error))
+}
+
+/// What helper `helper`'s `step` means for the engine; `next` is where
+/// execution goes on when the helper is done, `tail_calls` the tail calls
+/// this run has made.
+pub(crate) fn plan_step(
+    entries: &[bool],
+    helper: u32,
+    step: HelperStep,
+    next: usize,
+    tail_calls: &mut u32,
+) -> Result<HelperAction, TrapKind> {
+    Ok(match step {
+        HelperStep::Return(value) => HelperAction::Return { value, next },
+        HelperStep::Call { func, args, state } => HelperAction::Call {
+            target: entry_at(entries, func)?,
+            args,
+            pending: PendingHelper {
+                helper,
+                state,
+                return_pc: next,
+            },
+        },
+        HelperStep::TailCall {
+            func,
+            ctx,
+            on_failure,
+        } => {
+            let target = entry_at(entries, func)?;
+            if *tail_calls >= MAX_TAIL_CALLS {
+                HelperAction::Return {
+                    value: on_failure,
+                    next,
+                }
+            } else {
+                *tail_calls += 1;
+                HelperAction::TailCall { target, ctx }
+            }
+        }
+    })
+}
+
+/// LD_ABS/LD_IND `op` with `r[src]` = `index`: the loaded value, or `None`
+/// when the bytes lie outside the packet (the run then ends, returning 0).
+pub(crate) fn packet_load(
+    device: &mut Option<Box<dyn Device>>,
+    mem: &Memory,
+    op: &Op,
+    index: u64,
+) -> Result<Option<u64>, TrapKind> {
+    let mut offset = op.imm as i32 as i64;
+    if op.kind == Kind::LdInd {
+        offset = (index as i32 as i64).wrapping_add(offset);
+    }
+    let error = |error| TrapKind::Helper {
+        helper: "LD_ABS/LD_IND".to_string(),
+        error,
+    };
+    let Some(device) = device.as_mut() else {
+        return Err(error(HelperError::Fault(
+            "legacy packet load (LD_ABS/LD_IND) without a packet: run the program as a \
+             socket filter or tc program"
+                .to_string(),
+        )));
+    };
+    device
+        .packet_load(mem, offset, op.src2 as usize)
+        .map_err(error)
+}
+
+/// How a load or store kind that may reach the device accesses memory:
+/// (bytes, sign-extended, is a load). `None` for every other kind (proven
+/// loads and atomics included: they never reach the device).
+pub(crate) fn device_access(kind: Kind) -> Option<(usize, bool, bool)> {
+    use Kind::*;
+    Some(match kind {
+        Ldx8 => (1, false, true),
+        Ldx16 => (2, false, true),
+        Ldx32 => (4, false, true),
+        Ldx64 => (8, false, true),
+        Ldxs8 => (1, true, true),
+        Ldxs16 => (2, true, true),
+        Ldxs32 => (4, true, true),
+        St8 | Stx8 => (1, false, false),
+        St16 | Stx16 => (2, false, false),
+        St32 | Stx32 => (4, false, false),
+        St64 | Stx64 => (8, false, false),
+        _ => return None,
+    })
+}
+
+/// The error of the program-context device as a trap.
+fn device_trap(error: HelperError) -> TrapKind {
+    TrapKind::Helper {
+        helper: "program context".to_string(),
+        error,
+    }
+}
+
+/// A load of `size` bytes at `addr` that memory refused, offered to the
+/// device: the zero-extended value, or `None` when the device declines
+/// (the access is then the memory fault).
+pub(crate) fn device_load(
+    device: &mut Option<Box<dyn Device>>,
+    mem: &Memory,
+    addr: u64,
+    size: usize,
+) -> Option<Result<u64, TrapKind>> {
+    let answer = device.as_mut()?.load(mem, addr, size)?;
+    Some(answer.map_err(device_trap))
+}
+
+/// A store that memory refused, offered to the device (see [`device_load`]).
+pub(crate) fn device_store(
+    device: &mut Option<Box<dyn Device>>,
+    mem: &mut Memory,
+    addr: u64,
+    size: usize,
+    value: u64,
+) -> Option<Result<(), TrapKind>> {
+    let answer = device.as_mut()?.store(mem, addr, size, value)?;
+    Some(answer.map_err(device_trap))
+}

@@ -26,23 +26,19 @@ mod decode;
 mod host;
 mod program;
 
+pub use decode::{Kind, Op};
 pub(crate) use program::Program;
 
+use crate::exec::{trap_at, ExecState, Frame, HostState, Outcome, RESUME_BIT};
 use crate::isa::*;
 use crate::memory::{MemError, Memory, RegionKind};
 use crate::trap::{Trap, TrapKind};
 use crate::vm::{Vm, VmConfig};
-use decode::{Kind, Op};
 use host::{Host, Next};
 use std::sync::atomic::Ordering;
 
 /// How many instructions run between two looks at the interrupt flag.
 const INTERRUPT_POLL: u64 = 1 << 16;
-
-/// Marks the return address of a frame entered by a helper calling back
-/// into BPF (`RESUME_BIT | slot after the helper call`): its `exit` goes
-/// back to the helper (see `host.rs`), not to code.
-const RESUME_BIT: usize = 1 << (usize::BITS - 1);
 
 /// Size of the register file. Only r0..r10 exist, but with one entry per
 /// `u8` value a decoded register number can index it without a bounds
@@ -52,14 +48,12 @@ const REG_FILE: usize = 256;
 /// The registers, indexed by register number.
 type Regs = [u64; REG_FILE];
 
-struct Frame {
-    return_pc: usize,
-    saved: [u64; 4],
-}
-
 /// The frames of the callers of the running function, and the stack layout.
 struct CallStack {
     frames: Vec<Frame>,
+    /// Frames below `frames` held by whoever started the run (see
+    /// [`ExecState::base_depth`]).
+    base_depth: usize,
     max_depth: usize,
     frame_size: u64,
     /// r10 of the entry frame: the top of the stack region.
@@ -69,11 +63,12 @@ struct CallStack {
 }
 
 impl CallStack {
-    fn new(config: &VmConfig) -> CallStack {
+    fn new(config: &VmConfig, frames: Vec<Frame>, base_depth: usize) -> CallStack {
         let frame_size = config.frame_size as u64;
         let stack_top = frame_size.saturating_mul(config.max_call_depth as u64);
         CallStack {
-            frames: Vec::new(),
+            frames,
+            base_depth,
             max_depth: config.max_call_depth,
             frame_size,
             entry_fp: RegionKind::Stack.base().wrapping_add(stack_top),
@@ -88,7 +83,7 @@ impl CallStack {
     /// absurd value leaves the stack unaddressable rather than panicking.)
     #[inline]
     fn enter_current_frame(&self, r: &mut Regs, mem: &mut Memory) {
-        let down = self.frame_size.wrapping_mul(self.frames.len() as u64);
+        let down = self.frame_size.wrapping_mul(self.depth() as u64);
         r[10] = self.entry_fp.wrapping_sub(down);
         let low = self.entry_low.wrapping_sub(down);
         mem.set_stack_low(usize::try_from(low).unwrap_or(usize::MAX));
@@ -97,7 +92,7 @@ impl CallStack {
     /// Enters a new frame for a call returning to `return_pc`.
     #[inline]
     fn push(&mut self, return_pc: usize, r: &mut Regs, mem: &mut Memory) -> Result<(), TrapKind> {
-        if self.frames.len() + 1 >= self.max_depth {
+        if self.depth() + 1 >= self.max_depth {
             return Err(TrapKind::CallDepthExceeded {
                 limit: self.max_depth,
             });
@@ -120,13 +115,10 @@ impl CallStack {
         Some(f.return_pc)
     }
 
-    /// Code indices of the `call` instructions of the enclosing frames, innermost first.
-    fn call_sites(&self) -> Vec<usize> {
-        self.frames
-            .iter()
-            .rev()
-            .map(|f| (f.return_pc & !RESUME_BIT) - 1)
-            .collect()
+    /// Frames in use: the running function's callers and the base.
+    #[inline]
+    fn depth(&self) -> usize {
+        self.base_depth + self.frames.len()
     }
 }
 
@@ -156,58 +148,97 @@ enum Stop {
 
 impl Vm {
     /// Runs the function whose first slot is `entry` with up to five
-    /// arguments in r1..r5, and returns r0 when it exits.
+    /// arguments in r1..r5, and returns r0 when it exits. A registered
+    /// [`crate::exec::Engine`] runs it; otherwise the interpreter does.
     pub fn call(&mut self, entry: usize, args: &[u64]) -> Result<u64, Trap> {
         self.interrupt.store(false, Ordering::Relaxed);
-        let mut regs: Regs = [0; REG_FILE];
-        for (r, a) in regs[1..6].iter_mut().zip(args) {
-            *r = *a;
-        }
-        let result = self.run_loop(entry, regs);
+        let result = if self.config.max_call_depth == 0 {
+            Err(trap_at(
+                TrapKind::CallDepthExceeded { limit: 0 },
+                entry,
+                &[],
+            ))
+        } else if let Some(mut engine) = self.engine.take() {
+            let result = engine.call(self, entry, args);
+            self.engine.get_or_insert(engine);
+            result
+        } else {
+            self.interpret_call(entry, args)
+        };
         // VLAs and alloca() live for one run (docs/abi.md).
-        self.mem.truncate(crate::memory::RegionKind::Alloca, 0);
+        self.mem.truncate(RegionKind::Alloca, 0);
         result
     }
 
-    fn run_loop(&mut self, entry: usize, regs: Regs) -> Result<u64, Trap> {
+    /// Interprets a whole call, whatever engine is registered (what
+    /// [`Vm::call`] does without one, except releasing the alloca region).
+    pub fn interpret_call(&mut self, entry: usize, args: &[u64]) -> Result<u64, Trap> {
+        let budget = self.config.budget;
+        let mut state = ExecState::new(entry, args);
+        match self.interpret(&mut state, &mut budget.clone())? {
+            Outcome::Returned(r0) | Outcome::Ended(r0) => Ok(r0),
+            Outcome::OutOfFuel => Err(state.trap(TrapKind::BudgetExhausted { budget })),
+        }
+    }
+
+    /// Interprets from `state` for at most `fuel` instructions, until the
+    /// entry frame (the one without frames in `state`) exits, the run ends
+    /// or the fuel runs out first (`state` is then at the next
+    /// instruction; see [`Outcome`]). `fuel` is decreased by the
+    /// instructions run, and `state` holds the registers, frames, waiting
+    /// helpers and tail-call count at the exit or pause. The interrupt flag
+    /// is polled as in [`Vm::call`].
+    pub fn interpret(&mut self, state: &mut ExecState, fuel: &mut u64) -> Result<Outcome, Trap> {
+        let mut regs: Regs = [0; REG_FILE];
+        regs[..11].copy_from_slice(&state.regs);
+        let frames = std::mem::take(&mut state.frames);
+        let mut stack = CallStack::new(&self.config, frames, state.base_depth);
+        let mut cpu = Cpu {
+            r: regs,
+            pc: state.pc,
+            fuel: 0,
+        };
+        let mut waiting = HostState {
+            pending: std::mem::take(&mut state.pending),
+            tail_calls: state.tail_calls,
+        };
+        let result = self.run_loop(&mut stack, &mut cpu, fuel, &mut waiting);
+        state.regs.copy_from_slice(&cpu.r[..11]);
+        state.pc = cpu.pc;
+        state.frames = stack.frames;
+        state.pending = waiting.pending;
+        state.tail_calls = waiting.tail_calls;
+        result
+    }
+
+    fn run_loop(
+        &mut self,
+        stack: &mut CallStack,
+        cpu: &mut Cpu,
+        fuel: &mut u64,
+        waiting: &mut HostState,
+    ) -> Result<Outcome, Trap> {
         let Vm {
             program,
             entries,
             mem,
             helpers,
             runtime_helpers,
-            config,
             interrupt,
             device,
+            ..
         } = self;
-        let budget = config.budget;
-        let mut stack = CallStack::new(config);
-        let mut host = Host::new(entries, helpers, runtime_helpers, device);
-        // The budget is handed to the inner loop in chunks of at most
-        // INTERRUPT_POLL instructions; `budget_left` is what remains after
-        // the current chunk.
-        let mut cpu = Cpu {
-            r: regs,
-            pc: entry,
-            fuel: budget.min(INTERRUPT_POLL),
-        };
-        let mut budget_left: u64 = budget - cpu.fuel;
-        if stack.max_depth == 0 {
-            return Err(Trap {
-                kind: TrapKind::CallDepthExceeded { limit: 0 },
-                pc: entry,
-                call_sites: vec![],
-            });
-        }
+        let mut host = Host::new(entries, helpers, runtime_helpers, device, waiting);
+        // The fuel is handed to the inner loop in chunks of at most
+        // INTERRUPT_POLL instructions; `fuel` is what remains after the
+        // current chunk.
+        cpu.fuel = (*fuel).min(INTERRUPT_POLL);
+        *fuel -= cpu.fuel;
         stack.enter_current_frame(&mut cpu.r, mem);
 
         macro_rules! trap {
             ($kind:expr) => {
-                return Err(Trap {
-                    kind: $kind,
-                    pc: cpu.pc,
-                    call_sites: stack.call_sites(),
-                })
+                return Err(trap_at($kind, cpu.pc, &stack.frames))
             };
         }
         macro_rules! op_at_pc {
@@ -222,14 +253,14 @@ impl Vm {
         loop {
             // Fused ops may run two instructions: they need fuel for two.
             let stop = if cpu.fuel >= 2 {
-                run_until_stop::<1>(program.fused(), mem, &mut stack, &mut cpu)
+                run_until_stop::<1>(program.fused(), mem, stack, cpu)
             } else {
-                run_until_stop::<0>(program.singles(), mem, &mut stack, &mut cpu)
+                run_until_stop::<0>(program.singles(), mem, stack, cpu)
             };
             match stop {
                 Stop::Trap(kind) => {
                     let op = op_at_pc!();
-                    match host.fault(op, mem, &mut cpu, &kind) {
+                    match host.fault(op, mem, cpu, &kind) {
                         Ok(true) => {}
                         Ok(false) => trap!(kind),
                         Err(kind) => trap!(kind),
@@ -238,26 +269,29 @@ impl Vm {
                 // One instruction's fuel left: run it from the single ops.
                 Stop::OutOfFuel if cpu.fuel > 0 => {}
                 Stop::OutOfFuel => {
-                    if budget_left == 0 {
-                        trap!(TrapKind::BudgetExhausted { budget });
+                    if *fuel == 0 {
+                        return Ok(Outcome::OutOfFuel);
                     }
                     if interrupt.load(Ordering::Relaxed) {
                         trap!(TrapKind::Interrupted);
                     }
-                    cpu.fuel = budget_left.min(INTERRUPT_POLL);
-                    budget_left -= cpu.fuel;
+                    cpu.fuel = (*fuel).min(INTERRUPT_POLL);
+                    *fuel -= cpu.fuel;
                 }
-                Stop::Exit => return Ok(cpu.r[0]),
+                Stop::Exit => {
+                    *fuel += std::mem::take(&mut cpu.fuel);
+                    return Ok(Outcome::Returned(cpu.r[0]));
+                }
                 Stop::Call => {
                     let op = op_at_pc!();
-                    match host.call(op, mem, &mut stack, &mut cpu) {
+                    match host.call(op, mem, stack, cpu) {
                         Ok(Next::Continue) => {}
-                        Ok(Next::Finish(v)) => return Ok(v),
+                        Ok(Next::Finish(v)) => return Ok(Outcome::Ended(v)),
                         Err(kind) => trap!(kind),
                     }
                 }
                 Stop::Resume => {
-                    if let Err(kind) = host.resume(mem, &mut stack, &mut cpu) {
+                    if let Err(kind) = host.resume(mem, stack, cpu) {
                         trap!(kind);
                     }
                 }
@@ -792,15 +826,6 @@ fn left_window(cpu: &mut Cpu, pc: usize, len: usize, fuel_end: usize) -> Stop {
     }
 }
 
-#[inline]
-fn code_index(addr: u64, len: usize) -> Option<usize> {
-    let off = addr.wrapping_sub(RegionKind::Code.base());
-    if !off.is_multiple_of(INSN_SIZE as u64) || off / INSN_SIZE as u64 >= len as u64 {
-        return None;
-    }
-    Some((off / INSN_SIZE as u64) as usize)
-}
-
 /// Signed 64-bit division; x / 0 = 0 and MIN / -1 wraps to MIN.
 #[inline]
 fn sdiv64(a: u64, b: u64) -> u64 {
@@ -842,7 +867,11 @@ fn smod32(a: u32, b: u32) -> i32 {
 /// Runs an atomic read-modify-write of `SIZE` (4 or 8) bytes. Out of the
 /// interpreter loop: atomics are rare and their operands many.
 #[inline(never)]
-fn atomic_rmw<const SIZE: usize>(op: &Op, r: &mut Regs, mem: &mut Memory) -> Result<(), MemError> {
+pub(crate) fn atomic_rmw<const SIZE: usize>(
+    op: &Op,
+    r: &mut [u64],
+    mem: &mut Memory,
+) -> Result<(), MemError> {
     let addr = r[op.dst as usize].wrapping_add(op.offset());
     // Atomics read and write: both permissions are checked up front (the
     // write by storing the bytes just read).

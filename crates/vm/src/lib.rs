@@ -9,6 +9,7 @@
 //! then [`Vm::call`] a function by its code index.
 
 pub mod disasm;
+pub mod exec;
 pub mod files;
 pub mod host;
 mod interp;
@@ -19,9 +20,12 @@ pub mod trap;
 pub mod validate;
 mod vm;
 
+pub use exec::{Engine, ExecState};
 pub use host::{CallbackHelperFn, Device, HelperEvent, HelperStep, MAX_TAIL_CALLS};
 pub use isa::Insn;
-pub use memory::{Access, Checkpoint, MemError, MemReason, Memory, MemoryMark, RegionKind};
+pub use memory::{
+    Access, Checkpoint, MemError, MemReason, Memory, MemoryMark, RawRegion, RegionKind,
+};
 pub use trap::{HelperError, Trap, TrapKind};
 pub use validate::{validate, InvalidInsn, InvalidKind};
 pub use vm::{code_addr, HelperFn, Vm, VmConfig, MAX_HELPER_ID};

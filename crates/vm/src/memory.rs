@@ -253,6 +253,28 @@ fn bad_size(addr: u64, len: usize, access: Access) -> MemError {
     }
 }
 
+/// Slots of the region table (see [`Memory::raw_regions`]): the unmapped
+/// low addresses and one per region kind, indexed by `addr >> 32`.
+pub const REGION_SLOTS: usize = SLOTS;
+
+/// One slot of the region table as native code reads it for its inline
+/// access check: `n` bytes at offset `o` may be read when `o >= lo` and
+/// `o + n <= len`, written when `o >= lo` and `o + n <= wlen`. This is the
+/// same rule as [`Memory::slice`]; anything it refuses goes to the checked
+/// accessors ([`Memory::load`], [`Memory::store`]) for the error.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct RawRegion {
+    /// Host address of the region's first byte.
+    pub ptr: *mut u8,
+    /// Lowest accessible offset (`u64::MAX`: none).
+    pub lo: u64,
+    /// End of the readable bytes.
+    pub len: u64,
+    /// End of the writable bytes (0 for read-only regions).
+    pub wlen: u64,
+}
+
 /// A position in every region, to roll allocations back to (see [`Memory::release_to`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryMark {
@@ -436,6 +458,28 @@ impl Memory {
         r.write_lo = lo;
     }
 
+    /// The region table for native code (see [`RawRegion`]). The host
+    /// pointers stay valid until a region grows or shrinks (any allocation,
+    /// e.g. by a helper) or the memory is dropped; take a new table then.
+    pub fn raw_regions(&mut self) -> [RawRegion; SLOTS] {
+        std::array::from_fn(|i| {
+            let r = &mut self.regions[i];
+            // Regions are readable wherever they are writable, from the same offset.
+            debug_assert!(!r.is_writable() || r.write_lo == r.read_lo);
+            let len = r.bytes.len() as u64;
+            RawRegion {
+                ptr: r.bytes.as_mut_ptr(),
+                lo: if r.is_data() {
+                    r.read_lo as u64
+                } else {
+                    u64::MAX
+                },
+                len,
+                wlen: if r.is_writable() { len } else { 0 },
+            }
+        })
+    }
+
     /// Explains why `addr..addr+len` is not accessible.
     #[cold]
     #[inline(never)]
@@ -575,6 +619,19 @@ impl Memory {
             }
         }
         self.read_unexpected(addr)
+    }
+
+    /// [`Memory::load`] for a load a verifier proved in bounds: what the
+    /// interpreter's proven loads do (see `read_proven`), for engines'
+    /// slow paths.
+    pub fn load_proven(&self, addr: u64, size: usize) -> Result<u64, MemError> {
+        Ok(match size {
+            1 => u8::from_le_bytes(self.read_proven(addr)?) as u64,
+            2 => u16::from_le_bytes(self.read_proven(addr)?) as u64,
+            4 => u32::from_le_bytes(self.read_proven(addr)?) as u64,
+            8 => u64::from_le_bytes(self.read_proven(addr)?),
+            _ => return Err(bad_size(addr, size, Access::Read)),
+        })
     }
 
     /// The checked path of a proven load that did not go as proven.

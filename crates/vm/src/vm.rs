@@ -1,6 +1,7 @@
 //! The VM: code, memory, helpers and configuration, and the API to load
 //! and call code. The interpreter loop itself lives in `interp.rs`.
 
+use crate::exec::Engine;
 use crate::host::{CallbackHelperFn, Device};
 use crate::interp::Program;
 use crate::isa::{Insn, INSN_SIZE};
@@ -104,6 +105,8 @@ pub struct Vm {
     pub(crate) runtime_helpers: Vec<Option<Helper>>,
     pub(crate) config: VmConfig,
     pub(crate) interrupt: Arc<AtomicBool>,
+    /// The engine [`Vm::call`] hands calls to (none: the interpreter).
+    pub(crate) engine: Option<Box<dyn Engine>>,
     /// Answers faulting accesses and legacy packet loads (see [`Device`]).
     pub(crate) device: Option<Box<dyn Device>>,
 }
@@ -130,6 +133,7 @@ impl Vm {
             runtime_helpers: Vec::new(),
             config,
             interrupt: Arc::new(AtomicBool::new(false)),
+            engine: crate::exec::default_engine(),
             device: None,
         };
         vm.set_config(config);
@@ -149,6 +153,7 @@ impl Vm {
         if config.frame_size < self.config.frame_size {
             // Stack proofs hold for frames at least as large as they assumed.
             self.program.drop_proofs(None);
+            self.sync_engine();
         }
         self.config = config;
         self.mem
@@ -222,6 +227,7 @@ impl Vm {
         }
         self.program.append(chunk);
         self.entries.resize(self.program.len(), false);
+        self.sync_engine();
         Ok(start)
     }
 
@@ -267,6 +273,7 @@ impl Vm {
             }
         }
         self.program.replace(index, insn);
+        self.sync_engine();
         Ok(())
     }
 
@@ -276,6 +283,7 @@ impl Vm {
         match self.program.insns().get(index) {
             Some(insn) if insn.is_ld_imm64() && index + 1 < self.program.len() => {
                 self.program.set_imm64(index, value);
+                self.sync_engine();
                 Ok(())
             }
             other => Err(InvalidInsn {
@@ -289,8 +297,8 @@ impl Vm {
     /// Lets the accesses at `proofs` skip the checks a verifier proved
     /// redundant: each `(slot, region)` stays inside `region` (for the
     /// stack: inside the live frames) on every execution. The interpreter
-    /// uses this for loads; an engine may use it for stores too. `source` is the code the proof was
-    /// derived from; changing any slot in it ([`Vm::patch`],
+    /// uses this for loads; an engine may use it for stores too. `source` is
+    /// the code the proof was derived from; changing any slot in it ([`Vm::patch`],
     /// [`Vm::patch_ld_imm64`], truncation) withdraws the proofs, and so
     /// does a smaller frame size. The checks that remain still keep every
     /// access inside VM memory.
@@ -300,11 +308,13 @@ impl Vm {
         proofs: &[(usize, RegionKind)],
     ) {
         self.program.set_proofs(source, proofs);
+        self.sync_engine();
     }
 
     /// Withdraws every access proof.
     pub fn clear_access_proofs(&mut self) {
         self.program.drop_proofs(None);
+        self.sync_engine();
     }
 
     /// True if the access at `slot` runs with the checks a proof made redundant skipped.
@@ -328,6 +338,7 @@ impl Vm {
     pub fn truncate_code(&mut self, len: usize) {
         self.program.truncate(len);
         self.entries.truncate(len);
+        self.sync_engine();
     }
 
     /// Registers the kernel helper `id` (what `call id` with `src = 0`
@@ -379,6 +390,30 @@ impl Vm {
     /// The name a runtime helper index was registered with.
     pub fn runtime_helper_name(&self, index: u32) -> Option<&str> {
         name_in(&self.runtime_helpers, index)
+    }
+
+    // ---- for execution engines (see `crate::exec`) ----
+
+    /// Registers the engine that runs every later [`Vm::call`] (`None`: the
+    /// interpreter); returns the previous one.
+    pub fn set_engine(&mut self, engine: Option<Box<dyn Engine>>) -> Option<Box<dyn Engine>> {
+        std::mem::replace(&mut self.engine, engine)
+    }
+
+    /// The registered engine, if any.
+    pub fn engine(&self) -> Option<&dyn Engine> {
+        self.engine.as_deref()
+    }
+
+    /// Tells the engine which decoded slots changed (code loaded, patched
+    /// or cut, proofs set or withdrawn).
+    fn sync_engine(&mut self) {
+        let changes = self.program.take_changes();
+        if let Some(engine) = self.engine.as_mut() {
+            for changed in changes {
+                engine.code_changed(changed);
+            }
+        }
     }
 }
 

@@ -118,6 +118,62 @@ fn atomics(n: u64, seed: u64) -> u64 {
     s ^ counter ^ small as u64
 }
 
+/// XXH64 with seed 0, from the reference description (Collet).
+fn xxhash(bytes: &[u8]) -> u64 {
+    const P1: u64 = 11400714785074694791;
+    const P2: u64 = 14029467366897019727;
+    const P3: u64 = 1609587929392839161;
+    const P4: u64 = 9650029242287828579;
+    const P5: u64 = 2870177450012600261;
+    let round = |acc: u64, input: u64| {
+        acc.wrapping_add(input.wrapping_mul(P2))
+            .rotate_left(31)
+            .wrapping_mul(P1)
+    };
+    let word = |b: &[u8]| u64::from_le_bytes(b[..8].try_into().unwrap());
+    let mut rest = bytes;
+    let mut h = if bytes.len() >= 32 {
+        let mut v = [P1.wrapping_add(P2), P2, 0, P1.wrapping_neg()];
+        while rest.len() >= 32 {
+            for (i, lane) in v.iter_mut().enumerate() {
+                *lane = round(*lane, word(&rest[8 * i..]));
+            }
+            rest = &rest[32..];
+        }
+        let mut h = v[0]
+            .rotate_left(1)
+            .wrapping_add(v[1].rotate_left(7))
+            .wrapping_add(v[2].rotate_left(12))
+            .wrapping_add(v[3].rotate_left(18));
+        for lane in v {
+            h = (h ^ round(0, lane)).wrapping_mul(P1).wrapping_add(P4);
+        }
+        h
+    } else {
+        P5
+    };
+    h = h.wrapping_add(bytes.len() as u64);
+    while rest.len() >= 8 {
+        h ^= round(0, word(rest));
+        h = h.rotate_left(27).wrapping_mul(P1).wrapping_add(P4);
+        rest = &rest[8..];
+    }
+    if rest.len() >= 4 {
+        h ^= u32::from_le_bytes(rest[..4].try_into().unwrap()) as u64 * P1;
+        h = h.rotate_left(23).wrapping_mul(P2).wrapping_add(P3);
+        rest = &rest[4..];
+    }
+    for &b in rest {
+        h ^= (b as u64).wrapping_mul(P5);
+        h = h.rotate_left(11).wrapping_mul(P1);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(P2);
+    h ^= h >> 29;
+    h = h.wrapping_mul(P3);
+    h ^ (h >> 32)
+}
+
 // ------------------------------------------------------------ runners ----
 
 fn ours(kernel: Kernel, args: &Args) -> u64 {
@@ -158,6 +214,19 @@ fn oracles_match_published_values() {
     // 78 primes below 400, 25 below 100.
     assert_eq!(sieve(400, 1), 78);
     assert_eq!(sieve(100, 1), 25);
+    // XXH64 test vectors (seed 0) from the xxHash reference.
+    assert_eq!(xxhash(b""), 0xef46_db37_51d8_e999);
+    assert_eq!(xxhash(b"a"), 0xd24e_c4f1_a98c_6e5b);
+    assert_eq!(xxhash(b"abc"), 0x44bc_2cf5_ad77_0999);
+}
+
+#[test]
+fn xxhash_kernel() {
+    for len in [0, 1, 3, 4, 7, 8, 31, 32, 33, 100, 4096 + 13] {
+        let input = harness::bytes(len, 99);
+        let expected = xxhash(&input);
+        check_both(harness::XXHASH, Args::Buffer(input), expected);
+    }
 }
 
 #[test]

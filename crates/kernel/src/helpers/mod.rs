@@ -10,7 +10,7 @@ mod output;
 mod packet;
 
 use crate::State;
-use bpf_vm::kernel_helpers::kernel_helper_name;
+use bpf_kabi::helpers::kernel_helper_name;
 use bpf_vm::{HelperError, HelperEvent, HelperStep, Memory, Vm};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -139,5 +139,18 @@ mod tests {
         }
         assert!(ids.contains(&(1, "bpf_map_lookup_elem")));
         assert!(ids.contains(&(181, "bpf_loop")));
+    }
+
+    /// The verifier checks programs against `bpf-kabi`'s prototypes: every
+    /// helper this world implements must have one, and a callback helper
+    /// here must call back there.
+    #[test]
+    fn every_implemented_helper_has_a_prototype() {
+        for (id, name) in implemented_helpers() {
+            let proto = bpf_kabi::helpers::prototype(id)
+                .unwrap_or_else(|| panic!("{name}#{id} has no prototype in bpf-kabi"));
+            let calls_back = CALLBACKS.iter().any(|(i, _)| *i == id) && id != 12;
+            assert_eq!(proto.callback.is_some(), calls_back, "{name}");
+        }
     }
 }

@@ -64,6 +64,10 @@ struct Args {
     /// Stack bytes per call frame (match clang's -mllvm -bpf-stack-size).
     #[arg(long, default_value_t = VmConfig::default().frame_size)]
     stack_size: usize,
+    /// Execution engine: interp, jit or auto (interpret first, compile what
+    /// is hot; the default where the host has a code generator).
+    #[arg(long, value_name = "ENGINE", default_value_t = bpf_jit::EngineKind::default_for_host())]
+    engine: bpf_jit::EngineKind,
     /// Maximum number of nested call frames, the entry frame included.
     #[arg(long, default_value_t = VmConfig::default().max_call_depth)]
     max_call_depth: usize,
@@ -219,6 +223,9 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     };
     let mut vm = Vm::new(config);
     vm.mem.set_limit(args.memory_limit);
+    if let Some(note) = bpf_jit::install(&mut vm, args.engine) {
+        eprintln!("bpf-jitlink: note: {note}");
+    }
     let mut session = Session::new(vm, options);
     for (name, value) in &args.abs {
         session.define_absolute(name, *value);

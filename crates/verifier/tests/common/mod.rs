@@ -1,9 +1,9 @@
 //! Helpers shared by the kernel-mode corpus tests.
 #![allow(dead_code)]
 
-use bpf_verifier::kernel::helpers::map_type;
-use bpf_verifier::kernel::maps::MapDef;
-use bpf_verifier::kernel::{BuiltinTables, KernelProgram};
+use bpf_verifier::kernel::map_type;
+use bpf_verifier::kernel::KernelProgram;
+use bpf_verifier::kernel::MapDef;
 use bpf_verifier::*;
 use bpf_vm::isa::asm::*;
 use bpf_vm::isa::*;
@@ -59,7 +59,7 @@ pub fn verdict_with(code: &[Insn], prog_type: ProgType, options: KernelOptions) 
     };
     let maps = maps();
     let env = KernelEnv {
-        tables: &BuiltinTables,
+        facts: ObjectFacts::default(),
         maps: &maps,
         options,
     };

@@ -28,7 +28,7 @@ use crate::isa::*;
 /// - loads, stores, atomics, calls: the instruction's own `dst` and `src`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
-pub(crate) enum Kind {
+pub enum Kind {
     // ---- ALU64 ----
     Add64Imm,
     Add64Reg,
@@ -286,7 +286,7 @@ pub(crate) enum Kind {
 
 /// One pre-decoded instruction (see [`Kind`] for what each field means).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Op {
+pub struct Op {
     pub kind: Kind,
     /// Destination (or base address) register, 0..=10.
     pub dst: u8,

@@ -23,6 +23,9 @@ pub(crate) struct Program {
     /// The code each set of proofs was derived from: a change to any slot
     /// in it withdraws them.
     proof_sources: Vec<Range<usize>>,
+    /// Slots whose single op changed, appeared or went away since
+    /// [`Program::take_changes`] (for engines that translate them).
+    changes: Vec<Range<usize>>,
 }
 
 impl Program {
@@ -118,9 +121,25 @@ impl Program {
         }
     }
 
+    /// The slot ranges whose single ops changed since the last call.
+    /// (Overlapping and adjacent ranges are merged.)
+    pub fn take_changes(&mut self) -> Vec<Range<usize>> {
+        let mut changes = std::mem::take(&mut self.changes);
+        changes.sort_by_key(|r| r.start);
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(changes.len());
+        for r in changes {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        merged
+    }
+
     /// Drops the slots after the first `len`.
     pub fn truncate(&mut self, len: usize) {
         if len < self.insns.len() {
+            self.changes.push(len..self.insns.len());
             self.proof_sources.retain(|r| r.end <= len);
             self.proven.truncate(len);
             self.insns.truncate(len);
@@ -140,9 +159,17 @@ impl Program {
             ops.truncate(len);
             ops.resize(len, Op::INVALID);
         }
+        if changed.start < to {
+            self.changes.push(changed.start..to);
+        }
         for pc in changed.start.saturating_sub(1).min(len)..to {
             let op = decode(&self.insns, pc);
-            self.singles[pc] = if self.is_proven(pc) { proven(op) } else { op };
+            let op = if self.is_proven(pc) { proven(op) } else { op };
+            if pc < changed.start && self.singles[pc] != op {
+                // An `ld_imm64` whose second half changed.
+                self.changes.push(pc..pc + 1);
+            }
+            self.singles[pc] = op;
         }
         for pc in changed.start.saturating_sub(2).min(len)..to {
             let single = self.singles[pc];

@@ -80,7 +80,7 @@ pub fn run(
         tail_call(session, spec)?;
     }
     let program = session.program(name)?;
-    let kind = program.ty.context()?;
+    let kind = ContextKind::of(program.ty)?;
     let ty = program.ty.name();
     // Inputs are read and checked before anything runs or is printed.
     let packets = match &args.pcap {

@@ -376,6 +376,44 @@ fn vm_with_oversized_stack_does_not_panic() {
     assert!(made.unwrap().config().check().is_ok());
 }
 
+#[test]
+fn every_engine_gives_the_same_results_and_traps() {
+    let dir = tempfile::tempdir().unwrap();
+    let sum = program_file(dir.path(), &sum_bytes());
+    let fault = write(
+        dir.path(),
+        "fault.bin",
+        &encode(&[call_local(1), exit(), ldx(SIZE_W, 0, 1, 3), exit()]),
+    );
+    let mut outputs = Vec::new();
+    for engine in ["interp", "jit", "auto"] {
+        let ok = bpf_run(&["--engine", engine, &sum, "--input-hex", "01 02 03 fa"]);
+        assert_eq!((ok.status, ok.stdout.as_str()), (0, "r0 = 256 (0x100)\n"));
+        let trap = bpf_run(&["--engine", engine, &fault]);
+        assert_eq!(trap.status, 1, "{engine}: {}", trap.stderr);
+        outputs.push(trap.stderr);
+    }
+    assert!(
+        outputs[0].contains("read of 4 bytes at 0x3"),
+        "{}",
+        outputs[0]
+    );
+    assert!(
+        outputs[0].contains("called from instruction 0"),
+        "{}",
+        outputs[0]
+    );
+    assert_eq!(outputs[0], outputs[1]);
+    assert_eq!(outputs[0], outputs[2]);
+    let bad = bpf_run(&["--engine", "fast", &sum]);
+    assert_eq!(bad.status, 2);
+    assert!(
+        bad.stderr.contains("unknown engine `fast`"),
+        "{}",
+        bad.stderr
+    );
+}
+
 /// Devices are refused without being read, and files larger than
 /// `--memory-limit` before being read.
 #[test]

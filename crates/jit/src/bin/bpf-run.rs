@@ -1,11 +1,12 @@
-//! `bpf-run`: runs raw BPF bytecode in the bpf-vm interpreter, the way
-//! uBPF's and rbpf's users run programs.
+//! `bpf-run`: runs raw BPF bytecode on bpf-vm (the interpreter or the
+//! Cranelift JIT, `--engine`), the way uBPF's and rbpf's users run programs.
 //!
 //! The program starts at instruction 0 with r1 = the address of the input
 //! buffer (copied into VM memory) and r2 = its length; r0 is printed when it
 //! exits. Exit status: 0 on success, 1 when the program traps, 2 for usage,
 //! I/O and validation errors.
 
+use bpf_jit::EngineKind;
 use bpf_vm::disasm::{disasm_insn, disasm_listing, listing_line, NoSymbols};
 use bpf_vm::files::{read_bounded, DEFAULT_MEMORY_LIMIT};
 use bpf_vm::isa::{self, Insn};
@@ -50,6 +51,11 @@ struct Args {
     /// Print the program's disassembly (llvm-objdump syntax) instead of running it.
     #[arg(long)]
     disasm: bool,
+    /// Execution engine: interp (the interpreter), jit (native code) or auto
+    /// (interpret first, compile what is hot). Default: auto where the host
+    /// has a code generator, else interp.
+    #[arg(long, value_name = "ENGINE", default_value_t = EngineKind::default_for_host())]
+    engine: EngineKind,
 }
 
 const AFTER_HELP: &str = "\
@@ -88,6 +94,9 @@ fn run(args: &Args) -> Result<(), Failure> {
     }
     let mut vm = Vm::new(config);
     vm.mem.set_limit(args.memory_limit);
+    if let Some(note) = bpf_jit::install(&mut vm, args.engine) {
+        let _ = writeln!(std::io::stderr(), "bpf-run: note: {note}");
+    }
     let entry = vm
         .load_code(&code)
         .map_err(|e| Failure::Usage(format!("invalid program: {e}\n{}", show(&code, e.index))))?;
