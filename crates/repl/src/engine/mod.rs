@@ -507,7 +507,7 @@ fn object_target(object: &[u8]) -> Target {
     };
     let kernel = file.sections().any(|s| {
         s.name().is_ok_and(|n| {
-            n == ".maps" || n == "maps" || bpf_kernel::ProgramType::from_section(n).is_some()
+            n == ".maps" || n == "maps" || bpf_kernel::ProgType::from_section(n).is_some()
         })
     });
     if kernel {
