@@ -112,7 +112,11 @@ fn lowering_in_a_child_vs_in_process() {
         .args(["-o", "-"])
         .output()
         .expect("clang-19 runs (scripts/setup.sh)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let options = bpf_cc::LowerOptions {
         ub_checks: bpf_cc::UbChecks::On,
         ..bpf_cc::LowerOptions::default()

@@ -47,6 +47,11 @@ pub struct Args {
     /// division by zero, bad shifts, NULL, out-of-bounds indexes...).
     #[arg(long)]
     pub no_ub_checks: bool,
+    /// What runs the code: `interp` (the interpreter), `jit` (native code
+    /// from Cranelift), `auto` (interpret first, compile what is hot; the
+    /// default where the host supports the JIT). `%engine` changes it.
+    #[arg(long, value_name = "ENGINE", default_value_t = bpf_jit::EngineKind::default_for_host())]
+    pub engine: bpf_jit::EngineKind,
     /// Replay transcripts and show a diff where the output differs (exit 1).
     #[arg(long, conflicts_with = "bless")]
     pub check: bool,
@@ -114,6 +119,7 @@ fn options(args: &Args) -> Result<ReplOptions, String> {
         color: false,
         strict: args.strict_bpf,
         ub_checks: !args.no_ub_checks,
+        engine: args.engine,
     })
 }
 
@@ -126,6 +132,9 @@ fn run(args: Args) -> Result<ExitCode, String> {
         return check_or_bless(&args.files, &options, args.bless);
     }
     let mut repl = Repl::new(&options).map_err(|e| e.to_string())?;
+    if let Some(note) = repl.take_engine_note() {
+        eprintln!("bpf-repl: note: {note}");
+    }
     if !args.files.is_empty() {
         let mut failed = false;
         for path in &args.files {

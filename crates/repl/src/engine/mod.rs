@@ -18,6 +18,7 @@ pub mod render;
 mod rollback;
 pub mod session;
 mod values;
+mod world;
 
 use crate::clang::ast::EntityKind;
 use crate::clang::{ClangError, CodeMode, CompileError, Compiled, Compiler, Limits, Target};
@@ -33,6 +34,7 @@ use std::time::{Duration, Instant};
 
 pub use batch::MAX_BATCH;
 pub use values::{describe_frame, display_function};
+pub use world::{ProgInput, ProgRun};
 
 /// Settings of a REPL session.
 #[derive(Debug, Clone)]
@@ -56,6 +58,8 @@ pub struct ReplOptions {
     pub strict: bool,
     /// Undefined behaviour is a fault (`--no-ub-checks` turns it off).
     pub ub_checks: bool,
+    /// What runs the code: the interpreter, the JIT, or both (`auto`).
+    pub engine: bpf_jit::EngineKind,
 }
 
 /// The REPL's default call depth: deep recursion is ordinary C.
@@ -73,6 +77,7 @@ impl Default for ReplOptions {
             color: false,
             strict: false,
             ub_checks: true,
+            engine: bpf_jit::EngineKind::default_for_host(),
         }
     }
 }
@@ -169,6 +174,8 @@ pub struct Repl {
     settings: Settings,
     types: values::TypeCache,
     memory_limit: usize,
+    /// Why the engine asked for is not the one in use, until taken.
+    engine_note: Option<String>,
 }
 
 /// Why preparing a unit failed.
@@ -206,6 +213,7 @@ impl Repl {
         };
         let mut vm = Vm::new(config);
         vm.mem.set_limit(options.memory_limit);
+        let engine_note = bpf_jit::install(&mut vm, options.engine);
         let mut session = Session::new(
             vm,
             SessionOptions {
@@ -218,6 +226,12 @@ impl Repl {
         for (name, helper) in runtime.helpers() {
             session.register_helper(name, helper);
         }
+        // The kernel world: maps, kernel helpers by id, program contexts
+        // for kernel-style inputs (`bpf_printk` writes to the input's output).
+        session.enable_kernel(bpf_kernel::Kernel::new(
+            bpf_kernel::KernelConfig::default(),
+            stdout.clone(),
+        ));
         Ok(Repl {
             compiler,
             session,
@@ -229,6 +243,7 @@ impl Repl {
             settings: Settings::default(),
             types: values::TypeCache::default(),
             memory_limit: options.memory_limit,
+            engine_note,
         })
     }
 

@@ -12,6 +12,8 @@ use bpf_linker::graph::SymbolKind;
 use bpf_linker::GlobalSymbol;
 use std::fmt::Write as _;
 
+mod world;
+
 /// One meta command: its name, its arguments and what it does.
 #[derive(Debug, Clone, Copy)]
 pub struct Command {
@@ -90,6 +92,31 @@ pub const COMMANDS: &[Command] = &[
         args: "[FLAGS...|--clear]",
         summary: "show or replace the extra clang flags of later inputs",
     },
+    Command {
+        name: "engine",
+        args: "[interp|jit|auto]",
+        summary: "show or change what runs the code: interpreter, JIT, or both (--engine)",
+    },
+    Command {
+        name: "maps",
+        args: "",
+        summary: "the kernel-style maps (SEC(\".maps\")): name, type, sizes",
+    },
+    Command {
+        name: "map",
+        args: "NAME",
+        summary: "dump map NAME's entries",
+    },
+    Command {
+        name: "run-prog",
+        args: "NAME --packet HEX|--pcap FILE|--ctx HEX",
+        summary: "run kernel-style program NAME (SEC(\"xdp\")...) once or per packet",
+    },
+    Command {
+        name: "verify",
+        args: "NAME [--type SEC] [--unprivileged]",
+        summary: "would the Linux verifier load program NAME? why not, at which line",
+    },
 ];
 
 /// Where a meta command was typed.
@@ -150,6 +177,11 @@ pub fn run(repl: &mut Repl, text: &str, place: Place) -> (Printed, Flow) {
         "cflags" => cflags(repl, &args),
         "strict" => switch(repl, Switch::Strict, &args),
         "ub" => switch(repl, Switch::UbChecks, &args),
+        "engine" => world::engine(repl, &args),
+        "maps" => world::maps(repl, &args),
+        "map" => world::map(repl, &args),
+        "run-prog" => world::run_prog(repl, text, rest),
+        "verify" => world::verify(repl, &args),
         "" => error("`%` needs a command name: %help lists them".to_string()),
         _ => error(match suggestion(name) {
             Some(c) => format!(
@@ -341,7 +373,7 @@ fn disasm(repl: &Repl, args: &[&str]) -> Printed {
     let [name] = args else {
         return error("usage: %disasm NAME (a function)".to_string());
     };
-    let reader = |file: &str, line: u32| source_line(repl, file, line);
+    let reader = |file: &str, line: u32| repl.input_line(file, line);
     match repl.session().disassemble(name, Some(&reader)) {
         Some(listing) => out(listing),
         None => error(match repl.session().lookup(name) {
@@ -349,18 +381,6 @@ fn disasm(repl: &Repl, args: &[&str]) -> Printed {
             None => format!("%disasm: no function named `{name}`"),
         }),
     }
-}
-
-/// Line `line` of the input that debug info calls `file` (the newest one
-/// whose lines cover it).
-fn source_line(repl: &Repl, file: &str, line: u32) -> Option<String> {
-    repl.accepted_inputs()
-        .rev()
-        .filter(|(origin, _)| origin.name == file && line >= origin.first_line)
-        .find_map(|(origin, source)| {
-            let index = (line - origin.first_line) as usize;
-            source.lines().nth(index).map(|l| l.trim_end().to_string())
-        })
 }
 
 fn graph(repl: &Repl, args: &[&str]) -> Printed {
