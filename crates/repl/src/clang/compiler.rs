@@ -93,10 +93,16 @@ const KERNEL_CPU: &str = "-mcpu=v3";
 /// (`<bpf/bpf_helpers.h>`, `<linux/bpf.h>`...).
 pub fn target_flags(target: Target, mode: CodeMode) -> Vec<String> {
     let mut flags: Vec<String> = match target {
-        Target::Repl => bpf_cc::clang_flags(mode.abi(), mode.ub())
-            .into_iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect(),
+        Target::Repl => {
+            let mut f: Vec<String> = bpf_cc::clang_flags(mode.abi(), mode.ub())
+                .into_iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            // The load through NULL is kept (-fno-delete-null-pointer-checks)
+            // and faults: clang's warning that it "will be deleted" is wrong here.
+            f.push("-Wno-null-dereference".to_string());
+            f
+        }
         Target::Kernel => {
             let mut f: Vec<String> = ["-target", "bpf", KERNEL_CPU, "-O2", "-g"]
                 .map(str::to_string)

@@ -66,9 +66,11 @@ impl Repl {
         let kind = ContextKind::of(program.ty)?;
         let ty = program.ty.name();
         match (input, kind) {
-            (ProgInput::Context(_), ContextKind::Xdp | ContextKind::Skb) => return Err(format!(
+            (ProgInput::Context(_), ContextKind::Xdp | ContextKind::Skb) => {
+                return Err(format!(
                 "{ty} programs run on packets (--packet HEX or --pcap FILE), not on context bytes"
-            )),
+            ))
+            }
             (ProgInput::Packet(_) | ProgInput::Pcap(_), ContextKind::Bytes) => {
                 return Err(format!(
                     "{ty} programs run on context bytes (--ctx HEX), not on packets"
@@ -138,6 +140,11 @@ impl Repl {
                             o.unsubmitted
                         );
                     }
+                }
+                Err(RunError::Input(m)) => {
+                    // Refused before running: nothing to show but why.
+                    self.abandon_input(start, false);
+                    return Err(m);
                 }
                 Err(e) => error = Some(self.describe_run_error(&e)),
             }
@@ -225,7 +232,7 @@ impl Repl {
         let source = |file: &str, line: u32| self.input_line(file, line);
         let report =
             bpf_linker::verify::verify_linked_function(&self.session, name, ty, options, &source)?;
-        Ok((report.verdict.accepted(), report.text))
+        Ok((report.verdict.accepted(), without_timing(&report.text)))
     }
 
     /// Line `line` of the input that debug info calls `file` (the newest
@@ -238,5 +245,32 @@ impl Repl {
                 let index = (line - origin.first_line) as usize;
                 source.lines().nth(index).map(|l| l.trim_end().to_string())
             })
+    }
+}
+
+/// A verifier report without its time (`; verified in 0.04 ms`), so the
+/// same program gets the same report (transcripts compare them; `%time`
+/// is for times).
+fn without_timing(report: &str) -> String {
+    const MARK: &str = "; verified in ";
+    match report.find(MARK) {
+        Some(i) => {
+            let rest = &report[i + MARK.len()..];
+            let end = rest.find(" ms").map_or(rest.len(), |j| j + " ms".len());
+            format!("{}{}", &report[..i], &rest[end..])
+        }
+        None => report.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reports_lose_their_timing() {
+        assert_eq!(
+            super::without_timing("accept it [3 of 3 in bounds; verified in 0.04 ms]\nerror"),
+            "accept it [3 of 3 in bounds]\nerror"
+        );
+        assert_eq!(super::without_timing("no time"), "no time");
     }
 }

@@ -109,13 +109,13 @@ pub const COMMANDS: &[Command] = &[
     },
     Command {
         name: "run-prog",
-        args: "NAME --packet HEX|--pcap FILE|--ctx HEX",
-        summary: "run kernel-style program NAME (SEC(\"xdp\")...) once or per packet",
+        args: "NAME INPUT",
+        summary: "run kernel-style program NAME on INPUT: --packet HEX, --pcap FILE or --ctx HEX",
     },
     Command {
         name: "verify",
-        args: "NAME [--type SEC] [--unprivileged]",
-        summary: "would the Linux verifier load program NAME? why not, at which line",
+        args: "NAME [OPTIONS]",
+        summary: "would the Linux verifier load program NAME? (--type SEC, --unprivileged)",
     },
 ];
 
