@@ -79,7 +79,12 @@ impl Repl {
             _ => {}
         }
         let packets = match input {
-            ProgInput::Pcap(path) => Some(bpf_kernel::read_pcap_file(path)?),
+            // At most --memory-limit bytes, and no devices (/dev/zero).
+            ProgInput::Pcap(path) => {
+                let bytes =
+                    bpf_vm::files::read_bounded(path, "", self.memory_limit, "--memory-limit")?;
+                Some(bpf_kernel::read_pcap(&path.display().to_string(), &bytes)?)
+            }
             _ => None,
         };
         self.inputs += 1;
