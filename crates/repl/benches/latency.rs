@@ -89,7 +89,79 @@ fn main() {
         ms(func_late) / ms(func_start)
     );
     lowering_in_a_child_vs_in_process();
+    strict_vs_full();
+    engines();
     replay_vs_clang_repl();
+}
+
+/// Integer-only inputs in strict mode (plain BPF: what the REPL did before
+/// the IR stage) against full mode (the IR stage, UB checks on).
+fn strict_vs_full() {
+    let expr = |k: usize| format!("{k} * 2 + 1");
+    let func = |k: usize| format!("int strict_fn_{k}(int x) {{ return x * {k}; }}");
+    let mut row = Vec::new();
+    for strict in [true, false] {
+        let options = ReplOptions {
+            strict,
+            ..ReplOptions::default()
+        };
+        let mut repl = Repl::new(&options).unwrap_or_else(|e| panic!("{e}"));
+        measure(&mut repl, expr);
+        row.push((measure(&mut repl, expr), measure(&mut repl, func)));
+    }
+    let [(se, sf), (fe, ff)] = [row[0], row[1]];
+    println!(
+        "integer-only input, strict (plain BPF) vs full (IR stage + UB checks): expression {:.1} vs {:.1} ms (ratio {:.2}), definition {:.1} vs {:.1} ms (ratio {:.2})",
+        ms(se),
+        ms(fe),
+        ms(fe) / ms(se),
+        ms(sf),
+        ms(ff),
+        ms(ff) / ms(sf)
+    );
+}
+
+/// Per-input latency and a long-running loop on each engine.
+fn engines() {
+    use bpf_jit::EngineKind;
+    let expr = |k: usize| format!("{k} * 2 + 1");
+    let func = |k: usize| format!("int engine_fn_{k}(int x) {{ return x * {k}; }}");
+    let spin = "unsigned long spin(long n) { unsigned long s = 0; for (long i = 0; i < n; i++) s += i ^ (s >> 3); return s; }";
+    let mut loop_times = Vec::new();
+    for kind in EngineKind::ALL {
+        let options = ReplOptions {
+            engine: kind,
+            budget: u64::MAX,
+            ..ReplOptions::default()
+        };
+        let mut repl = Repl::new(&options).unwrap_or_else(|e| panic!("{e}"));
+        measure(&mut repl, expr);
+        let (e, f) = (measure(&mut repl, expr), measure(&mut repl, func));
+        let at = origin(&repl);
+        assert!(!replay::run_input(&mut repl, spin, at).failed);
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            let at = origin(&repl);
+            let p = replay::run_input(&mut repl, "spin(20000000)", at);
+            assert!(!p.failed, "{}", p.stderr);
+            times.push(t.elapsed());
+        }
+        let l = median(times);
+        loop_times.push(l);
+        println!(
+            "engine {:<6}: expression {:.1} ms, definition {:.1} ms, loop of 20M iterations {:.0} ms",
+            repl.engine_name(),
+            ms(e),
+            ms(f),
+            ms(l)
+        );
+    }
+    println!(
+        "loop input: interp / jit {:.1}x, interp / auto {:.1}x",
+        ms(loop_times[0]) / ms(loop_times[1]),
+        ms(loop_times[0]) / ms(loop_times[2])
+    );
 }
 
 /// The IR stage on one input's bitcode: in process (`bpf_cc::lower`)
