@@ -63,6 +63,7 @@ int unchecked(struct xdp_md *ctx) {
     __u64 *n = bpf_map_lookup_elem(&by_proto, &key);
     return *n;
 }
+//! note: the Linux verifier would refuse program `unchecked` (it still runs here); %verify unchecked shows why
 %verify unchecked
 //! program `unchecked` (section xdp, type xdp, 9 instructions): the kernel would REFUSE it (1 error) [2 of 3 memory accesses in bounds on every path]
 //! error: r0 may be NULL here: the value of map `by_proto` from bpf_map_lookup_elem is not checked against NULL on every path to this read [possible NULL dereference]
@@ -80,10 +81,11 @@ int faults(struct xdp_md *ctx) {
     *n = 100;
     return *(volatile int *)0;
 }
+//! note: the Linux verifier would refuse program `faults` (it still runs here); %verify faults shows why
 %run-prog faults --packet 0011223344550066778899aa 0800
 //> program faults (section xdp, xdp)
 //! error: invalid memory access: read of 4 bytes at 0x0: NULL or unmapped low address
-//!   #0 faults at kernel.c:81:12
+//!   #0 faults at kernel.c:82:12
 //! (the run's changes to maps were rolled back)
 %run-prog faults --packet 00
 //! %run-prog: an XDP packet needs at least an Ethernet header (14 bytes), not 1

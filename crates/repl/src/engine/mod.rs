@@ -336,7 +336,7 @@ impl Repl {
 
         let t = Instant::now();
         let mut evaluation = Evaluation {
-            warnings: compiled.warnings,
+            warnings: compiled.warnings + &self.refusal_notes(),
             ..Evaluation::default()
         };
         if plan.has_run() {

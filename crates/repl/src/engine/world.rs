@@ -240,6 +240,37 @@ impl Repl {
         Ok((report.verdict.accepted(), without_timing(&report.text)))
     }
 
+    /// Kernel mode by default for kernel-style programs: a note for each
+    /// program of the newest linked object that the Linux verifier would
+    /// refuse (`%verify NAME` shows why). Empty for ordinary C.
+    pub(super) fn refusal_notes(&self) -> String {
+        let Some(last) = self.session.objects().len().checked_sub(1) else {
+            return String::new();
+        };
+        let has_programs = self.session.objects()[last].graph.sections.iter().any(|s| {
+            s.kind == bpf_linker::graph::SectionKind::Code
+                && bpf_kernel::ProgType::from_section(&s.name).is_some()
+        });
+        if !has_programs {
+            return String::new();
+        }
+        let mut notes = String::new();
+        for p in self.session.programs() {
+            if self.session.object_at(p.slot) != Some(last) {
+                continue;
+            }
+            if let Ok((false, _)) = self.verify_program(&p.name, None, false) {
+                let _ = writeln!(
+                    notes,
+                    "note: the Linux verifier would refuse program `{0}` (it still runs here); \
+                     %verify {0} shows why",
+                    p.name
+                );
+            }
+        }
+        notes
+    }
+
     /// Line `line` of the input that debug info calls `file` (the newest
     /// one whose lines cover it).
     pub fn input_line(&self, file: &str, line: u32) -> Option<String> {
