@@ -47,14 +47,14 @@ sq(3) + total
 //> link graph of meta.c:25-26
 //>   section #0 .text (code), size 0x18, align 8, at unallocated
 //>     symbol sq +0x0 size 0x18 Global Function (#11)
-//>   section #1 .data (data), size 0x4, align 4, at unallocated
+//>   section #1 .data.total (data), size 0x4, align 4, at unallocated
 //>     symbol total +0x0 size 0x4 Global Object (#12)
 //>   (11 debug and BTF sections left out; %graph --all shows them)
 //> after fixup:
 //> link graph of meta.c:25-26
 //>   section #0 .text (code), size 0x18, align 8, at 0x100000000
 //>     symbol sq +0x0 size 0x18 Global Function (#11)
-//>   section #1 .data (data), size 0x4, align 4, at 0x300000000
+//>   section #1 .data.total (data), size 0x4, align 4, at 0x300000000
 //>     symbol total +0x0 size 0x4 Global Object (#12)
 //>   (11 debug and BTF sections left out; %graph --all shows them)
 total = 20;
