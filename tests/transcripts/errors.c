@@ -20,7 +20,7 @@ call_it();
 //!   #1 <input 7> at errors.c:17:1
 int *p = 0;
 *p
-//! error: invalid memory access: read of 4 bytes at 0x0: NULL or unmapped low address
+//! error: undefined behaviour: NULL or misaligned pointer used
 //!   #0 <input 9> at errors.c:22:1
 __attribute__((noinline)) int deref(int *q) { return *q; }
 int outer(void) { return deref((int *)8) + 1; }
@@ -65,12 +65,17 @@ good
 //! error: invalid memory access: write of 4 bytes at 0x900000000: address is not mapped
 //!   #0 <input 23> at errors.c:64:21
 *(long *)ping
-//! error: invalid memory access: read of 8 bytes at 0x100000158: code addresses cannot be read or written
+//! error: invalid memory access: read of 8 bytes at 0x100000238: code addresses cannot be read or written
 //!   #0 <input 24> at errors.c:67:1
 good
 //> (int) 2
+// A format asking for more than the call passes is a fault, not garbage.
 int printf(const char *, ...);
-printf("%d %d %d %d %d\n", 1, 2, 3, 4, 5);
-//! errors.c:73:1: error: too many arguments in call to 'printf': BPF passes at most 5 arguments in registers (printf-style functions take the format and at most 4 values)
+printf("%d %d %d %d %d %d\n", 1, 2, 3, 4, 5);
+//! errors.c:74:25: warning: more '%' conversions than data arguments [-Wformat-insufficient-args]
+//!    74 | printf("%d %d %d %d %d %d\n", 1, 2, 3, 4, 5);
+//!       |                        ~^
+//! error: printf: the format asks for argument 6 after the format, but the call passed 5
+//!   #0 <input 27> at errors.c:74:1
 good
 //> (int) 2

@@ -14,7 +14,7 @@ int64_t wide = INT64_MAX;
 wide
 //> (int64_t) 9223372036854775807
 strlen("four")
-//> (size_t) 4
+//> (unsigned long) 4
 #define MULTI(a, b) \
     ((a) + \
      (b))

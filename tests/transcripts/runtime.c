@@ -10,7 +10,7 @@ strcat(s, "def");
 s
 //> (char *) "abcdef"
 strlen(s)
-//> (size_t) 6
+//> (unsigned long) 6
 toupper(s[0])
 //> (int) 65
 strcmp("a", "b") < 0
@@ -27,13 +27,17 @@ free(s);
 free(s);
 //! error: free(0x400000000): double free: the block was already freed
 //!   #0 <input 19> at runtime.c:27:1
-memcpy(0, "x", 1);
+unsigned long one = 1;
+memcpy(0, "x", one);
 //! error: in memcpy: invalid memory access: write of 1 byte at 0x0: NULL or unmapped low address
-//!   #0 <input 20> at runtime.c:30:1
+//!   #0 <input 21> at runtime.c:31:1
 memset(buf, 'x', 40);
+//! runtime.c:34:1: warning: 'memset' will always overflow; destination buffer has size 32, but size argument is 40 [-Wfortify-source]
+//!    34 | memset(buf, 'x', 40);
+//!       | ^
 assert(1 + 1 == 3);
-//! error: Assertion failed: 1 + 1 == 3 (runtime.c:34)
-//!   #0 <input 22> at runtime.c:34:1
+//! error: Assertion failed: 1 + 1 == 3 (runtime.c:38)
+//!   #0 <input 23> at runtime.c:38:1
 srand(1);
 rand() % 100
 //> (int) 83

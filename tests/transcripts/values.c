@@ -34,7 +34,8 @@ sizeof(long)
 (long)-1 >> 63
 //> (long) -1
 0x7fffffff + 1
-//> (int) -2147483648
 //! values.c:36:12: warning: overflow in expression; result is -2'147'483'648 with type 'int' [-Winteger-overflow]
 //!    36 | 0x7fffffff + 1
 //!       | ~~~~~~~~~~~^~~
+//! error: undefined behaviour: signed integer overflow
+//!   #0 <input 18> at values.c:36:12

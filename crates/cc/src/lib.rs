@@ -145,6 +145,7 @@ fn run_stage(
     passes::memory::run(&mut cx);
     passes::alloca::run(&mut cx);
     cx.problems.splice(0..0, early_problems);
+    passes::sections::run(&mut cx);
     if !cx.problems.is_empty() {
         return Err(LowerError::Unsupported(cx.problems));
     }

@@ -67,6 +67,10 @@ pub struct Core {
     /// `callx` has them for registered function entries only.
     native: Vec<[usize; 2]>,
     callx: Vec<[usize; 2]>,
+    /// `JitCtx::sites`: the call slot of each frame depth.
+    sites: Vec<u32>,
+    /// Whether the code tests memcheck's shadow.
+    memcheck: bool,
     trampoline: extern "C" fn(usize, u64, u64) -> u64,
     /// Register-preserving adapters of the host functions.
     adapters: [FuncId; 8],
@@ -99,7 +103,7 @@ pub fn host_isa() -> Result<OwnedTargetIsa, String> {
 }
 
 impl Core {
-    fn new(config: VmConfig, ctx: *mut JitCtx) -> Result<Box<Core>, String> {
+    fn new(config: VmConfig, memcheck: bool, ctx: *mut JitCtx) -> Result<Box<Core>, String> {
         let isa = host_isa()?;
         let module = JITModule::new(JITBuilder::with_isa(isa.clone(), default_libcall_names()));
         let mut core = Box::new(Core {
@@ -111,6 +115,8 @@ impl Core {
             refused: HashMap::new(),
             native: Vec::new(),
             callx: Vec::new(),
+            sites: vec![0; config.max_call_depth.max(1)],
+            memcheck,
             trampoline: placeholder,
             adapters: [FuncId::from_u32(0); 8],
             ctx,
@@ -131,14 +137,20 @@ impl Core {
         RegionKind::Stack.base() + (self.config.frame_size * self.config.max_call_depth) as u64
     }
 
+    /// The depth of the frame whose r10 is `fp` (0: the entry frame).
+    pub fn depth_of(&self, fp: u64) -> usize {
+        ((self.entry_fp() - fp) / self.config.frame_size as u64) as usize
+    }
+
     /// The lowest r10 a frame may have (the call-depth limit).
     pub fn min_fp(&self) -> u64 {
         let fs = self.config.frame_size as u64;
         self.entry_fp() - fs * (self.config.max_call_depth as u64 - 1)
     }
 
-    fn env(&self, code_len: usize) -> Env {
+    fn env(&self, code_len: usize, memcheck: bool) -> Env {
         Env {
+            memcheck,
             ctx: self.ctx,
             frame_size: self.config.frame_size as u64,
             min_fp: self.min_fp(),
@@ -156,7 +168,8 @@ impl Core {
     }
 
     /// Writes the table addresses into the context.
-    pub fn publish(&self, ctx: &mut JitCtx) {
+    pub fn publish(&mut self, ctx: &mut JitCtx) {
+        ctx.sites = self.sites.as_mut_ptr();
         ctx.native = self.native.as_ptr();
         ctx.callx = self.callx.as_ptr();
         ctx.table_len = self.native.len() as u64;
@@ -208,7 +221,7 @@ impl Core {
             .filter_map(|&s| vm.access_proof(s).map(|region| (s, region)))
             .collect();
         unit.guesses = crate::provenance::guess_regions(ops, &unit);
-        let env = self.env(ops.len());
+        let env = self.env(ops.len(), self.memcheck);
         let name = format!("bpf_{slot}_{}", self.next_name);
         self.next_name += 1;
         let fail = |e: String| Unsupported { pc: slot, what: e };
@@ -486,12 +499,18 @@ impl Jit {
     /// The core for the VM's current configuration (code depends on it).
     fn prepare(&mut self, vm: &mut Vm) -> Result<(), Trap> {
         let config = vm.config();
-        if self.core.as_ref().is_some_and(|c| c.config != config) {
+        // Code depends on the configuration and on memcheck.
+        let memcheck = vm.mem.memcheck();
+        if self
+            .core
+            .as_ref()
+            .is_some_and(|c| c.config != config || c.memcheck != memcheck)
+        {
             self.core = None;
         }
         if self.core.is_none() {
             let ctx: *mut JitCtx = &mut *self.ctx;
-            let core = Core::new(config, ctx).map_err(|e| Trap {
+            let core = Core::new(config, memcheck, ctx).map_err(|e| Trap {
                 kind: TrapKind::Helper {
                     helper: "jit".into(),
                     error: bpf_vm::HelperError::Fault(e),
@@ -525,6 +544,9 @@ impl Jit {
                 break;
             };
             core.publish(&mut self.ctx);
+            for (i, f) in state.frames.iter().enumerate() {
+                self.ctx.set_site(state.base_depth + i, f.call_site());
+            }
             let fp = core.entry_fp() - (config.frame_size * state.depth()) as u64;
             let ctx = &mut *self.ctx;
             ctx.regs = state.regs;
@@ -555,7 +577,7 @@ impl Jit {
                     };
                     state.pc = pending.return_pc - 1;
                     let action = vm.helper_resume(&pending, state.regs[0], &mut state.tail_calls);
-                    let done = action.and_then(|a| state.apply(a, config.max_call_depth));
+                    let done = action.and_then(|a| state.apply(a, vm));
                     done.map_err(|kind| state.trap(kind))?;
                 }
                 continue;
@@ -568,6 +590,17 @@ impl Jit {
                     state.pc = pc;
                     state.regs = ctx.regs;
                     break;
+                }
+                Some(Stop::Jump { pc, helper, jump }) => {
+                    // Every frame is the interpreter's now: jump, and go on
+                    // natively from where it lands.
+                    state.frames.extend(unwound.into_iter().rev());
+                    state.pending.extend(ctx.pending.drain(..).rev());
+                    state.pc = pc;
+                    state.regs = ctx.regs;
+                    let jumped = vm.jump(&mut state, helper, jump);
+                    jumped.map_err(|kind| state.trap(kind))?;
+                    continue;
                 }
                 Some(Stop::Trap(mut trap)) => {
                     let outer = unwound.iter().chain(state.frames.iter().rev());
@@ -583,6 +616,7 @@ impl Jit {
             Outcome::OutOfFuel => Err(state.trap(TrapKind::BudgetExhausted {
                 budget: config.budget,
             })),
+            Outcome::Jump { .. } => unreachable!("a run without base frames applies its jumps"),
         }
     }
 }
@@ -631,6 +665,7 @@ impl Engine for Jit {
                     return Err(state.trap(TrapKind::BudgetExhausted { budget }))
                 }
                 Outcome::OutOfFuel => {}
+                Outcome::Jump { .. } => unreachable!("a run without base frames applies its jumps"),
             }
         }
         self.prepare(vm)?;

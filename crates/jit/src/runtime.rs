@@ -11,7 +11,9 @@
 
 use crate::analysis::Returns;
 use crate::engine::Core;
-use bpf_vm::exec::{ExecState, Frame, HelperAction, Kind, Outcome, PendingHelper, RESUME_BIT};
+use bpf_vm::exec::{
+    ExecState, Frame, HelperAction, HelperId, Jump, Kind, Outcome, PendingHelper, RESUME_BIT,
+};
 use bpf_vm::memory::{RawRegion, REGION_SHIFT, REGION_SLOTS};
 use bpf_vm::{RegionKind, Trap, TrapKind, Vm};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +35,15 @@ pub enum Stop {
     /// The program ended the whole run with this result (LD_ABS/LD_IND
     /// past the packet), whatever frames were live.
     End(u64),
+    /// Helper `helper` at `pc` asked for `setjmp`/`longjmp`, which needs
+    /// every frame of the run as the interpreter's (native frames cannot
+    /// be jumped across): every register is in [`JitCtx::regs`], and the
+    /// engine finishes the jump once the frames are unwound.
+    Jump {
+        pc: usize,
+        helper: HelperId,
+        jump: Jump,
+    },
 }
 
 /// Rows of the region table: one per region slot (`addr >> 32`), and one
@@ -59,7 +70,16 @@ pub struct RegionRow {
     /// The region's page-epoch table ([`bpf_vm::Memory::page_epochs`]),
     /// for the write barrier.
     pub pages: *const u32,
+    /// Memcheck: the region's shadow ([`bpf_vm::Memory::shadow`]), one byte
+    /// per 8 bytes from the region's start; for unchecked regions a zero
+    /// byte that `shadow_shift` (63) always selects.
+    pub shadow: *const u8,
+    /// `offset >> shadow_shift` indexes `shadow`: 3, or 63 (always 0).
+    pub shadow_shift: u64,
 }
+
+/// The shadow of regions memcheck does not check: always accessible.
+static NO_SHADOW: u8 = 0;
 
 impl RegionRow {
     const REFUSE: RegionRow = RegionRow {
@@ -68,13 +88,22 @@ impl RegionRow {
         read: [0; 4],
         write: [0; 4],
         pages: std::ptr::null(),
+        shadow: &NO_SHADOW,
+        shadow_shift: 63,
     };
 
     /// The row of region slot `slot` as `r` describes it.
-    fn new(slot: usize, r: &RawRegion, pages: *const u32) -> RegionRow {
+    fn new(slot: usize, r: &RawRegion, pages: *const u32, shadow: &[u8]) -> RegionRow {
+        let (shadow, shadow_shift) = if shadow.is_empty() {
+            (&NO_SHADOW as *const u8, 63)
+        } else {
+            (shadow.as_ptr(), bpf_vm::memory::GRANULE_SHIFT as u64)
+        };
         if r.lo > r.len {
             return RegionRow {
                 pages,
+                shadow,
+                shadow_shift,
                 ..Self::REFUSE
             };
         }
@@ -88,6 +117,8 @@ impl RegionRow {
             read: std::array::from_fn(|i| limit(span, i)),
             write: std::array::from_fn(|i| limit(wspan, i)),
             pages,
+            shadow,
+            shadow_shift,
         }
     }
 }
@@ -125,6 +156,10 @@ pub struct JitCtx {
     /// The open undo epoch ([`bpf_vm::Memory::epoch`]): a store to a page
     /// whose entry is lower must save the page first.
     pub epoch: u64,
+    /// Per frame depth (0: the entry frame): the slot of the last call
+    /// made from that frame, so a helper call can see the BPF call stack
+    /// (memcheck's allocation stacks). `Core`'s table, `max_call_depth` long.
+    pub sites: *mut u32,
 
     // ---- host-only fields ----
     /// Budget not yet handed to native code as fuel.
@@ -201,6 +236,7 @@ impl JitCtx {
             ret: [0; 3],
             args: [0; 6],
             epoch: 0,
+            sites: std::ptr::null_mut(),
             budget_left: 0,
             stop: None,
             unwound: Vec::new(),
@@ -237,10 +273,10 @@ impl JitCtx {
         let mem = unsafe { &mut (*self.vm).mem };
         let raw = mem.raw_regions();
         for (slot, r) in raw.iter().enumerate() {
-            let pages = RegionKind::ALL
-                .get(slot.wrapping_sub(1))
-                .map_or(std::ptr::null(), |&k| mem.page_epochs(k).as_ptr());
-            self.rows[slot] = RegionRow::new(slot, r, pages);
+            let kind = RegionKind::ALL.get(slot.wrapping_sub(1));
+            let pages = kind.map_or(std::ptr::null(), |&k| mem.page_epochs(k).as_ptr());
+            let shadow = kind.map_or(&[][..], |&k| mem.shadow(k));
+            self.rows[slot] = RegionRow::new(slot, r, pages, shadow);
         }
         self.epoch = mem.epoch() as u64;
     }
@@ -252,6 +288,22 @@ impl JitCtx {
             call_sites: Vec::new(),
         }));
         1
+    }
+
+    /// The call sites of the frames below depth `depth`, innermost first.
+    pub fn call_sites(&self, depth: usize) -> Vec<usize> {
+        (0..depth)
+            .rev()
+            .take(bpf_vm::memory::MAX_HELPER_STACK)
+            // SAFETY: `sites` has `max_call_depth` entries and depths are below it.
+            .map(|d| unsafe { *self.sites.add(d) } as usize)
+            .collect()
+    }
+
+    /// Records that the frame at `depth` called from slot `pc`.
+    pub fn set_site(&mut self, depth: usize, pc: usize) {
+        // SAFETY: as in `call_sites`.
+        unsafe { *self.sites.add(depth) = pc as u32 };
     }
 
     /// Splits the remaining budget into fuel for native code.
@@ -344,6 +396,12 @@ pub extern "C" fn jit_host_op(ctx: *mut JitCtx, fp: u64, fuel: u64, pc: u64) -> 
     }
     let caller = c.regs;
     let args = [caller[1], caller[2], caller[3], caller[4], caller[5]];
+    // SAFETY: during a run.
+    let depth = unsafe { &*c.core }.depth_of(fp);
+    if vm.mem.memcheck() {
+        let callers = c.call_sites(depth);
+        vm.mem.set_helper_stack(pc, callers.into_iter());
+    }
     let mut action = vm.helper_call(pc, args, &mut c.tail_calls);
     let mut fuel = fuel;
     loop {
@@ -357,6 +415,12 @@ pub extern "C" fn jit_host_op(ctx: *mut JitCtx, fp: u64, fuel: u64, pc: u64) -> 
         c.regs[6..10].copy_from_slice(&caller[6..10]);
         match step {
             HelperAction::Return { value, .. } => return done(0, value, fuel),
+            HelperAction::Jump { helper, jump } => {
+                // Stopped code hands its fuel back through the budget.
+                c.budget_left += fuel;
+                c.stop = Some(Stop::Jump { pc, helper, jump });
+                return done(1, 0, 0);
+            }
             HelperAction::TailCall { target, ctx: arg } => {
                 c.regs[1] = arg;
                 let (status, left) = run_function(ctx, target, fp, fuel, Returns::All);
@@ -381,16 +445,16 @@ pub extern "C" fn jit_host_op(ctx: *mut JitCtx, fp: u64, fuel: u64, pc: u64) -> 
                     return done(trap(TrapKind::CallDepthExceeded { limit }, pc), 0, fuel);
                 }
                 c.regs[1..6].copy_from_slice(&args);
+                c.set_site(depth, pc);
                 let (status, left) = run_function(ctx, target, callee_fp, fuel, Returns::All);
                 fuel = left;
                 let c = unsafe { &mut *ctx };
                 c.enter_frame(fp);
                 if status != 0 {
                     // The callback's frame, on the way out.
-                    c.unwound.push(Frame {
-                        return_pc: RESUME_BIT | pending.return_pc,
-                        saved: [caller[6], caller[7], caller[8], caller[9]],
-                    });
+                    let saved = [caller[6], caller[7], caller[8], caller[9]];
+                    c.unwound
+                        .push(Frame::new(RESUME_BIT | pending.return_pc, saved));
                     c.pending.push(pending);
                     return done(1, 0, fuel);
                 }
@@ -427,9 +491,15 @@ fn run_function(
         base_depth: depth as usize,
         pending: Vec::new(),
         tail_calls: c.tail_calls,
+        jumps: Default::default(),
     };
     let mut total = fuel + c.budget_left;
+    if vm.mem.memcheck() {
+        vm.mem
+            .set_outer_sites(c.call_sites(depth as usize).into_iter());
+    }
     let result = vm.interpret(&mut state, &mut total);
+    vm.mem.set_outer_sites(std::iter::empty());
     c.tail_calls = state.tail_calls;
     c.refresh_regions();
     let status = match result {
@@ -445,6 +515,20 @@ fn run_function(
         Ok(Outcome::Ended(v)) => {
             c.stop = Some(Stop::End(v));
             1
+        }
+        Ok(Outcome::Jump { helper, jump }) => {
+            // The interpreted frames go out with the native ones; the fuel
+            // goes back through the budget, as at every stop.
+            c.unwound.extend(state.frames.drain(..).rev());
+            c.pending.extend(state.pending.drain(..).rev());
+            c.regs = state.regs;
+            c.stop = Some(Stop::Jump {
+                pc: state.pc,
+                helper,
+                jump,
+            });
+            c.budget_left = total;
+            return (1, 0);
         }
         Err(trap) => {
             c.stop = Some(Stop::Trap(trap));
@@ -552,8 +636,6 @@ pub extern "C" fn jit_trap(ctx: &mut JitCtx, code: u64, pc: u64, aux: u64) {
 
 /// A native caller's frame on the way out of a stopped run.
 pub extern "C" fn jit_unwind(ctx: &mut JitCtx, return_pc: u64, r6: u64, r7: u64, r8: u64, r9: u64) {
-    ctx.unwound.push(Frame {
-        return_pc: return_pc as usize,
-        saved: [r6, r7, r8, r9],
-    });
+    ctx.unwound
+        .push(Frame::new(return_pc as usize, [r6, r7, r8, r9]));
 }

@@ -55,6 +55,8 @@ pub struct Env {
     pub stack_end: u64,
     /// Slots of code (jumps at or past it trap).
     pub code_len: usize,
+    /// Memcheck is on: accesses through the region table test the shadow.
+    pub memcheck: bool,
     pub frontend: TargetFrontendConfig,
 }
 
@@ -110,6 +112,7 @@ const CTX_STACK_LIMIT: i32 = offset_of!(JitCtx, stack_limit) as i32;
 const CTX_RET: i32 = offset_of!(JitCtx, ret) as i32;
 const CTX_FUEL: i32 = offset_of!(JitCtx, fuel) as i32;
 const CTX_ARGS: i32 = offset_of!(JitCtx, args) as i32;
+const CTX_SITES: i32 = offset_of!(JitCtx, sites) as i32;
 
 fn reg_offset(r: u8) -> i32 {
     CTX_REGS + 8 * r as i32
@@ -874,6 +877,25 @@ impl<'a> Translator<'a> {
         self.b.ins().icmp(cc, x, y)
     }
 
+    /// `JitCtx::sites[depth of this frame] = pc`: the BPF call stack a
+    /// helper call may ask for (memcheck's allocation stacks).
+    fn record_call_site(&mut self, pc: usize) {
+        let end = self.iconst(self.env.stack_end);
+        let down = self.b.ins().isub(end, self.fp);
+        let fs = self.env.frame_size;
+        let depth = if fs.is_power_of_two() {
+            self.b.ins().ushr_imm_s(down, fs.trailing_zeros() as i64)
+        } else {
+            let fs = self.iconst(fs);
+            self.b.ins().udiv(down, fs)
+        };
+        let at = self.b.ins().ishl_imm_s(depth, 2);
+        let table = self.ctx_load(CTX_SITES);
+        let at = self.b.ins().iadd(table, at);
+        let pcv = self.b.ins().iconst(I32, pc as i64);
+        self.b.ins().store(MemFlagsData::trusted(), pcv, at, 0);
+    }
+
     /// Continues at `ok` if a frame at `callee_fp` is within the depth
     /// limit, else at `deep`.
     fn depth_check(&mut self, callee_fp: Value, deep: Block, ok: Block) {
@@ -891,6 +913,7 @@ impl<'a> Translator<'a> {
     fn call(&mut self, pc: usize, addr: Option<Value>, target: usize) {
         // The callee may read the caller's r0 and r6-r9 before writing them.
         self.save_regs(CALLER_REGS);
+        self.record_call_site(pc);
         // The variant of the callee: whether r1-r5 are read after it.
         let live = self
             .unit

@@ -1,8 +1,9 @@
 //! The VM's own test suites — RFC 9669 conformance (`isa.rs`), hostile
 //! programs (`hostile.rs`), the pre-decoded code's observable behaviour
 //! (`predecoded.rs`), the clang-built kernels (`kernels.rs`), what a host
-//! plugs in (`host.rs`: callbacks, tail calls, devices, LD_ABS/LD_IND) and
-//! the alloca region's lifetime (`alloca_region.rs`) — run
+//! plugs in (`host.rs`: callbacks, tail calls, devices, LD_ABS/LD_IND),
+//! `setjmp`/`longjmp` and runtime callback helpers (`setjmp.rs`) and the
+//! alloca region's lifetime (`alloca_region.rs`) — run
 //! unchanged with every VM on the JIT (`jit`: everything compiled before
 //! it runs). Their expected values are the interpreter's semantics.
 
@@ -27,6 +28,8 @@ mod isa;
 mod kernels;
 #[path = "../../vm/tests/predecoded.rs"]
 mod predecoded;
+#[path = "../../vm/tests/setjmp.rs"]
+mod setjmp;
 
 #[test]
 fn the_suites_really_run_on_the_jit() {

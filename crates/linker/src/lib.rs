@@ -21,6 +21,7 @@ pub mod graph;
 mod kmaps;
 mod link;
 pub mod maps;
+pub mod memcheck;
 mod programs;
 pub mod session;
 pub mod stack;

@@ -5,7 +5,7 @@ use crate::error::LinkError;
 use crate::graph::{LinkGraph, SectionId, SymbolKind};
 use crate::link;
 use bpf_vm::tls::TlsTemplate;
-use bpf_vm::{HelperFn, Trap, Vm};
+use bpf_vm::{HelperImpl, Trap, Vm};
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
@@ -221,15 +221,18 @@ impl Session {
     /// it. Calls to it become runtime-helper calls (`call` with `src = 2`)
     /// of the index returned: a raw `call N` (a kernel helper id) can never
     /// reach it.
-    pub fn register_helper(&mut self, name: &str, func: HelperFn) -> u32 {
+    pub fn register_helper(&mut self, name: &str, func: impl Into<HelperImpl>) -> u32 {
         let id = match self.helpers.get(name) {
             Some(id) => *id,
             None => self.helpers.len() as u32 + 1,
         };
         // Messages and listings name the C function (`printf`, not its
         // strict-mode variant `__bpf_strict_printf`).
-        self.vm
-            .register_runtime_helper(id, bpf_runtime::c_name(name), func);
+        let shown = bpf_runtime::c_name(name);
+        match func.into() {
+            HelperImpl::Plain(f) => self.vm.register_runtime_helper(id, shown, f),
+            HelperImpl::Callback(f) => self.vm.register_runtime_callback_helper(id, shown, f),
+        }
         self.helpers.insert(name.to_string(), id);
         id
     }

@@ -360,8 +360,8 @@ pub fn kernel_hook(
 
 /// Kernel mode on one function already linked into `session` (the REPL's
 /// `%verify NAME`): the function is verified as a program of `prog_type`,
-/// together with the functions of its object it calls, against that
-/// object's maps. `source_text` reads line `n` of a file for the report.
+/// together with the functions of its object it calls, against the maps
+/// and global data of every linked object. `source_text` reads line `n` of a file for the report.
 pub fn verify_linked_function(
     session: &crate::Session,
     name: &str,
@@ -383,7 +383,15 @@ pub fn verify_linked_function(
         .iter()
         .position(|f| unit.base + f.start == start)
         .ok_or_else(|| format!("`{name}` does not start a function of {}", object.name))?;
-    let maps = object_maps(g)?;
+    // A session grows by objects (a REPL's inputs): a program sees the
+    // maps and global data of every object linked so far, and the license
+    // any of them declares.
+    let mut maps = Vec::new();
+    let mut facts = object_facts(g);
+    for o in session.objects() {
+        maps.extend(object_maps(&o.graph)?);
+        facts.gpl |= object_facts(&o.graph).gpl;
+    }
     let debug = session.debug_info(index);
     let lines = |slot: usize| -> Option<SourceLine> {
         let loc = debug.as_ref()?.location(bpf_vm::code_addr(slot))?;
@@ -399,7 +407,7 @@ pub fn verify_linked_function(
     let env = KernelEnv {
         maps: &maps,
         options,
-        facts: object_facts(g),
+        facts,
     };
     let kp = KernelProgram {
         function,

@@ -1,7 +1,8 @@
 //! REPL latency: median time from input to printed result for a one-line
 //! expression and for a small function definition, at the start of a
-//! session and after 1,000 earlier inputs; then replaying a transcript
-//! beside `clang-repl-19 -Xcc -xc` replaying the same file.
+//! session and after 1,000 earlier inputs; what isolating the IR stage in
+//! a forked child costs per input; then replaying a transcript beside
+//! `clang-repl-19 -Xcc -xc` replaying the same file.
 //!
 //! Run: `cargo bench -p bpf-repl --bench latency`
 
@@ -87,7 +88,141 @@ fn main() {
         ms(func_late),
         ms(func_late) / ms(func_start)
     );
+    lowering_in_a_child_vs_in_process();
+    strict_vs_full();
+    engines();
     replay_vs_clang_repl();
+}
+
+/// Integer-only inputs in strict mode (plain BPF: what the REPL did before
+/// the IR stage) against full mode (the IR stage, UB checks on).
+fn strict_vs_full() {
+    let expr = |k: usize| format!("{k} * 2 + 1");
+    let func = |k: usize| format!("int strict_fn_{k}(int x) {{ return x * {k}; }}");
+    let mut row = Vec::new();
+    for strict in [true, false] {
+        let options = ReplOptions {
+            strict,
+            ..ReplOptions::default()
+        };
+        let mut repl = Repl::new(&options).unwrap_or_else(|e| panic!("{e}"));
+        measure(&mut repl, expr);
+        row.push((measure(&mut repl, expr), measure(&mut repl, func)));
+    }
+    let [(se, sf), (fe, ff)] = [row[0], row[1]];
+    println!(
+        "integer-only input, strict (plain BPF) vs full (IR stage + UB checks): expression {:.1} vs {:.1} ms (ratio {:.2}), definition {:.1} vs {:.1} ms (ratio {:.2})",
+        ms(se),
+        ms(fe),
+        ms(fe) / ms(se),
+        ms(sf),
+        ms(ff),
+        ms(ff) / ms(sf)
+    );
+}
+
+/// Per-input latency and a long-running loop on each engine.
+fn engines() {
+    use bpf_jit::EngineKind;
+    let expr = |k: usize| format!("{k} * 2 + 1");
+    let func = |k: usize| format!("int engine_fn_{k}(int x) {{ return x * {k}; }}");
+    let spin = "unsigned long spin(long n) { unsigned long s = 0; for (long i = 0; i < n; i++) s += i ^ (s >> 3); return s; }";
+    let mut loop_times = Vec::new();
+    for kind in EngineKind::ALL {
+        let options = ReplOptions {
+            engine: kind,
+            budget: u64::MAX,
+            ..ReplOptions::default()
+        };
+        let mut repl = Repl::new(&options).unwrap_or_else(|e| panic!("{e}"));
+        measure(&mut repl, expr);
+        let (e, f) = (measure(&mut repl, expr), measure(&mut repl, func));
+        let at = origin(&repl);
+        assert!(!replay::run_input(&mut repl, spin, at).failed);
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            let at = origin(&repl);
+            let p = replay::run_input(&mut repl, "spin(20000000)", at);
+            assert!(!p.failed, "{}", p.stderr);
+            times.push(t.elapsed());
+        }
+        let l = median(times);
+        loop_times.push(l);
+        println!(
+            "engine {:<6}: expression {:.1} ms, definition {:.1} ms, loop of 20M iterations {:.0} ms",
+            repl.engine_name(),
+            ms(e),
+            ms(f),
+            ms(l)
+        );
+    }
+    println!(
+        "loop input: interp / jit {:.1}x, interp / auto {:.1}x",
+        ms(loop_times[0]) / ms(loop_times[1]),
+        ms(loop_times[0]) / ms(loop_times[2])
+    );
+}
+
+/// The IR stage on one input's bitcode: in process (`bpf_cc::lower`)
+/// against in a forked child (`bpf_repl::clang::lower`, what the REPL
+/// does so an LLVM fatal error cannot end the session).
+fn lowering_in_a_child_vs_in_process() {
+    use bpf_repl::clang::{lower, target_flags, CodeMode, Target};
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("unit.c");
+    std::fs::write(
+        &src,
+        "int bench_fn(int x) { return x * 3; }\nint __repl_val_1;\nvoid __repl_run_1(void) { __repl_val_1 = bench_fn(14); }\n",
+    )
+    .unwrap();
+    let mode = CodeMode::default();
+    let out = Command::new("clang-19")
+        .args(target_flags(Target::Repl, mode))
+        .arg("-c")
+        .arg(&src)
+        .args(["-o", "-"])
+        .output()
+        .expect("clang-19 runs (scripts/setup.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let options = bpf_cc::LowerOptions {
+        ub_checks: bpf_cc::UbChecks::On,
+        ..bpf_cc::LowerOptions::default()
+    };
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let time = |f: &dyn Fn()| {
+        median(
+            (0..SAMPLES)
+                .map(|_| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed()
+                })
+                .collect(),
+        )
+    };
+    let in_process = time(&|| {
+        bpf_cc::lower(&out.stdout, &options).unwrap();
+    });
+    let in_child = time(&|| {
+        let bounds = lower::Bounds {
+            deadline: Instant::now() + Duration::from_secs(30),
+            cancel: &never,
+            output: 1 << 30,
+            scratch: dir.path(),
+        };
+        lower::lower(&out.stdout, &options, &bounds).unwrap();
+    });
+    println!(
+        "IR stage per input: {:.2} ms in process, {:.2} ms in a forked child (ratio {:.2})",
+        ms(in_process),
+        ms(in_child),
+        ms(in_child) / ms(in_process)
+    );
 }
 
 /// A transcript both REPLs accept: one-line declarations and statements.

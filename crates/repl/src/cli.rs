@@ -38,6 +38,20 @@ pub struct Args {
     /// Seconds one clang run may take before it is stopped.
     #[arg(long, value_name = "SECONDS", default_value_t = ReplOptions::default().compile_timeout.as_secs_f64())]
     pub compile_timeout: f64,
+    /// Only what plain BPF runs: floating point, more than five arguments,
+    /// variadic definitions, struct returns, VLAs... are refused by name
+    /// (`%strict off` at the prompt lifts it).
+    #[arg(long)]
+    pub strict_bpf: bool,
+    /// Do not compile in the undefined-behaviour checks (signed overflow,
+    /// division by zero, bad shifts, NULL, out-of-bounds indexes...).
+    #[arg(long)]
+    pub no_ub_checks: bool,
+    /// What runs the code: `interp` (the interpreter), `jit` (native code
+    /// from Cranelift), `auto` (interpret first, compile what is hot; the
+    /// default where the host supports the JIT). `%engine` changes it.
+    #[arg(long, value_name = "ENGINE", default_value_t = bpf_jit::EngineKind::default_for_host())]
+    pub engine: bpf_jit::EngineKind,
     /// Replay transcripts and show a diff where the output differs (exit 1).
     #[arg(long, conflicts_with = "bless")]
     pub check: bool,
@@ -78,7 +92,7 @@ fn clean_up_on_termination() {
 }
 
 fn options(args: &Args) -> Result<ReplOptions, String> {
-    let mut cflags: Vec<String> = args
+    let cflags: Vec<String> = args
         .cflags
         .iter()
         .flat_map(|f| f.split_whitespace().map(str::to_string))
@@ -98,10 +112,6 @@ fn options(args: &Args) -> Result<ReplOptions, String> {
             args.compile_timeout
         ));
     }
-    if args.stack_size != 512 {
-        cflags.push("-mllvm".to_string());
-        cflags.push(format!("-bpf-stack-size={}", args.stack_size));
-    }
     Ok(ReplOptions {
         cflags,
         budget: args.budget,
@@ -110,6 +120,9 @@ fn options(args: &Args) -> Result<ReplOptions, String> {
         memory_limit: args.memory_limit,
         compile_timeout: std::time::Duration::from_secs_f64(args.compile_timeout),
         color: false,
+        strict: args.strict_bpf,
+        ub_checks: !args.no_ub_checks,
+        engine: args.engine,
     })
 }
 
@@ -127,6 +140,9 @@ fn run(args: Args) -> Result<ExitCode, String> {
         seed: args.sched_seed,
         ..vm.sched_config()
     });
+    if let Some(note) = repl.take_engine_note() {
+        eprintln!("bpf-repl: note: {note}");
+    }
     if !args.files.is_empty() {
         let mut failed = false;
         for path in &args.files {
@@ -219,6 +235,8 @@ fn transcript_options(text: &str, base: &ReplOptions) -> Result<ReplOptions, Str
     let mut cflags = base.cflags.clone();
     cflags.extend(opts.cflags);
     opts.cflags = cflags;
+    opts.strict |= base.strict;
+    opts.ub_checks &= base.ub_checks;
     Ok(opts)
 }
 

@@ -66,7 +66,7 @@ pub fn complete(line: &str, pos: usize, cx: &Context) -> Option<Completion> {
         let command = body.split_whitespace().next().unwrap_or("");
         let candidates = match command {
             "save" | "load" => return None,
-            "time" => ["on", "off"]
+            "time" | "strict" | "ub" => ["on", "off"]
                 .iter()
                 .filter(|w| w.starts_with(word))
                 .map(|w| w.to_string())
@@ -219,7 +219,8 @@ mod tests {
     #[test]
     fn meta_commands_and_their_arguments_complete() {
         assert_eq!(candidates("%un", true), ["%undo "]);
-        assert_eq!(candidates("%s", true), ["%save ", "%symbols"]);
+        assert_eq!(candidates("%s", true), ["%save ", "%strict ", "%symbols"]);
+        assert_eq!(candidates("%ub o", true), ["on", "off"]);
         assert_eq!(candidates("%disasm c", true), ["count_up"]);
         assert_eq!(candidates("%time o", true), ["on", "off"]);
         // Not at the start of an input: `%` is the remainder operator.

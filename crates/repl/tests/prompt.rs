@@ -186,8 +186,9 @@ fn ctrl_c_stops_a_runaway_loop_and_the_session_goes_on() {
         }
     }
     let backtrace = interrupted.expect("Ctrl-C interrupted the loop in 20 tries");
-    // Where it stopped: in `spin`, called from the input.
-    assert!(backtrace.contains("#0 spin at input 2:1:"), "{backtrace}");
+    // Where it stopped: in `spin` (whose optimised loop may have no line
+    // of its own), called from the input.
+    assert!(backtrace.contains("#0 spin at input 2"), "{backtrace}");
     assert!(backtrace.contains("#1 <input "), "{backtrace}");
     // The session survives; the interrupted input's effects are rolled back.
     check(&mut p, "ticks", "(int) 7");

@@ -20,32 +20,32 @@ typedef struct {
 
 #define FE_DFL_ENV ((const fenv_t *)-1)
 
-static inline int feclearexcept(int excepts) { return excepts & ~FE_ALL_EXCEPT; }
-static inline int fegetexceptflag(fexcept_t *flag, int excepts) {
+static __inline__ int feclearexcept(int excepts) { return excepts & ~FE_ALL_EXCEPT; }
+static __inline__ int fegetexceptflag(fexcept_t *flag, int excepts) {
     *flag = 0;
     return excepts & ~FE_ALL_EXCEPT;
 }
-static inline int feraiseexcept(int excepts) { return excepts & ~FE_ALL_EXCEPT; }
-static inline int fesetexceptflag(const fexcept_t *flag, int excepts) {
+static __inline__ int feraiseexcept(int excepts) { return excepts & ~FE_ALL_EXCEPT; }
+static __inline__ int fesetexceptflag(const fexcept_t *flag, int excepts) {
     (void)flag;
     return excepts & ~FE_ALL_EXCEPT;
 }
-static inline int fetestexcept(int excepts) {
+static __inline__ int fetestexcept(int excepts) {
     (void)excepts;
     return 0;
 }
-static inline int fegetround(void) { return FE_TONEAREST; }
-static inline int fesetround(int round) { return round != FE_TONEAREST; }
-static inline int fegetenv(fenv_t *env) {
+static __inline__ int fegetround(void) { return FE_TONEAREST; }
+static __inline__ int fesetround(int round) { return round != FE_TONEAREST; }
+static __inline__ int fegetenv(fenv_t *env) {
     env->__round = FE_TONEAREST;
     return 0;
 }
-static inline int feholdexcept(fenv_t *env) { return fegetenv(env); }
-static inline int fesetenv(const fenv_t *env) {
+static __inline__ int feholdexcept(fenv_t *env) { return fegetenv(env); }
+static __inline__ int fesetenv(const fenv_t *env) {
     (void)env;
     return 0;
 }
-static inline int feupdateenv(const fenv_t *env) {
+static __inline__ int feupdateenv(const fenv_t *env) {
     (void)env;
     return 0;
 }

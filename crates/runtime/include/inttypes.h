@@ -97,6 +97,14 @@
 #define PRIxPTR __UINTPTR_FMTx__
 #define PRIXPTR __UINTPTR_FMTX__
 
-static inline intmax_t imaxabs(intmax_t x) { return x < 0 ? -x : x; }
+static __inline__ intmax_t imaxabs(intmax_t x) { return x < 0 ? -x : x; }
+
+typedef struct {
+    intmax_t quot;
+    intmax_t rem;
+} imaxdiv_t;
+imaxdiv_t imaxdiv(intmax_t a, intmax_t b);
+intmax_t strtoimax(const char *__restrict s, char **__restrict end, int base);
+uintmax_t strtoumax(const char *__restrict s, char **__restrict end, int base);
 
 #endif /* _BPF_RUNTIME_INTTYPES_H */

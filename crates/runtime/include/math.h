@@ -6,10 +6,11 @@
  * x86-64. The classification macros (isnan, fpclassify, signbit, ...) are
  * clang builtins, as in glibc. Constants M_PI and friends are glibc's.
  *
- * Not provided: errno (math errors are not reported, so math_errhandling
- * is 0) and signgam (lgamma_r gives the sign). Floating point needs full
- * mode: in strict mode (plain BPF) only calls that pass values through
- * compile. */
+ * errno is set as glibc's libm sets it (EDOM for sqrt(-1), ERANGE for
+ * exp(1000)); there are no floating-point exception flags, so
+ * math_errhandling is MATH_ERRNO. Not provided: signgam (lgamma_r gives
+ * the sign). Floating point needs full mode: in strict mode (plain BPF)
+ * only calls that pass values through compile. */
 #ifndef _BPF_RUNTIME_MATH_H
 #define _BPF_RUNTIME_MATH_H
 
@@ -33,7 +34,7 @@ typedef double double_t;
 
 #define MATH_ERRNO 1
 #define MATH_ERREXCEPT 2
-#define math_errhandling 0
+#define math_errhandling MATH_ERRNO
 
 #define fpclassify(x) __builtin_fpclassify(FP_NAN, FP_INFINITE, FP_NORMAL, FP_SUBNORMAL, FP_ZERO, x)
 #define signbit(x) __builtin_signbit(x)

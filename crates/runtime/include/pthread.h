@@ -16,35 +16,10 @@
 #include <stddef.h>
 #include <sched.h>
 
-#ifndef EPERM
-#define EPERM 1
-#endif
-#ifndef ESRCH
-#define ESRCH 3
-#endif
-#ifndef EAGAIN
-#define EAGAIN 11
-#endif
-#ifndef EBUSY
-#define EBUSY 16
-#endif
-#ifndef EINVAL
-#define EINVAL 22
-#endif
-#ifndef EDEADLK
-#define EDEADLK 35
-#endif
-#ifndef ETIMEDOUT
-#define ETIMEDOUT 110
-#endif
-
-#ifndef __BPF_STRUCT_TIMESPEC
-#define __BPF_STRUCT_TIMESPEC
-struct timespec {
-    long tv_sec;
-    long tv_nsec;
-};
-#endif
+/* errno values (EBUSY, ETIMEDOUT...) and struct timespec, as glibc's
+ * <pthread.h> has them through <time.h>. */
+#include <errno.h>
+#include <time.h>
 
 typedef unsigned long pthread_t;
 typedef struct { int __detached; int __pad; } pthread_attr_t;

@@ -12,9 +12,21 @@
 //!
 //! Addresses are deterministic: a free block of the right class is reused
 //! lowest address first, otherwise the region grows by appending.
+//!
+//! **Memcheck** (when the VM memory has it on, [`Memory::memcheck`]): a
+//! block's requested bytes are unpoisoned in the shadow and everything
+//! after them up to the end of its red zone poisoned, so the VM refuses a
+//! load or store past the end at the instruction; a freed block is
+//! poisoned whole and waits in a quarantine (`quarantine` bytes, oldest
+//! first) before it can be reused, so a use after free is caught too. Each
+//! block remembers the BPF call stack of the `malloc` that made it and of
+//! the `free` that released it ([`Memory::helper_stack`]), for reports.
 
+use bpf_vm::memory::Poison;
 use bpf_vm::{HelperError, MemError, Memory, RegionKind};
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::rc::Rc;
 
 /// Alignment of every block (as glibc's malloc on 64-bit hosts).
 pub const ALIGN: usize = 16;
@@ -24,13 +36,43 @@ pub const RED_ZONE: usize = 16;
 pub const CANARY: u8 = 0xfd;
 /// Default cap on the heap region's size (1 GiB).
 pub const DEFAULT_HEAP_LIMIT: usize = 1 << 30;
+/// Default bytes of freed blocks held back from reuse under memcheck.
+pub const DEFAULT_QUARANTINE: usize = 16 << 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A BPF call stack: the `call` slot, then its callers' call sites.
+pub type CallStack = Rc<[usize]>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Block {
     /// Bytes the program asked for.
     size: usize,
     /// Bytes reserved for it (its size class).
     cap: usize,
+    /// Where it was allocated (empty without memcheck).
+    allocated_at: CallStack,
+}
+
+/// A freed block: its capacity and where it was allocated and freed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Freed {
+    size: usize,
+    cap: usize,
+    allocated_at: CallStack,
+    freed_at: CallStack,
+}
+
+/// What the heap knows about the block an address is in or after (for
+/// memcheck reports, as AddressSanitizer gives them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// First byte of the block.
+    pub start: u64,
+    /// Bytes requested.
+    pub size: usize,
+    /// The stack of the `malloc`/`calloc`/`realloc` that made it.
+    pub allocated_at: CallStack,
+    /// The stack of the `free` (or `realloc`) that released it, if freed.
+    pub freed_at: Option<CallStack>,
 }
 
 /// Live-block counts, for leak reports and tests.
@@ -62,11 +104,19 @@ pub enum HeapPlace {
 #[derive(Debug, Clone)]
 pub(crate) struct Heap {
     live: BTreeMap<u64, Block>,
-    /// Freed blocks by address, with their capacity.
-    free: BTreeMap<u64, usize>,
-    /// The same freed blocks ordered by (capacity, address) for reuse.
+    /// Freed blocks by address (in quarantine or reusable).
+    free: BTreeMap<u64, Freed>,
+    /// The reusable freed blocks ordered by (capacity, address).
     free_by_class: BTreeSet<(usize, u64)>,
+    /// Freed blocks not yet reusable, oldest first, and their bytes.
+    quarantine: VecDeque<u64>,
+    quarantined: usize,
+    /// Most bytes the quarantine holds (under memcheck only).
+    quarantine_limit: usize,
     limit: usize,
+    /// The address of the last helper fault about a heap block (a double
+    /// free, a range past a block), for the report's block details.
+    blamed: Cell<Option<u64>>,
 }
 
 /// The size class of a request: multiples of 16 up to 1 KiB, then eight
@@ -87,12 +137,20 @@ impl Heap {
             live: BTreeMap::new(),
             free: BTreeMap::new(),
             free_by_class: BTreeSet::new(),
+            quarantine: VecDeque::new(),
+            quarantined: 0,
+            quarantine_limit: DEFAULT_QUARANTINE,
             limit,
+            blamed: Cell::new(None),
         }
     }
 
     pub(crate) fn set_limit(&mut self, limit: usize) {
         self.limit = limit;
+    }
+
+    pub(crate) fn set_quarantine(&mut self, bytes: usize) {
+        self.quarantine_limit = bytes;
     }
 
     pub(crate) fn stats(&self, mem: &Memory) -> HeapStats {
@@ -132,7 +190,16 @@ impl Heap {
             }
         };
         fill_canary(mem, addr, size, cap)?;
-        self.live.insert(addr, Block { size, cap });
+        mark_block(mem, addr, size, cap)?;
+        let allocated_at = mem.helper_stack().into();
+        self.live.insert(
+            addr,
+            Block {
+                size,
+                cap,
+                allocated_at,
+            },
+        );
         Ok(addr)
     }
 
@@ -160,9 +227,32 @@ impl Heap {
         }
         let block = self.live_block("free", mem, ptr)?;
         self.live.remove(&ptr);
-        self.free.insert(ptr, block.cap);
-        self.free_by_class.insert((block.cap, ptr));
         fill_canary(mem, ptr, 0, block.cap)?;
+        mem.poison(ptr, block.cap + RED_ZONE, Poison::HeapFreed)?;
+        let freed = Freed {
+            size: block.size,
+            cap: block.cap,
+            allocated_at: block.allocated_at,
+            freed_at: mem.helper_stack().into(),
+        };
+        self.free.insert(ptr, freed);
+        // Under memcheck a freed block waits before reuse, so a use after
+        // free finds it still poisoned.
+        let limit = if mem.memcheck() {
+            self.quarantine_limit
+        } else {
+            0
+        };
+        self.quarantine.push_back(ptr);
+        self.quarantined += block.cap;
+        while self.quarantined > limit {
+            let Some(old) = self.quarantine.pop_front() else {
+                break;
+            };
+            let cap = self.free[&old].cap;
+            self.quarantined -= cap;
+            self.free_by_class.insert((cap, old));
+        }
         Ok(())
     }
 
@@ -185,7 +275,16 @@ impl Heap {
         }
         if size <= block.cap {
             fill_canary(mem, ptr, size, block.cap)?;
-            self.live.insert(ptr, Block { size, ..block });
+            mark_block(mem, ptr, size, block.cap)?;
+            let allocated_at = mem.helper_stack().into();
+            self.live.insert(
+                ptr,
+                Block {
+                    size,
+                    cap: block.cap,
+                    allocated_at,
+                },
+            );
             return Ok(ptr);
         }
         let new = self.malloc(mem, size)?;
@@ -211,12 +310,39 @@ impl Heap {
                 };
             }
         }
-        if let Some((&start, cap)) = self.free.range(..=addr).next_back() {
-            if addr < start + (cap + RED_ZONE) as u64 {
+        if let Some((&start, f)) = self.free.range(..=addr).next_back() {
+            if addr < start + (f.cap + RED_ZONE) as u64 {
                 return HeapPlace::Freed { start };
             }
         }
         HeapPlace::Unallocated
+    }
+
+    /// The block `addr` is in, or in the tail or red zone of, live or
+    /// freed, with the stacks that made and released it.
+    pub(crate) fn take_blamed(&self) -> Option<BlockInfo> {
+        self.blamed.take().and_then(|a| self.block_info(a))
+    }
+
+    pub(crate) fn block_info(&self, addr: u64) -> Option<BlockInfo> {
+        match self.place(addr) {
+            HeapPlace::Live { start, size } => Some(BlockInfo {
+                start,
+                size,
+                allocated_at: self.live[&start].allocated_at.clone(),
+                freed_at: None,
+            }),
+            HeapPlace::Freed { start } => {
+                let f = &self.free[&start];
+                Some(BlockInfo {
+                    start,
+                    size: f.size,
+                    allocated_at: f.allocated_at.clone(),
+                    freed_at: Some(f.freed_at.clone()),
+                })
+            }
+            HeapPlace::Outside | HeapPlace::Unallocated => None,
+        }
     }
 
     /// Requested size of the live block starting at `ptr`, if there is one.
@@ -239,6 +365,7 @@ impl Heap {
                 if end <= block_end {
                     return Ok(());
                 }
+                self.blamed.set(Some(addr));
                 return Err(HelperError::Fault(format!(
                     "{func}: the {len}-byte range at {addr:#x} runs {} bytes past the end of the \
                      {}-byte heap block at {start:#x}",
@@ -247,8 +374,9 @@ impl Heap {
                 )));
             }
         }
-        if let Some((start, cap)) = self.free.range(..=addr).next_back() {
-            if addr < start + (cap + RED_ZONE) as u64 {
+        if let Some((start, f)) = self.free.range(..=addr).next_back() {
+            if addr < start + (f.cap + RED_ZONE) as u64 {
+                self.blamed.set(Some(addr));
                 return Err(HelperError::Fault(format!(
                     "{func}: {addr:#x} points into the heap block at {start:#x}, which was freed \
                      (use after free)"
@@ -262,9 +390,10 @@ impl Heap {
     /// that says what `ptr` is instead.
     fn live_block(&self, func: &str, mem: &Memory, ptr: u64) -> Result<Block, HelperError> {
         if let Some(b) = self.live.get(&ptr) {
-            check_canary(func, mem, ptr, *b)?;
-            return Ok(*b);
+            check_canary(func, mem, ptr, b)?;
+            return Ok(b.clone());
         }
+        self.blamed.set(Some(ptr));
         let what = if self.free.contains_key(&ptr) {
             "double free: the block was already freed".to_string()
         } else if let Some((start, b)) = self.live.range(..ptr).next_back() {
@@ -301,14 +430,25 @@ impl Heap {
 
 /// Writes the canary over `[addr + size, addr + cap + RED_ZONE)`.
 fn fill_canary(mem: &mut Memory, addr: u64, size: usize, cap: usize) -> Result<(), MemError> {
-    mem.slice_mut(addr + size as u64, cap + RED_ZONE - size)?
+    mem.slice_mut_unshadowed(addr + size as u64, cap + RED_ZONE - size)?
         .fill(CANARY);
     Ok(())
 }
 
+/// Memcheck's view of a live block: its `size` bytes accessible, the rest
+/// up to the end of its red zone not.
+fn mark_block(mem: &mut Memory, addr: u64, size: usize, cap: usize) -> Result<(), MemError> {
+    mem.unpoison(addr, size)?;
+    mem.poison(
+        addr + size as u64,
+        cap + RED_ZONE - size,
+        Poison::HeapRedZone,
+    )
+}
+
 /// Faults if any byte after the block's requested size was overwritten.
-fn check_canary(func: &str, mem: &Memory, addr: u64, b: Block) -> Result<(), HelperError> {
-    let tail = mem.slice(addr + b.size as u64, b.cap + RED_ZONE - b.size)?;
+fn check_canary(func: &str, mem: &Memory, addr: u64, b: &Block) -> Result<(), HelperError> {
+    let tail = mem.slice_unshadowed(addr + b.size as u64, b.cap + RED_ZONE - b.size)?;
     match tail.iter().position(|x| *x != CANARY) {
         None => Ok(()),
         Some(at) => Err(HelperError::Fault(format!(

@@ -24,15 +24,21 @@
 //!
 //! ```
 //! use bpf_runtime::{OutputSink, Runtime};
-//! use bpf_vm::Vm;
+//! use bpf_vm::{HelperImpl, Vm};
 //!
 //! let out = OutputSink::buffer(); // or OutputSink::writer(std::io::stdout())
 //! let rt = Runtime::new(out.clone());
 //! let mut vm = Vm::default();
 //! // The linker gives each helper an index and resolves `call printf` to a
-//! // runtime-helper call (`src = 2`) of it.
+//! // runtime-helper call (`src = 2`) of it. Some helpers call back into
+//! // BPF (`qsort`'s comparisons, `atexit` functions) or move the call
+//! // stack (`longjmp`).
 //! for (i, (name, f)) in rt.helpers().into_iter().enumerate() {
-//!     vm.register_runtime_helper(i as u32 + 1, name, f);
+//!     let index = i as u32 + 1;
+//!     match f {
+//!         HelperImpl::Plain(f) => vm.register_runtime_helper(index, name, f),
+//!         HelperImpl::Callback(f) => vm.register_runtime_callback_helper(index, name, f),
+//!     }
 //! }
 //! // Before an input runs, open a memory epoch and snapshot runtime state...
 //! let (checkpoint, saved) = (vm.mem.begin_epoch(), rt.save());
@@ -54,31 +60,51 @@
 
 mod abi;
 mod ctx;
+mod errno;
+mod fileio;
+mod fileopen;
 mod float;
 mod format;
+mod fs;
 mod heap;
+mod input;
 mod libm;
 mod math;
 mod output;
+mod process;
 mod rand;
 mod runtime;
+mod scan;
+mod scanf;
+mod sort;
+mod statics;
 mod stdio;
 mod stdlib;
 mod strconv;
+mod stream;
 mod string;
+mod strscan;
 mod strtod;
 mod threads;
+mod time;
+mod unistd;
 mod vmstr;
+mod world;
 
 pub use abi::{ub_check_name, DEFAULT_ALLOCA_LIMIT};
 pub use format::{format_registers, MAX_FORMATTED};
 pub use heap::{
-    HeapPlace, HeapStats, ALIGN as HEAP_ALIGN, CANARY as HEAP_CANARY, RED_ZONE as HEAP_RED_ZONE,
+    BlockInfo, CallStack, HeapPlace, HeapStats, ALIGN as HEAP_ALIGN, CANARY as HEAP_CANARY,
+    DEFAULT_QUARANTINE, RED_ZONE as HEAP_RED_ZONE,
 };
+pub use input::InputSource;
 pub use output::{OutputSink, DEFAULT_BUFFER_LIMIT};
 pub use runtime::{abi_helper_names, c_name, helper_names, Runtime, RuntimeSnapshot};
-pub use stdio::{STDERR_HANDLE, STDOUT_HANDLE};
 pub use stdlib::assert_message;
+pub use stream::{
+    DEFAULT_FILE_WRITE_LIMIT, DEFAULT_MAX_OPEN_FILES, STDERR_HANDLE, STDIN_HANDLE, STDOUT_HANDLE,
+};
+pub use world::TimeSource;
 
 mod headers {
     include!(concat!(env!("OUT_DIR"), "/headers.rs"));

@@ -10,12 +10,24 @@
 //! bind to those. Where `libm.so.6` cannot be opened (not a glibc host),
 //! the linked definitions are used.
 //!
-//! Every wrapper is safe: the functions are pure apart from `errno` and the
-//! floating-point status flags, which no BPF program can observe, and the
-//! pointer out-parameters point at locals of the wrapper.
+//! Every wrapper is safe: the functions are pure apart from `errno` (kept
+//! for the caller: [`take_errno`]) and the floating-point status flags,
+//! which no BPF program can observe, and the pointer out-parameters point
+//! at locals of the wrapper.
 
 use std::ffi::{c_int, c_long, c_void, CStr};
 use std::sync::OnceLock;
+
+thread_local! {
+    /// `errno` as the last libm call left it (0: it set none).
+    static LAST_ERRNO: std::cell::Cell<c_int> = const { std::cell::Cell::new(0) };
+}
+
+/// The `errno` the last libm call set (`EDOM`, `ERANGE`), or 0, and
+/// forgets it: what a C program's `errno` would hold after that call.
+pub(crate) fn take_errno() -> c_int {
+    LAST_ERRNO.replace(0)
+}
 
 /// `libm.so.6`, opened once; null when it cannot be.
 fn libm_handle() -> usize {
@@ -64,8 +76,14 @@ macro_rules! libm {
                         None => linked::$name,
                     }
                 });
-                // SAFETY: a pure libm function of plain values (see the module doc).
-                unsafe { f($($arg),*) }
+                // SAFETY: a pure libm function of plain values (see the
+                // module doc); errno is this thread's.
+                unsafe {
+                    *libc::__errno_location() = 0;
+                    let r = f($($arg),*);
+                    LAST_ERRNO.set(*libc::__errno_location());
+                    r
+                }
             }
         )*
     };

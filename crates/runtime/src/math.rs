@@ -4,8 +4,9 @@
 //!
 //! Pointer out-parameters (`frexp`'s exponent, `modf`'s integral part,
 //! `remquo`'s quotient) are checked like every other pointer. `nan(tag)`
-//! reads its tag as glibc does. Not provided: `signgam` (use `lgamma_r`),
-//! `errno` (math errors are not reported; `math_errhandling` is 0).
+//! reads its tag as glibc does. `errno` is set as glibc's libm sets it
+//! (the runtime copies it after each call; `math_errhandling` is
+//! `MATH_ERRNO`). Not provided: `signgam` (use `lgamma_r`).
 
 use crate::ctx::Ctx;
 use crate::float::{d1, d2, double, float, ret_double, ret_float, s1, s2};

@@ -1,39 +1,21 @@
-//! `<stdio.h>`: the printf family (`printf`, `fprintf`, `sprintf`,
-//! `snprintf` and their `v*` forms), puts, putchar and the stream variants
-//! on `stdout` and `stderr` (which the header defines as the stream handles
-//! 1 and 2).
+//! `<stdio.h>` output: the printf family (`printf`, `fprintf`, `sprintf`,
+//! `snprintf` and their `v*` forms), puts, putchar and the stream variants,
+//! on `stdout`, `stderr` and open files (`FILE *` handles: `stream.rs`).
 //!
 //! Each variadic function exists twice (docs/abi.md): under its C name it
 //! takes a va block (full mode), under `__bpf_strict_<name>` its values in
 //! registers (strict mode, where `<stdio.h>` renames the declarations).
 
 use crate::ctx::Ctx;
-use crate::format::{format, Args, VaReader};
+use crate::fileio::{put, EOF};
+use crate::format::{format_hosted, Args, CountStore, Hosted, VaReader};
 use crate::output::{OutputSink, WriteError};
 use crate::runtime::Imp;
 use crate::vmstr::{int_ret, len_arg};
 use bpf_vm::{HelperError, Memory};
 
-/// The handle value of `stdout` in `<stdio.h>`.
-pub const STDOUT_HANDLE: u64 = 1;
-/// The handle value of `stderr` in `<stdio.h>`.
-pub const STDERR_HANDLE: u64 = 2;
-/// `EOF` as a register value.
-const EOF: u64 = -1i64 as u64;
-
-/// The sink a `FILE *` argument names.
-fn stream<'a>(cx: &'a Ctx, func: &str, handle: u64) -> Result<&'a OutputSink, HelperError> {
-    match handle {
-        STDOUT_HANDLE => Ok(&cx.stdout),
-        STDERR_HANDLE => Ok(&cx.stderr),
-        _ => Err(HelperError::Fault(format!(
-            "{func}: {handle:#x} is not an output stream (only stdout and stderr exist)"
-        ))),
-    }
-}
-
 /// Writes `bytes`; `Ok(false)` when the host writer failed (C's EOF / -1).
-fn emit(sink: &OutputSink, func: &str, bytes: &[u8]) -> Result<bool, HelperError> {
+pub(crate) fn emit(sink: &OutputSink, func: &str, bytes: &[u8]) -> Result<bool, HelperError> {
     match sink.write(bytes) {
         Ok(()) => Ok(true),
         Err(e @ WriteError::LimitExceeded(_)) => Err(HelperError::Fault(format!("{func}: {e}"))),
@@ -60,29 +42,42 @@ pub(crate) enum Abi {
 /// Formats the string at `fmt` with the values that follow the `fixed`
 /// arguments in `a`, as `abi` passes them. A `va_list` is left advanced
 /// past the values read, as on x86-64.
-fn formatted(
+pub(crate) fn formatted(
     cx: &Ctx,
     func: &str,
     mem: &mut Memory,
     a: &[u64; 5],
     fixed: usize,
     abi: Abi,
-) -> Result<Vec<u8>, HelperError> {
+) -> Result<Formatted, HelperError> {
     let check = |a, n| cx.check(func, a, n);
     let fmt = cx.string(func, mem, a[fixed - 1])?;
+    let errno = cx.errno_now(mem);
+    let mut stores = Vec::new();
     let (text, advanced) = match abi {
         Abi::Strict => {
             let mut args = Args::Registers {
                 values: &a[fixed..],
                 next: 0,
             };
-            (format(mem, &check, func, fmt, &mut args)?, None)
+            let hosted = Hosted {
+                errno,
+                stores: &mut stores,
+            };
+            (
+                format_hosted(mem, &check, func, fmt, &mut args, hosted)?,
+                None,
+            )
         }
         Abi::Block | Abi::List => {
             let list = matches!(abi, Abi::List);
             let reader = VaReader::new(mem, &check, func, a[fixed], list)?;
             let mut args = Args::Va(reader);
-            let text = format(mem, &check, func, fmt, &mut args)?;
+            let hosted = Hosted {
+                errno,
+                stores: &mut stores,
+            };
+            let text = format_hosted(mem, &check, func, fmt, &mut args, hosted)?;
             match args {
                 Args::Va(reader) if list => (text, Some(reader)),
                 _ => (text, None),
@@ -93,16 +88,29 @@ fn formatted(
         check(a[fixed], 8)?;
         reader.write_back(mem)?;
     }
-    Ok(text)
+    Ok(Formatted { text, stores })
 }
 
-/// Writes formatted text; the byte count, or EOF when the host writer failed.
-fn print_to(sink: &OutputSink, func: &str, text: &[u8]) -> Result<u64, HelperError> {
-    Ok(if emit(sink, func, text)? {
-        count(text.len())
-    } else {
-        EOF
-    })
+/// Formatted text and the `%n` stores still to make.
+pub(crate) struct Formatted {
+    pub(crate) text: Vec<u8>,
+    stores: Vec<CountStore>,
+}
+
+impl Formatted {
+    /// Makes the `%n` stores (after the text went out, as C's would be seen).
+    pub(crate) fn store_counts(
+        &self,
+        cx: &Ctx,
+        func: &str,
+        mem: &mut Memory,
+    ) -> Result<(), HelperError> {
+        for s in &self.stores {
+            cx.check(func, s.addr, s.size)?;
+            mem.store(s.addr, s.size, s.value)?;
+        }
+        Ok(())
+    }
 }
 
 /// `int printf(const char *fmt, ...)`, `vprintf(fmt, ap)`.
@@ -113,8 +121,10 @@ pub(crate) fn printf(
     func: &str,
     abi: Abi,
 ) -> Result<u64, HelperError> {
-    let text = formatted(cx, func, mem, &a, 1, abi)?;
-    print_to(&cx.stdout, func, &text)
+    let f = formatted(cx, func, mem, &a, 1, abi)?;
+    let ok = put(cx, mem, func, crate::stream::STDOUT_HANDLE, &f.text)?;
+    f.store_counts(cx, func, mem)?;
+    Ok(if ok { count(f.text.len()) } else { EOF })
 }
 
 /// `int fprintf(FILE *stream, const char *fmt, ...)`, `vfprintf`.
@@ -125,9 +135,11 @@ pub(crate) fn fprintf(
     func: &str,
     abi: Abi,
 ) -> Result<u64, HelperError> {
-    let sink = stream(cx, func, a[0])?;
-    let text = formatted(cx, func, mem, &a, 2, abi)?;
-    print_to(sink, func, &text)
+    crate::fileio::target(cx, func, a[0])?;
+    let f = formatted(cx, func, mem, &a, 2, abi)?;
+    let ok = put(cx, mem, func, a[0], &f.text)?;
+    f.store_counts(cx, func, mem)?;
+    Ok(if ok { count(f.text.len()) } else { EOF })
 }
 
 /// `int snprintf(char *buf, size_t n, const char *fmt, ...)`, `vsnprintf`.
@@ -140,7 +152,8 @@ pub(crate) fn snprintf(
     abi: Abi,
 ) -> Result<u64, HelperError> {
     let (buf, n) = (a[0], len_arg(a[1]));
-    let text = formatted(cx, func, mem, &a, 3, abi)?;
+    let f = formatted(cx, func, mem, &a, 3, abi)?;
+    let text = &f.text;
     if n > 0 {
         cx.check(func, buf, n)?;
         let dst = mem.slice_mut(buf, n)?;
@@ -148,6 +161,7 @@ pub(crate) fn snprintf(
         dst[..k].copy_from_slice(&text[..k]);
         dst[k] = 0;
     }
+    f.store_counts(cx, func, mem)?;
     Ok(count(text.len()))
 }
 
@@ -159,11 +173,13 @@ pub(crate) fn sprintf(
     func: &str,
     abi: Abi,
 ) -> Result<u64, HelperError> {
-    let mut text = formatted(cx, func, mem, &a, 2, abi)?;
+    let f = formatted(cx, func, mem, &a, 2, abi)?;
+    let mut text = f.text.clone();
     let n = text.len();
     text.push(0);
     cx.check(func, a[0], text.len())?;
     mem.write_bytes(a[0], &text)?;
+    f.store_counts(cx, func, mem)?;
     Ok(count(n))
 }
 
@@ -208,26 +224,35 @@ pub(crate) const PRINTF_FAMILY: &[(&str, Imp)] = &[
 pub(crate) fn puts(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
     let mut line = cx.string("puts", mem, a[0])?.to_vec();
     line.push(b'\n');
-    Ok(if emit(&cx.stdout, "puts", &line)? {
-        count(line.len())
-    } else {
-        EOF
-    })
+    Ok(
+        if put(cx, mem, "puts", crate::stream::STDOUT_HANDLE, &line)? {
+            count(line.len())
+        } else {
+            EOF
+        },
+    )
 }
 
 /// `int fputs(const char *s, FILE *stream)`.
 pub(crate) fn fputs(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    let sink = stream(cx, "fputs", a[1])?;
-    Ok(if emit(sink, "fputs", cx.string("fputs", mem, a[0])?)? {
+    crate::fileio::target(cx, "fputs", a[1])?;
+    let s = cx.string("fputs", mem, a[0])?.to_vec();
+    Ok(if put(cx, mem, "fputs", a[1], &s)? {
         1
     } else {
         EOF
     })
 }
 
-fn put_byte(sink: &OutputSink, func: &str, c: u64) -> Result<u64, HelperError> {
+fn put_byte(
+    cx: &Ctx,
+    mem: &mut Memory,
+    func: &str,
+    handle: u64,
+    c: u64,
+) -> Result<u64, HelperError> {
     let byte = c as u8;
-    Ok(if emit(sink, func, &[byte])? {
+    Ok(if put(cx, mem, func, handle, &[byte])? {
         u64::from(byte)
     } else {
         EOF
@@ -235,26 +260,32 @@ fn put_byte(sink: &OutputSink, func: &str, c: u64) -> Result<u64, HelperError> {
 }
 
 /// `int putchar(int c)`.
-pub(crate) fn putchar(cx: &Ctx, _: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    put_byte(&cx.stdout, "putchar", a[0])
+pub(crate) fn putchar(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    put_byte(cx, mem, "putchar", crate::stream::STDOUT_HANDLE, a[0])
 }
 
 /// `int fputc(int c, FILE *stream)`.
-pub(crate) fn fputc(cx: &Ctx, _: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    put_byte(stream(cx, "fputc", a[1])?, "fputc", a[0])
+pub(crate) fn fputc(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    put_byte(cx, mem, "fputc", a[1], a[0])
 }
 
 /// `int putc(int c, FILE *stream)`.
-pub(crate) fn putc(cx: &Ctx, _: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    put_byte(stream(cx, "putc", a[1])?, "putc", a[0])
+pub(crate) fn putc(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    put_byte(cx, mem, "putc", a[1], a[0])
 }
 
-/// `int fflush(FILE *stream)`: flushes one stream, or both for NULL.
+/// `int fflush(FILE *stream)`: flushes one stream, or every stream for
+/// NULL (files write through at once; input streams have nothing to flush).
 pub(crate) fn fflush(cx: &Ctx, _: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    use crate::fileio::Target;
     let ok = if a[0] == 0 {
         cx.stdout.flush().is_ok() & cx.stderr.flush().is_ok()
     } else {
-        stream(cx, "fflush", a[0])?.flush().is_ok()
+        match crate::fileio::target(cx, "fflush", a[0])? {
+            Target::Stdout => cx.stdout.flush().is_ok(),
+            Target::Stderr => cx.stderr.flush().is_ok(),
+            Target::Stdin | Target::File(_) => true,
+        }
     };
     Ok(if ok { 0 } else { EOF })
 }

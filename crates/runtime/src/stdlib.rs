@@ -1,9 +1,10 @@
 //! `<stdlib.h>` and `<assert.h>`: the heap, number parsing, `abs`,
-//! `rand`, and the ways a program stops (`abort`, `exit`, failed `assert`).
+//! `rand`, and a failed `assert` (`exit`, `abort` and friends are in
+//! `process.rs`).
 
 use crate::ctx::Ctx;
 use crate::rand::GlibcRandom;
-use crate::strconv::{parse, to_signed, to_unsigned, Parsed};
+use crate::strconv::{parse, signed_overflows, to_signed, to_unsigned, Parsed};
 use crate::strtod::{self, Format};
 use crate::vmstr::{int_arg, int_ret, len_arg, text_or_placeholder};
 use bpf_vm::{HelperError, Memory};
@@ -33,7 +34,7 @@ pub(crate) fn free(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, Helpe
 }
 
 /// Parses the string at `s` and stores the end position through `endptr`
-/// (if not NULL). `None` for an invalid base.
+/// (if not NULL). `None` for an invalid base (`errno = EINVAL`, as glibc).
 fn strto(
     cx: &Ctx,
     func: &str,
@@ -43,6 +44,7 @@ fn strto(
     base: i32,
 ) -> Result<Option<Parsed>, HelperError> {
     let Some(p) = parse(cx.string(func, mem, s)?, base) else {
+        cx.set_errno(mem, libc::EINVAL)?;
         return Ok(None);
     };
     if endptr != 0 {
@@ -52,25 +54,43 @@ fn strto(
     Ok(Some(p))
 }
 
-/// `long strtol(const char *s, char **endptr, int base)` (also `strtoll`).
+/// `strtol`'s value, with `errno = ERANGE` when it clamps.
+fn signed(cx: &Ctx, mem: &mut Memory, p: Option<Parsed>) -> Result<i64, HelperError> {
+    let Some(p) = p else { return Ok(0) };
+    if signed_overflows(p) {
+        cx.set_errno(mem, libc::ERANGE)?;
+    }
+    Ok(to_signed(p))
+}
+
+/// `long strtol(const char *s, char **endptr, int base)` (also `strtoll`,
+/// `strtoimax`).
 pub(crate) fn strtol(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    Ok(strto(cx, "strtol", mem, a[0], a[1], int_arg(a[2]))?.map_or(0, |p| to_signed(p) as u64))
+    let p = strto(cx, "strtol", mem, a[0], a[1], int_arg(a[2]))?;
+    Ok(signed(cx, mem, p)? as u64)
 }
 
-/// `unsigned long strtoul(const char *s, char **endptr, int base)` (also `strtoull`).
+/// `unsigned long strtoul(const char *s, char **endptr, int base)` (also
+/// `strtoull`, `strtoumax`).
 pub(crate) fn strtoul(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    Ok(strto(cx, "strtoul", mem, a[0], a[1], int_arg(a[2]))?.map_or(0, to_unsigned))
+    let p = strto(cx, "strtoul", mem, a[0], a[1], int_arg(a[2]))?;
+    if p.is_some_and(|p| p.overflow) {
+        cx.set_errno(mem, libc::ERANGE)?;
+    }
+    Ok(p.map_or(0, to_unsigned))
 }
 
-/// `int atoi(const char *s)`: `(int) strtol(s, NULL, 10)`.
+/// `int atoi(const char *s)`: `(int) strtol(s, NULL, 10)` (glibc's, so a
+/// value out of `long`'s range sets `errno`).
 pub(crate) fn atoi(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    let v = strto(cx, "atoi", mem, a[0], 0, 10)?.map_or(0, to_signed);
-    Ok(int_ret(v as i32))
+    let p = strto(cx, "atoi", mem, a[0], 0, 10)?;
+    Ok(int_ret(signed(cx, mem, p)? as i32))
 }
 
 /// `long atol(const char *s)` (also `atoll`): `strtol(s, NULL, 10)`.
 pub(crate) fn atol(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    Ok(strto(cx, "atol", mem, a[0], 0, 10)?.map_or(0, to_signed) as u64)
+    let p = strto(cx, "atol", mem, a[0], 0, 10)?;
+    Ok(signed(cx, mem, p)? as u64)
 }
 
 /// Parses a floating-point number at `s` and stores the end position
@@ -87,6 +107,9 @@ fn strto_float(
     if endptr != 0 {
         cx.check(func, endptr, 8)?;
         mem.store(endptr, 8, s + p.end as u64)?;
+    }
+    if p.range_error {
+        cx.set_errno(mem, libc::ERANGE)?;
     }
     Ok(p.bits)
 }
@@ -132,16 +155,6 @@ pub(crate) fn srand(cx: &Ctx, _: &mut Memory, a: [u64; 5]) -> Result<u64, Helper
     Ok(0)
 }
 
-/// `void abort(void)`.
-pub(crate) fn abort(_: &Ctx, _: &mut Memory, _: [u64; 5]) -> Result<u64, HelperError> {
-    Err(HelperError::Abort("abort() called".to_string()))
-}
-
-/// `void exit(int status)`.
-pub(crate) fn exit(_: &Ctx, _: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
-    Err(HelperError::Exit(int_arg(a[0])))
-}
-
 /// `void __bpf_assert_fail(const char *expr, const char *file, int line,
 /// const char *func)`, called by `<assert.h>`'s `assert`.
 pub(crate) fn assert_fail(_: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
@@ -177,6 +190,127 @@ pub fn assert_message(expr: &str, file: &str, line: i32, func: &str) -> String {
     } else {
         format!("Assertion failed: {expr} ({place}, in {func})")
     }
+}
+
+/// Stores a `div`-family result `{quot, rem}` of `size`-byte members at `out`.
+fn store_div(
+    cx: &Ctx,
+    func: &str,
+    mem: &mut Memory,
+    out: u64,
+    q: i64,
+    r: i64,
+    size: usize,
+) -> Result<u64, HelperError> {
+    cx.check(func, out, 2 * size)?;
+    mem.slice_mut(out, 2 * size)?;
+    mem.store(out, size, q as u64)?;
+    mem.store(out + size as u64, size, r as u64)?;
+    Ok(0)
+}
+
+/// Division by zero, or the quotient out of range (x86 traps on both).
+fn div_fault(func: &str) -> HelperError {
+    HelperError::Undefined(format!(
+        "{func}: division by zero (or the minimum value by -1)"
+    ))
+}
+
+/// `div_t div(int a, int b)`: the result through the hidden result pointer
+/// the ABI gives an aggregate return (`div(out, a, b)`).
+pub(crate) fn div(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    let (x, y) = (int_arg(a[1]), int_arg(a[2]));
+    let (q, r) = x
+        .checked_div(y)
+        .zip(x.checked_rem(y))
+        .ok_or_else(|| div_fault("div"))?;
+    store_div(cx, "div", mem, a[0], i64::from(q), i64::from(r), 4)
+}
+
+/// `ldiv_t ldiv(long a, long b)` (also `lldiv`, `imaxdiv`).
+pub(crate) fn ldiv(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    let (x, y) = (a[1] as i64, a[2] as i64);
+    let (q, r) = x
+        .checked_div(y)
+        .zip(x.checked_rem(y))
+        .ok_or_else(|| div_fault("ldiv"))?;
+    store_div(cx, "ldiv", mem, a[0], q, r, 8)
+}
+
+/// `char *getenv(const char *name)`: a session has no environment (NULL).
+pub(crate) fn getenv(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    cx.string("getenv", mem, a[0])?;
+    Ok(0)
+}
+
+/// One multibyte character of the C locale (ASCII) at `s` with `n` bytes
+/// available: its value and length, or `None` (`EILSEQ`).
+fn mb_char(
+    cx: &Ctx,
+    func: &str,
+    mem: &mut Memory,
+    s: u64,
+    n: u64,
+) -> Result<Option<(u8, u64)>, HelperError> {
+    if n == 0 {
+        cx.set_errno(mem, libc::EILSEQ)?;
+        return Ok(None);
+    }
+    cx.check(func, s, 1)?;
+    let b = mem.load(s, 1)? as u8;
+    if b > 0x7f {
+        cx.set_errno(mem, libc::EILSEQ)?;
+        return Ok(None);
+    }
+    Ok(Some((b, u64::from(b != 0))))
+}
+
+/// `int mblen(const char *s, size_t n)`.
+pub(crate) fn mblen(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    if a[0] == 0 {
+        return Ok(0);
+    }
+    Ok(mb_char(cx, "mblen", mem, a[0], a[1])?.map_or(int_ret(-1), |(_, len)| len))
+}
+
+/// `int mbtowc(wchar_t *wc, const char *s, size_t n)`.
+pub(crate) fn mbtowc(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    if a[1] == 0 {
+        return Ok(0);
+    }
+    let Some((b, len)) = mb_char(cx, "mbtowc", mem, a[1], a[2])? else {
+        return Ok(int_ret(-1));
+    };
+    if a[0] != 0 {
+        cx.check("mbtowc", a[0], 4)?;
+        mem.store(a[0], 4, u64::from(b))?;
+    }
+    Ok(len)
+}
+
+/// `int wctomb(char *s, wchar_t wc)`.
+pub(crate) fn wctomb(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    if a[0] == 0 {
+        return Ok(0);
+    }
+    let wc = int_arg(a[1]);
+    if !(0..=0x7f).contains(&wc) {
+        cx.set_errno(mem, libc::EILSEQ)?;
+        return Ok(int_ret(-1));
+    }
+    cx.check("wctomb", a[0], 1)?;
+    mem.store(a[0], 1, wc as u64)?;
+    Ok(1)
+}
+
+/// `int ffs(int x)` (`<strings.h>`): the lowest set bit, counted from 1.
+pub(crate) fn ffs(_: &Ctx, _: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    let x = a[0] as u32;
+    Ok(if x == 0 {
+        0
+    } else {
+        u64::from(x.trailing_zeros() + 1)
+    })
 }
 
 #[cfg(test)]

@@ -96,6 +96,16 @@ pub(crate) fn to_signed(p: Parsed) -> i64 {
     }
 }
 
+/// True when `strtol` clamps (and glibc sets `errno = ERANGE`).
+pub(crate) fn signed_overflows(p: Parsed) -> bool {
+    p.overflow
+        || if p.negative {
+            p.magnitude > i64::MIN.unsigned_abs()
+        } else {
+            p.magnitude > i64::MAX as u64
+        }
+}
+
 /// `strtoul`'s value: `u64::MAX` on overflow, negated (mod 2^64) after a `-`.
 pub(crate) fn to_unsigned(p: Parsed) -> u64 {
     if p.overflow {

@@ -272,3 +272,127 @@ pub(crate) fn strdup(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, Hel
     }
     Ok(p)
 }
+
+/// `char *strncat(char *dst, const char *src, size_t n)`: at most `n`
+/// bytes of `src`, then a NUL.
+pub(crate) fn strncat(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    let (dst, src, n) = (a[0], a[1], len_arg(a[2]));
+    let start = cx.string("strncat", mem, dst)?.len();
+    let mut bytes = cx.prefix("strncat", mem, src, n)?.to_vec();
+    let read = (bytes.len() + 1).min(n);
+    bytes.push(0);
+    cx.check("strncat", dst, start + bytes.len())?;
+    mem.slice_mut(dst + start as u64, bytes.len())?;
+    if overlaps(dst, start + bytes.len(), src, read) {
+        return Err(overlap_fault(format!("strncat({dst:#x}, {src:#x}, {n})")));
+    }
+    mem.write_bytes(dst + start as u64, &bytes)?;
+    Ok(dst)
+}
+
+/// `char *strndup(const char *s, size_t n)`.
+pub(crate) fn strndup(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    let mut bytes = cx.prefix("strndup", mem, a[0], len_arg(a[1]))?.to_vec();
+    bytes.push(0);
+    let p = cx.state.borrow_mut().heap.malloc(mem, bytes.len())?;
+    if p != 0 {
+        mem.write_bytes(p, &bytes)?;
+    }
+    Ok(p)
+}
+
+/// `char *stpcpy(char *dst, const char *src)`: like `strcpy`, returning
+/// the address of the copied NUL.
+pub(crate) fn stpcpy(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    let n = cx.string("stpcpy", mem, a[1])?.len();
+    strcpy(cx, mem, a)?;
+    Ok(a[0] + n as u64)
+}
+
+/// Compares ignoring ASCII case (the C locale), up to `n` bytes.
+fn case_compare(x: &[u8], y: &[u8], n: usize) -> (u64, usize) {
+    let lower = |s: &[u8], i: usize| s.get(i).copied().unwrap_or(0).to_ascii_lowercase();
+    for i in 0..n {
+        let (p, q) = (lower(x, i), lower(y, i));
+        if p != q {
+            return (byte_diff(p, q), i + 1);
+        }
+        if p == 0 {
+            return (0, i + 1);
+        }
+    }
+    (0, n)
+}
+
+/// `int strcasecmp(const char *a, const char *b)` (`<strings.h>`).
+pub(crate) fn strcasecmp(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    let f = "strcasecmp";
+    let (x, y) = (cx.cstr(f, mem, a[0])?, cx.cstr(f, mem, a[1])?);
+    let (r, examined) = case_compare(x, y, usize::MAX);
+    cx.check(f, a[0], examined)?;
+    cx.check(f, a[1], examined)?;
+    Ok(r)
+}
+
+/// `int strncasecmp(const char *a, const char *b, size_t n)`.
+pub(crate) fn strncasecmp(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    let (f, n) = ("strncasecmp", len_arg(a[2]));
+    if n == 0 {
+        return Ok(0);
+    }
+    let (x, y) = (
+        cx.cstr_prefix(f, mem, a[0], n)?,
+        cx.cstr_prefix(f, mem, a[1], n)?,
+    );
+    let (r, examined) = case_compare(x, y, n);
+    cx.check(f, a[0], examined)?;
+    cx.check(f, a[1], examined)?;
+    Ok(r)
+}
+
+/// `size_t strxfrm(char *dst, const char *src, size_t n)`: in the C
+/// locale, a copy (when it fits) and the length.
+pub(crate) fn strxfrm(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    let (dst, n) = (a[0], len_arg(a[2]));
+    let src = cx.string("strxfrm", mem, a[1])?.to_vec();
+    if src.len() < n {
+        let mut bytes = src.clone();
+        bytes.push(0);
+        cx.check("strxfrm", dst, bytes.len())?;
+        mem.write_bytes(dst, &bytes)?;
+    }
+    Ok(src.len() as u64)
+}
+
+/// `void *memccpy(void *dst, const void *src, int c, size_t n)`: copies up
+/// to and including the first `c`; the byte after it in `dst`, or NULL.
+pub(crate) fn memccpy(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    let (dst, src, c, n) = (a[0], a[1], a[2] as u8, len_arg(a[3]));
+    let found = scan(mem, src, n, c)?;
+    let len = found.map_or(n, |i| i + 1);
+    copy(cx, "memccpy", mem, dst, src, len, false)?;
+    Ok(found.map_or(0, |i| dst + i as u64 + 1))
+}
+
+/// `void *memrchr(const void *s, int c, size_t n)` (GNU).
+pub(crate) fn memrchr(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    let n = len_arg(a[2]);
+    if n == 0 {
+        return Ok(0);
+    }
+    cx.check("memrchr", a[0], n)?;
+    let at = mem.slice(a[0], n)?.iter().rposition(|b| *b == a[1] as u8);
+    Ok(at.map_or(0, |i| a[0] + i as u64))
+}
+
+/// `void bzero(void *s, size_t n)` (`<strings.h>`).
+pub(crate) fn bzero(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    memset(cx, mem, [a[0], 0, a[1], 0, 0])?;
+    Ok(0)
+}
+
+/// `void bcopy(const void *src, void *dst, size_t n)` (`<strings.h>`): memmove.
+pub(crate) fn bcopy(cx: &Ctx, mem: &mut Memory, a: [u64; 5]) -> Result<u64, HelperError> {
+    copy(cx, "bcopy", mem, a[1], a[0], len_arg(a[2]), true)?;
+    Ok(0)
+}

@@ -60,6 +60,9 @@ impl Format {
 pub(crate) struct ParsedFloat {
     pub bits: u64,
     pub end: usize,
+    /// glibc sets `errno = ERANGE`: a finite number overflowed to
+    /// infinity, or the result is tiny (zero or subnormal) and inexact.
+    pub range_error: bool,
 }
 
 fn is_c_space(b: u8) -> bool {
@@ -82,6 +85,7 @@ pub(crate) fn parse(s: &[u8], format: Format) -> ParsedFloat {
         i += 1;
     }
     let rest = &s[i..];
+    let mut inexact = false;
     let (bits, len) = if starts_with_ignore_case(rest, b"inf") {
         let len = if starts_with_ignore_case(rest, b"infinity") {
             8
@@ -91,17 +95,26 @@ pub(crate) fn parse(s: &[u8], format: Format) -> ParsedFloat {
         (format.inf(), len)
     } else if starts_with_ignore_case(rest, b"nan") {
         nan_with_sequence(rest, format)
-    } else if let Some(parsed) = hex(rest, format) {
-        parsed
-    } else if let Some(parsed) = decimal(rest, format) {
-        parsed
+    } else if let Some((bits, len, lost)) = hex(rest, format) {
+        inexact = lost;
+        (bits, len)
+    } else if let Some((bits, len, lost)) = decimal(rest, format) {
+        inexact = lost;
+        (bits, len)
     } else {
-        return ParsedFloat { bits: 0, end: 0 };
+        return ParsedFloat {
+            bits: 0,
+            end: 0,
+            range_error: false,
+        };
     };
     let sign = if negative { format.sign() } else { 0 };
+    let numeric = !starts_with_ignore_case(rest, b"inf") && !starts_with_ignore_case(rest, b"nan");
+    let tiny = bits < (1 << format.mant_bits());
     ParsedFloat {
         bits: bits | sign,
         end: i + len,
+        range_error: numeric && (bits == format.inf() || (tiny && inexact)),
     }
 }
 
@@ -156,8 +169,9 @@ fn exponent(s: &[u8], mut i: usize) -> Option<(i64, usize)> {
     (i > start).then_some((if negative { -e } else { e }, i))
 }
 
-/// A hexadecimal number (`0x` with at least one hex digit) at the start of `s`.
-fn hex(s: &[u8], format: Format) -> Option<(u64, usize)> {
+/// A hexadecimal number (`0x` with at least one hex digit) at the start of
+/// `s`: bits, length, and whether the value was rounded.
+fn hex(s: &[u8], format: Format) -> Option<(u64, usize, bool)> {
     if !(s.first() == Some(&b'0') && matches!(s.get(1), Some(b'x' | b'X'))) {
         return None;
     }
@@ -199,7 +213,37 @@ fn hex(s: &[u8], format: Format) -> Option<(u64, usize)> {
             i = j;
         }
     }
-    Some((round_binary(mant, sticky, exp2, format), i))
+    let bits = round_binary(mant, sticky, exp2, format);
+    Some((bits, i, !is_exact_binary(bits, mant, sticky, exp2, format)))
+}
+
+/// True if `bits` is exactly `mant × 2^exp2` (and nothing was `sticky`).
+fn is_exact_binary(bits: u64, mant: u64, sticky: bool, exp2: i64, format: Format) -> bool {
+    if sticky || bits >= format.inf() {
+        return mant == 0 && !sticky;
+    }
+    if mant == 0 {
+        return bits == 0;
+    }
+    // The value of `bits`: m × 2^e.
+    let mb = format.mant_bits();
+    let biased = (bits >> mb) as i64;
+    let frac = bits & ((1 << mb) - 1);
+    let (m, e) = if biased == 0 {
+        (frac, format.min_lsb_exp())
+    } else {
+        (frac | 1 << mb, format.min_lsb_exp() + biased - 1)
+    };
+    if m == 0 {
+        return false;
+    }
+    // Compare m × 2^e with mant × 2^exp2, both reduced to odd mantissas.
+    let (tm, te) = (m >> m.trailing_zeros(), e + i64::from(m.trailing_zeros()));
+    let (um, ue) = (
+        mant >> mant.trailing_zeros(),
+        exp2 + i64::from(mant.trailing_zeros()),
+    );
+    tm == um && te == ue
 }
 
 /// The bits of `mant × 2^exp2` (plus a little more when `sticky`), rounded
@@ -242,8 +286,10 @@ fn max_exp(format: Format) -> i64 {
     }
 }
 
-/// A decimal number at the start of `s`, rounded by Rust's parser.
-fn decimal(s: &[u8], format: Format) -> Option<(u64, usize)> {
+/// A decimal number at the start of `s`, rounded by Rust's parser: bits,
+/// length, and (for tiny results, the only ones that need it) whether the
+/// value was rounded.
+fn decimal(s: &[u8], format: Format) -> Option<(u64, usize, bool)> {
     let mut i = 0;
     let mut digits = 0;
     let mut seen_point = false;
@@ -258,18 +304,37 @@ fn decimal(s: &[u8], format: Format) -> Option<(u64, usize)> {
     if digits == 0 {
         return None;
     }
-    let mut text = String::from_utf8_lossy(&s[..i]).into_owned();
+    let mantissa = &s[..i];
+    let mut text = String::from_utf8_lossy(mantissa).into_owned();
+    let mut exp10 = 0;
     if let Some(&(b'e' | b'E')) = s.get(i) {
         if let Some((e, j)) = exponent(s, i) {
             text.push_str(&format!("e{e}"));
+            exp10 = e;
             i = j;
         }
     }
-    let bits = match format {
-        Format::F64 => text.parse::<f64>().ok()?.to_bits(),
-        Format::F32 => u64::from(text.parse::<f32>().ok()?.to_bits()),
+    let (bits, value) = match format {
+        Format::F64 => {
+            let v = text.parse::<f64>().ok()?;
+            (v.to_bits(), v)
+        }
+        Format::F32 => {
+            let v = text.parse::<f32>().ok()?;
+            (u64::from(v.to_bits()), f64::from(v))
+        }
     };
-    Some((bits, i))
+    let tiny = bits < (1 << format.mant_bits());
+    let inexact = tiny && {
+        let digits: Vec<u8> = mantissa
+            .iter()
+            .filter(|c| c.is_ascii_digit())
+            .map(|c| c - b'0')
+            .collect();
+        let int_digits = mantissa.iter().take_while(|c| **c != b'.').count() as i64;
+        !crate::format::Decimal::of(value).equals(&digits, int_digits + exp10)
+    };
+    Some((bits, i, inexact))
 }
 
 #[cfg(test)]

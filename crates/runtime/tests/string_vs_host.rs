@@ -239,3 +239,87 @@ fn overlapping_copies_are_faults() {
     // Adjacent, not overlapping: fine.
     env.ok("memcpy", &[buf + 4, buf, 4]);
 }
+
+/// Text for the scanning functions: letters, separators and a high byte.
+fn text(max: usize) -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(
+        proptest::sample::select(vec![b'a', b'b', b',', b' ', b';', b'A', 0xe9]),
+        0..max,
+    )
+}
+
+extern "C" {
+    fn strtok_r(s: *mut c_char, delim: *const c_char, save: *mut *mut c_char) -> *mut c_char;
+    fn strsep(sp: *mut *mut c_char, delim: *const c_char) -> *mut c_char;
+    fn strcasecmp(a: *const c_char, b: *const c_char) -> c_int;
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn spans_and_searches(s in text(24), set in text(4)) {
+        let mut env = Env::new();
+        let (hs, hset) = (with_nul(s.clone()), with_nul(set.clone()));
+        let (vs, vset) = (env.cstr(&s), env.cstr(&set));
+        let (p, q) = (hs.as_ptr() as *const c_char, hset.as_ptr() as *const c_char);
+        // SAFETY: NUL-terminated host strings.
+        let (span, cspan, brk) = unsafe { (libc::strspn(p, q), libc::strcspn(p, q), libc::strpbrk(p, q)) };
+        prop_assert_eq!(env.ok("strspn", &[vs, vset]) as usize, span);
+        prop_assert_eq!(env.ok("strcspn", &[vs, vset]) as usize, cspan);
+        prop_assert_eq!(vm_offset(env.ok("strpbrk", &[vs, vset]), vs), host_offset(brk.cast(), hs.as_ptr()));
+        // SAFETY: as above.
+        let cmp = unsafe { strcasecmp(p, q) };
+        prop_assert_eq!(sign(env.ok("strcasecmp", &[vs, vset])), cmp.signum());
+    }
+
+    #[test]
+    fn tokens_like_glibc(s in text(24), delims in text(3)) {
+        let mut env = Env::new();
+        // Host: strtok_r over a copy; the runtime's strtok, strtok_r and strsep.
+        let mut hs = with_nul(s.clone());
+        let hd = with_nul(delims.clone());
+        let base = hs.as_mut_ptr();
+        let mut save: *mut c_char = std::ptr::null_mut();
+        let mut host = Vec::new();
+        // SAFETY: a NUL-terminated buffer we own, tokenized in place.
+        unsafe {
+            let mut t = strtok_r(base.cast(), hd.as_ptr().cast(), &mut save);
+            while !t.is_null() {
+                host.push(t as usize - base as usize);
+                t = strtok_r(std::ptr::null_mut(), hd.as_ptr().cast(), &mut save);
+            }
+        }
+        let (v, vd) = (env.cstr(&s), env.cstr(&delims));
+        let mut ours = Vec::new();
+        let mut t = env.ok("strtok", &[v, vd]);
+        while t != 0 {
+            ours.push((t - v) as usize);
+            t = env.ok("strtok", &[0, vd]);
+        }
+        prop_assert_eq!(&ours, &host);
+        prop_assert_eq!(env.mem.read_bytes(v, s.len()).unwrap(), hs[..s.len()].to_vec());
+
+        let mut hs = with_nul(s.clone());
+        let mut p: *mut c_char = hs.as_mut_ptr().cast();
+        let base = p as usize;
+        let mut host = Vec::new();
+        // SAFETY: as above.
+        unsafe {
+            loop {
+                let t = strsep(&mut p, hd.as_ptr().cast());
+                if t.is_null() { break; }
+                host.push(t as usize - base);
+            }
+        }
+        let v = env.cstr(&s);
+        let sp = env.data(&v.to_le_bytes());
+        let mut ours = Vec::new();
+        loop {
+            let t = env.ok("strsep", &[sp, vd]);
+            if t == 0 { break; }
+            ours.push((t - v) as usize);
+        }
+        prop_assert_eq!(ours, host);
+    }
+}

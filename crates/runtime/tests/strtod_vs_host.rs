@@ -51,7 +51,18 @@ fn check(env: &mut Env, func: &str, text: &str) -> Result<(), TestCaseError> {
         }
     };
     let got = env.ok(func, &[s, end]);
-    prop_assert_eq!(got, expected, "{}({:?})", func, text);
+    if func == "strtof" && got != expected && glibc_misrounds(text, expected) {
+        // SAFETY: NUL-terminated input.
+        let exact = unsafe { libc::strtod(c.as_ptr(), std::ptr::null_mut()) };
+        prop_assert_eq!(
+            got,
+            u64::from((exact as f32).to_bits()),
+            "strtof({:?})",
+            text
+        );
+    } else {
+        prop_assert_eq!(got, expected, "{}({:?})", func, text);
+    }
     let consumed = hend as u64 - c.as_ptr() as u64;
     prop_assert_eq!(
         env.mem.load(end, 8).unwrap() - s,
@@ -61,6 +72,18 @@ fn check(env: &mut Env, func: &str, text: &str) -> Result<(), TestCaseError> {
         text
     );
     Ok(())
+}
+
+/// glibc 2.36's `strtof` rounds some hexadecimal texts with subnormal
+/// results wrongly (`0x1.a00003p-127` is 6815744.75 units of 2^-149; glibc
+/// gives 6815744, the compiler's constant and ours 6815745). For those the
+/// reference is `strtod`'s value rounded once more to `float` (double
+/// rounding could only differ where `strtod` lands exactly on a `float`
+/// tie, which needs a 25th-to-53rd bit pattern these texts do not hit).
+fn glibc_misrounds(text: &str, host_bits: u64) -> bool {
+    let hex = text.contains("0x") || text.contains("0X");
+    let subnormal = (host_bits as u32 & 0x7f80_0000) == 0;
+    hex && subnormal
 }
 
 proptest! {
@@ -123,4 +146,13 @@ fn strtod_faults_name_the_cause() {
     assert_mem_error(env.call("strtod", &[good, ro]), ro);
     assert_eq!(env.ok("strtod", &[good, 0]), 1.5f64.to_bits());
     assert_eq!(env.ok("strtof", &[good, 0]), u64::from(1.5f32.to_bits()));
+}
+
+/// The case the property test found: correctly rounded, unlike glibc.
+#[test]
+fn strtof_rounds_hex_subnormals_correctly() {
+    let mut env = Env::new();
+    let s = env.cstr(b"0X1.a00003p-127");
+    let end = env.data(&[0; 8]);
+    assert_eq!(env.ok("strtof", &[s, end]), 6815745);
 }

@@ -10,8 +10,9 @@
 //! built from it by one constructor ([`trap_at`]), so backtraces do not
 //! depend on the engine.
 
-pub use crate::host::HelperAction;
+pub use crate::host::{HelperAction, HelperId};
 pub use crate::interp::{Kind, Op};
+pub use crate::jump::{JmpRecords, Jump};
 use crate::trap::{Trap, TrapKind};
 use crate::vm::Vm;
 use std::ops::Range;
@@ -28,9 +29,22 @@ pub struct Frame {
     /// The slot after the call; with [`RESUME_BIT`] for a function a helper called.
     pub return_pc: usize,
     pub saved: [u64; 4],
+    /// Names the activation this frame's call entered once a `setjmp` ran
+    /// in it (0: not named; see `crate::jump`).
+    pub serial: u64,
 }
 
 impl Frame {
+    /// A new (unnamed) frame.
+    #[inline]
+    pub fn new(return_pc: usize, saved: [u64; 4]) -> Frame {
+        Frame {
+            return_pc,
+            saved,
+            serial: 0,
+        }
+    }
+
     /// Code index of the `call` instruction that made this frame's callee
     /// (for a helper's callback: the call of the helper).
     pub fn call_site(&self) -> usize {
@@ -41,8 +55,7 @@ impl Frame {
 /// A helper that called a BPF function and waits for it to return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PendingHelper {
-    /// The kernel helper id.
-    pub helper: u32,
+    pub helper: HelperId,
     /// What the helper passed along with its request.
     pub state: [u64; 4],
     /// Where execution goes on once the helper returns.
@@ -50,11 +63,13 @@ pub struct PendingHelper {
 }
 
 /// What a run carries besides registers and frames: the helpers waiting
-/// for their callbacks (innermost last) and the tail calls made.
+/// for their callbacks (innermost last), the tail calls made and the
+/// `setjmp` records.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostState {
     pub pending: Vec<PendingHelper>,
     pub tail_calls: u32,
+    pub jumps: JmpRecords,
 }
 
 /// How a stretch of interpretation ([`Vm::interpret`]) ended.
@@ -67,6 +82,11 @@ pub enum Outcome {
     /// The program ended the whole run with this result (LD_ABS/LD_IND
     /// past the end of the packet), whatever frames were live.
     Ended(u64),
+    /// Only when the state has a `base_depth`: helper `helper` asked for
+    /// `jump`, which needs every frame of the run. The state is at the
+    /// helper's `call`; the owner of the base frames adds them to the
+    /// state and finishes the jump with [`Vm::jump`].
+    Jump { helper: HelperId, jump: Jump },
 }
 
 /// A run between two instructions: enough to continue it on any engine.
@@ -87,6 +107,8 @@ pub struct ExecState {
     pub pending: Vec<PendingHelper>,
     /// Tail calls made so far in the run (at most [`crate::MAX_TAIL_CALLS`]).
     pub tail_calls: u32,
+    /// The run's `setjmp` records (they name activations among `frames`).
+    pub jumps: JmpRecords,
 }
 
 impl ExecState {
@@ -103,6 +125,7 @@ impl ExecState {
             base_depth: 0,
             pending: Vec::new(),
             tail_calls: 0,
+            jumps: JmpRecords::default(),
         }
     }
 
@@ -116,9 +139,10 @@ impl ExecState {
         trap_at(kind, self.pc, &self.frames)
     }
 
-    /// Carries out what a helper asked for (see [`Vm::helper_resume`]),
-    /// as the interpreter does; `max_depth` is the call-depth limit.
-    pub fn apply(&mut self, action: HelperAction, max_depth: usize) -> Result<(), TrapKind> {
+    /// Carries out what a helper asked for (see [`Vm::helper_resume`]) in
+    /// `vm`, as the interpreter does (a jump needs `base_depth` 0).
+    pub fn apply(&mut self, action: HelperAction, vm: &mut Vm) -> Result<(), TrapKind> {
+        let max_depth = vm.config.max_call_depth;
         match action {
             HelperAction::Return { value, next } => {
                 self.regs[0] = value;
@@ -133,10 +157,9 @@ impl ExecState {
                     return Err(TrapKind::CallDepthExceeded { limit: max_depth });
                 }
                 let r = &self.regs;
-                self.frames.push(Frame {
-                    return_pc: RESUME_BIT | pending.return_pc,
-                    saved: [r[6], r[7], r[8], r[9]],
-                });
+                let saved = [r[6], r[7], r[8], r[9]];
+                self.frames
+                    .push(Frame::new(RESUME_BIT | pending.return_pc, saved));
                 self.regs[1..6].copy_from_slice(&args);
                 self.pending.push(pending);
                 self.pc = target;
@@ -145,6 +168,7 @@ impl ExecState {
                 self.regs[1] = ctx;
                 self.pc = target;
             }
+            HelperAction::Jump { helper, jump } => vm.jump(self, helper, jump)?,
         }
         Ok(())
     }
@@ -237,9 +261,52 @@ impl Vm {
         ret: u64,
         tail_calls: &mut u32,
     ) -> Result<HelperAction, TrapKind> {
-        let step = crate::host::resume_helper(&mut self.helpers, &mut self.mem, pending, ret)?;
+        let step = crate::host::resume_helper(
+            &mut self.helpers,
+            &mut self.runtime_helpers,
+            &mut self.mem,
+            pending,
+            ret,
+        )?;
         let next = pending.return_pc;
         crate::host::plan_step(&self.entries, pending.helper, step, next, tail_calls)
+    }
+
+    /// Finishes `jump`, which `helper` asked for, on `state` (at the
+    /// helper's `call`, with every frame of the run: `base_depth` 0): the
+    /// state goes on at the `setjmp`'s continuation, or the trap naming
+    /// the helper.
+    pub fn jump(
+        &mut self,
+        state: &mut ExecState,
+        helper: HelperId,
+        jump: Jump,
+    ) -> Result<(), TrapKind> {
+        if state.base_depth != 0 {
+            return Err(crate::host::helper_error(
+                &self.helpers,
+                &self.runtime_helpers,
+                helper,
+                crate::HelperError::Fault(
+                    "setjmp/longjmp while another engine holds frames of the run".into(),
+                ),
+            ));
+        }
+        let pc = state
+            .jumps
+            .apply(
+                jump,
+                &mut self.jmp_tokens,
+                &mut self.mem,
+                &mut state.frames,
+                &mut state.pending,
+                &mut state.regs,
+            )
+            .map_err(|e| {
+                crate::host::helper_error(&self.helpers, &self.runtime_helpers, helper, e)
+            })?;
+        state.pc = pc;
+        Ok(())
     }
 
     /// The legacy packet load at slot `pc` with `r[src]` = `index`: the

@@ -43,10 +43,24 @@ pub enum HelperStep {
         ctx: u64,
         on_failure: u64,
     },
+    /// `setjmp(buf)`: the VM remembers the calling function's activation,
+    /// the instruction after the `call` and r6–r9, writes an 8-byte token
+    /// naming that record at `buf` (a checked store), and returns 0 in r0.
+    /// The record lives as long as the run and the activation.
+    SetJmp { buf: u64 },
+    /// `longjmp(buf, value)`: the VM reads the token at `buf`, and if it
+    /// names a record of this run whose activation is still live, unwinds
+    /// every frame above it (abandoning helpers waiting for callbacks in
+    /// those frames), restores r6–r9 and continues after that `setjmp`'s
+    /// `call` with r0 = `value` (verbatim: C's 0 -> 1 is the helper's job).
+    /// Otherwise the run stops with a fault naming `helper`.
+    LongJmp { buf: u64, value: u64 },
 }
 
 /// A helper that may call back into BPF. Registered with
-/// [`crate::Vm::register_callback_helper`] in the kernel helper table.
+/// [`crate::Vm::register_callback_helper`] in the kernel helper table, or
+/// [`crate::Vm::register_runtime_helper`] (as [`crate::HelperImpl::Callback`])
+/// in the runtime's.
 pub type CallbackHelperFn =
     Box<dyn FnMut(&mut Memory, HelperEvent) -> Result<HelperStep, HelperError>>;
 
@@ -95,6 +109,7 @@ pub trait Device {
 use crate::exec::PendingHelper;
 use crate::interp::{Kind, Op};
 use crate::isa::INSN_SIZE;
+use crate::jump::Jump;
 use crate::memory::RegionKind;
 use crate::trap::TrapKind;
 use crate::vm::{Helper, HelperImpl};
@@ -115,6 +130,53 @@ pub enum HelperAction {
     },
     /// Go on at slot `target` in the same frame with r1 = `ctx`.
     TailCall { target: usize, ctx: u64 },
+    /// `setjmp`/`longjmp`: needs every frame of the run (see
+    /// [`crate::exec::JmpRecords`]); an error names `helper`.
+    Jump { helper: HelperId, jump: Jump },
+}
+
+/// A helper by table and index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HelperId {
+    pub index: u32,
+    /// In the runtime table (`call` with `src = 2`), else the kernel's.
+    pub runtime: bool,
+}
+
+impl HelperId {
+    /// The trap for a helper that is not (or no longer) registered.
+    fn unknown(self) -> TrapKind {
+        if self.runtime {
+            TrapKind::UnknownRuntimeHelper(self.index as i32)
+        } else {
+            TrapKind::UnknownHelper(self.index as i32)
+        }
+    }
+}
+
+/// The helper `id` names, if registered.
+fn helper_mut<'a>(
+    helpers: &'a mut [Option<Helper>],
+    runtime_helpers: &'a mut [Option<Helper>],
+    id: HelperId,
+) -> Option<&'a mut Helper> {
+    let table = if id.runtime { runtime_helpers } else { helpers };
+    table.get_mut(id.index as usize).and_then(|h| h.as_mut())
+}
+
+/// The error of helper `id` as the trap that names it.
+pub(crate) fn helper_error(
+    helpers: &[Option<Helper>],
+    runtime_helpers: &[Option<Helper>],
+    id: HelperId,
+    error: HelperError,
+) -> TrapKind {
+    let table = if id.runtime { runtime_helpers } else { helpers };
+    let helper = table
+        .get(id.index as usize)
+        .and_then(|h| h.as_ref())
+        .map_or_else(|| "?".to_string(), |h| h.name.clone());
+    TrapKind::Helper { helper, error }
 }
 
 /// The function entry at code address `addr` (a `callx` or a helper's
@@ -148,38 +210,34 @@ pub(crate) fn start_helper(
     mem: &mut Memory,
     op: &Op,
     args: [u64; 5],
-) -> Result<(u32, HelperStep), TrapKind> {
-    let id = op.imm as i32;
-    let (table, unknown) = if op.kind == Kind::CallRuntime {
-        (runtime_helpers, TrapKind::UnknownRuntimeHelper(id))
-    } else {
-        (helpers, TrapKind::UnknownHelper(id))
+) -> Result<(HelperId, HelperStep), TrapKind> {
+    let id = HelperId {
+        index: op.imm as i32 as u32,
+        runtime: op.kind == Kind::CallRuntime,
     };
-    let Some(helper) = table.get_mut(id as u32 as usize).and_then(|h| h.as_mut()) else {
-        return Err(unknown);
+    let Some(helper) = helper_mut(helpers, runtime_helpers, id) else {
+        return Err(id.unknown());
     };
     let step = match &mut helper.func {
         HelperImpl::Plain(f) => f(mem, args).map(HelperStep::Return),
         HelperImpl::Callback(f) => f(mem, HelperEvent::Start(args)),
     };
-    step.map(|s| (id as u32, s))
+    step.map(|s| (id, s))
         .map_err(|error| helper_trap(helper, error))
 }
 
 /// The function `pending` called returned `ret`: the helper's next step.
 pub(crate) fn resume_helper(
     helpers: &mut [Option<Helper>],
+    runtime_helpers: &mut [Option<Helper>],
     mem: &mut Memory,
     pending: &PendingHelper,
     ret: u64,
 ) -> Result<HelperStep, TrapKind> {
-    let unknown = TrapKind::UnknownHelper(pending.helper as i32);
-    let helper = helpers
-        .get_mut(pending.helper as usize)
-        .and_then(|h| h.as_mut())
-        .ok_or(unknown.clone())?;
+    let id = pending.helper;
+    let helper = helper_mut(helpers, runtime_helpers, id).ok_or(id.unknown())?;
     let HelperImpl::Callback(f) = &mut helper.func else {
-        return Err(unknown);
+        return Err(id.unknown());
     };
     let event = HelperEvent::Resume {
         state: pending.state,
@@ -193,7 +251,7 @@ pub(crate) fn resume_helper(
 /// this run has made.
 pub(crate) fn plan_step(
     entries: &[bool],
-    helper: u32,
+    helper: HelperId,
     step: HelperStep,
     next: usize,
     tail_calls: &mut u32,
@@ -225,6 +283,14 @@ pub(crate) fn plan_step(
                 HelperAction::TailCall { target, ctx }
             }
         }
+        HelperStep::SetJmp { buf } => HelperAction::Jump {
+            helper,
+            jump: Jump::Set { buf, next },
+        },
+        HelperStep::LongJmp { buf, value } => HelperAction::Jump {
+            helper,
+            jump: Jump::Long { buf, value },
+        },
     })
 }
 

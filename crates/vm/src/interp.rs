@@ -114,10 +114,8 @@ impl CallStack {
                 limit: self.max_depth,
             });
         }
-        self.frames.push(Frame {
-            return_pc,
-            saved: [r[6], r[7], r[8], r[9]],
-        });
+        self.frames
+            .push(Frame::new(return_pc, [r[6], r[7], r[8], r[9]]));
         self.enter_current_frame(r, mem);
         Ok(())
     }
@@ -198,6 +196,7 @@ impl Vm {
         match self.interpret(&mut state, &mut budget.clone())? {
             Outcome::Returned(r0) | Outcome::Ended(r0) => Ok(r0),
             Outcome::OutOfFuel => Err(state.trap(TrapKind::BudgetExhausted { budget })),
+            Outcome::Jump { .. } => unreachable!("a run without base frames applies its jumps"),
         }
     }
 
@@ -206,7 +205,9 @@ impl Vm {
     /// or the fuel runs out first (`state` is then at the next
     /// instruction; see [`Outcome`]). `fuel` is decreased by the
     /// instructions run, and `state` holds the registers, frames, waiting
-    /// helpers and tail-call count at the exit or pause. The interrupt flag
+    /// helpers, tail-call count and `setjmp` records at the exit or pause.
+    /// With a `base_depth`, `setjmp`/`longjmp` stop the run
+    /// ([`Outcome::Jump`]). The interrupt flag
     /// is polled as in [`Vm::call`].
     pub fn interpret(&mut self, state: &mut ExecState, fuel: &mut u64) -> Result<Outcome, Trap> {
         let mut regs: Regs = [0; REG_FILE];
@@ -222,6 +223,7 @@ impl Vm {
         let mut waiting = HostState {
             pending: std::mem::take(&mut state.pending),
             tail_calls: state.tail_calls,
+            jumps: std::mem::take(&mut state.jumps),
         };
         let result = self.run_loop(&mut stack, &mut cpu, fuel, &mut waiting);
         state.regs.copy_from_slice(&cpu.r[..11]);
@@ -229,6 +231,7 @@ impl Vm {
         state.frames = stack.frames;
         state.pending = waiting.pending;
         state.tail_calls = waiting.tail_calls;
+        state.jumps = waiting.jumps;
         result
     }
 
@@ -247,9 +250,17 @@ impl Vm {
             runtime_helpers,
             interrupt,
             device,
+            jmp_tokens,
             ..
         } = self;
-        let mut host = Host::new(entries, helpers, runtime_helpers, device, waiting);
+        let mut host = Host::new(
+            entries,
+            helpers,
+            runtime_helpers,
+            device,
+            waiting,
+            jmp_tokens,
+        );
         // The fuel is handed to the inner loop in chunks of at most
         // INTERRUPT_POLL instructions; `fuel` is what remains after the
         // current chunk.
@@ -311,14 +322,22 @@ impl Vm {
                     match host.call(op, mem, stack, cpu) {
                         Ok(Next::Continue) => {}
                         Ok(Next::Finish(v)) => return Ok(Outcome::Ended(v)),
+                        Ok(Next::Jump(helper, jump)) => {
+                            *fuel += std::mem::take(&mut cpu.fuel);
+                            return Ok(Outcome::Jump { helper, jump });
+                        }
                         Err(kind) => trap!(kind),
                     }
                 }
-                Stop::Resume => {
-                    if let Err(kind) = host.resume(mem, stack, cpu) {
-                        trap!(kind);
+                Stop::Resume => match host.resume(mem, stack, cpu) {
+                    Ok(Next::Continue) => {}
+                    Ok(Next::Finish(v)) => return Ok(Outcome::Ended(v)),
+                    Ok(Next::Jump(helper, jump)) => {
+                        *fuel += std::mem::take(&mut cpu.fuel);
+                        return Ok(Outcome::Jump { helper, jump });
                     }
-                }
+                    Err(kind) => trap!(kind),
+                },
             }
         }
     }

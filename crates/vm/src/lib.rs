@@ -14,6 +14,7 @@ pub mod files;
 pub mod host;
 mod interp;
 pub mod isa;
+mod jump;
 pub mod kernel_helpers;
 pub mod memory;
 pub mod threads;
@@ -30,4 +31,4 @@ pub use memory::{
 };
 pub use trap::{HelperError, Trap, TrapKind};
 pub use validate::{validate, InvalidInsn, InvalidKind};
-pub use vm::{code_addr, HelperFn, Vm, VmConfig, MAX_HELPER_ID};
+pub use vm::{code_addr, HelperFn, HelperImpl, Vm, VmConfig, MAX_HELPER_ID};

@@ -27,8 +27,10 @@
 use std::fmt;
 
 mod journal;
+mod shadow;
 pub use journal::Checkpoint;
 use journal::Journal;
+pub use shadow::{Poison, GRANULE, GRANULE_SHIFT};
 
 /// Bytes per page of the write log: log2.
 pub const PAGE_SHIFT: u32 = 12;
@@ -128,6 +130,9 @@ pub enum MemReason {
     /// Growing a region, or saving a page for undo, would take memory past
     /// the limit set with [`Memory::set_limit`] (the limit in bytes).
     Limit(usize),
+    /// Memcheck ([`Memory::enable_memcheck`]): the byte at `at` belongs to
+    /// no heap block or global variable that may be accessed.
+    Poisoned { kind: Poison, at: u64 },
 }
 
 /// A refused memory access: where, how many bytes, and why.
@@ -167,6 +172,7 @@ impl fmt::Display for MemError {
                 "the VM memory limit of {limit} bytes would be exceeded (regions plus the undo \
                  log of changed pages; raise it with --memory-limit)"
             ),
+            MemReason::Poisoned { kind, at } => kind.describe(f, *at),
         }
     }
 }
@@ -188,6 +194,13 @@ struct Region {
     pages: Vec<u32>,
     /// What new pages get: 0 (logged) or [`UNTRACKED`].
     tracking: u32,
+    /// Memcheck: whether accesses consult `shadow`.
+    checked: bool,
+    /// Memcheck: one byte per [`GRANULE`] bytes (see `shadow.rs`); empty
+    /// unless `checked`.
+    shadow: Vec<u8>,
+    /// What the shadow of new bytes is (0: accessible).
+    fresh: u8,
 }
 
 /// The low bound of an access a region never allows.
@@ -207,6 +220,9 @@ const SLOT_KINDS: [RegionKind; SLOTS] = [
     RegionKind::Kernel,
 ];
 
+/// The most slots [`Memory::helper_stack`] keeps.
+pub const MAX_HELPER_STACK: usize = 64;
+
 /// Slots in [`Memory`]'s table: the unmapped low addresses and one per region.
 const SLOTS: usize = 9;
 
@@ -218,6 +234,9 @@ impl Region {
             write_lo: if writable { 0 } else { NO_ACCESS },
             pages: Vec::new(),
             tracking: 0,
+            checked: false,
+            shadow: Vec::new(),
+            fresh: 0,
         }
     }
 
@@ -231,6 +250,9 @@ impl Region {
             epoch
         };
         self.pages.resize(len.div_ceil(PAGE_SIZE), entry);
+        if self.checked {
+            self.shadow.resize(len.div_ceil(GRANULE), self.fresh);
+        }
     }
 
     fn is_data(&self) -> bool {
@@ -295,6 +317,12 @@ pub struct Memory {
     /// The running thread's thread pointer: the address of its block in the
     /// thread-local region (see [`crate::tls`]).
     thread_pointer: u64,
+    /// The BPF call stack of the helper call running now (see
+    /// [`Memory::helper_stack`]).
+    helper_stack: Vec<usize>,
+    /// Call sites of frames below an interpreted stretch that another
+    /// engine runs on top of its own frames (innermost first).
+    outer_sites: Vec<usize>,
 }
 
 impl Default for Memory {
@@ -325,6 +353,8 @@ impl Memory {
             journal: Journal::default(),
             limit: usize::MAX,
             thread_pointer: crate::tls::main_thread_pointer(),
+            helper_stack: Vec::new(),
+            outer_sites: Vec::new(),
         }
     }
 
@@ -530,6 +560,23 @@ impl Memory {
         if let Some(r) = self.regions.get((addr >> REGION_SHIFT) as usize) {
             if off >= r.read_lo {
                 if let Some(s) = off.checked_add(len).and_then(|end| r.bytes.get(off..end)) {
+                    if r.checked {
+                        self.check_shadow(addr, len, Access::Read)?;
+                    }
+                    return Ok(s);
+                }
+            }
+        }
+        Err(self.refuse(addr, len, Access::Read))
+    }
+
+    /// [`Memory::slice`] without the memcheck shadow (for the allocator's
+    /// own red zones and for tools that inspect memory).
+    pub fn slice_unshadowed(&self, addr: u64, len: usize) -> Result<&[u8], MemError> {
+        let off = (addr & OFFSET_MASK) as usize;
+        if let Some(r) = self.regions.get((addr >> REGION_SHIFT) as usize) {
+            if off >= r.read_lo {
+                if let Some(s) = off.checked_add(len).and_then(|end| r.bytes.get(off..end)) {
                     return Ok(s);
                 }
             }
@@ -540,6 +587,19 @@ impl Memory {
     /// Translates a writable range to host bytes.
     #[inline]
     pub fn slice_mut(&mut self, addr: u64, len: usize) -> Result<&mut [u8], MemError> {
+        if self
+            .regions
+            .get((addr >> REGION_SHIFT) as usize)
+            .is_some_and(|r| r.checked)
+        {
+            self.check_shadow(addr, len, Access::Write)?;
+        }
+        self.slice_mut_unshadowed(addr, len)
+    }
+
+    /// [`Memory::slice_mut`] without the memcheck shadow (for the
+    /// allocator's own red zones).
+    pub fn slice_mut_unshadowed(&mut self, addr: u64, len: usize) -> Result<&mut [u8], MemError> {
         let off = (addr & OFFSET_MASK) as usize;
         let idx = (addr >> REGION_SHIFT) as usize;
         let ok = match self.regions.get(idx) {
@@ -614,6 +674,9 @@ impl Memory {
                 // (A wrapped end makes an empty range: `get` refuses it.)
                 let bytes = r.bytes.get(off..off.wrapping_add(N));
                 if let Some(b) = bytes.and_then(|b| b.first_chunk::<N>()) {
+                    if r.checked && !shadow::clear(&r.shadow, off, N) {
+                        self.check_shadow(addr, N, Access::Read)?;
+                    }
                     return Ok(*b);
                 }
             }
@@ -633,6 +696,10 @@ impl Memory {
             // (A wrapped end makes an empty range: `get` refuses it.)
             let bytes = r.bytes.get(off..off.wrapping_add(N));
             if let Some(b) = bytes.and_then(|b| b.first_chunk::<N>()) {
+                // A proof of bounds is no proof against use after free.
+                if r.checked && !shadow::clear(&r.shadow, off, N) {
+                    self.check_shadow(addr, N, Access::Read)?;
+                }
                 return Ok(*b);
             }
         }
@@ -674,6 +741,9 @@ impl Memory {
                 && off.wrapping_add(N) <= r.bytes.len()
                 && off < off.wrapping_add(N)
             {
+                if r.checked && !shadow::clear(&r.shadow, off, N) {
+                    self.check_shadow(addr, N, Access::Write)?;
+                }
                 self.barrier(idx, off, N)
                     .map_err(|e| MemError { addr, ..e })?;
                 if let Some(b) = self.regions[idx].bytes[off..].first_chunk_mut::<N>() {
@@ -709,7 +779,12 @@ impl Memory {
         let tail = &r.bytes[off..];
         let limit = tail.len().min(max.saturating_add(1));
         match tail[..limit].iter().position(|b| *b == 0) {
-            Some(n) => Ok(&tail[..n]),
+            Some(n) => {
+                if r.checked {
+                    self.check_shadow(addr, n + 1, Access::Read)?;
+                }
+                Ok(&tail[..n])
+            }
             None if limit == tail.len() => {
                 Err(self.refuse(addr + tail.len() as u64, 1, Access::Read))
             }
@@ -724,84 +799,4 @@ impl Memory {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_are_deterministic_and_stable() {
-        let mut m = Memory::new();
-        let a = m.alloc(RegionKind::Data, 4, 4).unwrap();
-        let b = m.alloc(RegionKind::Data, 8, 8).unwrap();
-        assert_eq!(a, 0x3_0000_0000);
-        assert_eq!(b, 0x3_0000_0008);
-        m.store(a, 4, 0xdead_beef).unwrap();
-        // Growing the region keeps old data at the old address.
-        m.alloc(RegionKind::Data, 1 << 20, 8).unwrap();
-        assert_eq!(m.load(a, 4).unwrap(), 0xdead_beef);
-    }
-
-    #[test]
-    fn null_and_gaps_fault() {
-        let mut m = Memory::new();
-        m.alloc(RegionKind::Heap, 16, 8).unwrap();
-        let e = m.load(0, 8).unwrap_err();
-        assert_eq!(e.reason, MemReason::Unmapped);
-        let e = m.load(RegionKind::Heap.base() + 12, 8).unwrap_err();
-        assert_eq!(e.reason, MemReason::OutOfBounds(RegionKind::Heap));
-        let e = m.load(9 << 32, 1).unwrap_err();
-        assert_eq!(e.reason, MemReason::Unmapped);
-        let e = m.load(u64::MAX - 2, 8).unwrap_err();
-        assert_eq!(e.reason, MemReason::Unmapped);
-    }
-
-    #[test]
-    fn rodata_is_read_only_but_loader_can_fill_it() {
-        let mut m = Memory::new();
-        let a = m.alloc(RegionKind::Rodata, 4, 1).unwrap();
-        m.write_initial(a, b"abc\0").unwrap();
-        assert_eq!(m.read_cstr(a, 100).unwrap(), b"abc");
-        let e = m.store(a, 1, 0).unwrap_err();
-        assert_eq!(e.reason, MemReason::ReadOnly(RegionKind::Rodata));
-    }
-
-    #[test]
-    fn code_is_not_data() {
-        let m = Memory::new();
-        let e = m.load(RegionKind::Code.base(), 8).unwrap_err();
-        assert_eq!(e.reason, MemReason::NotData);
-    }
-
-    #[test]
-    fn unterminated_string_faults_at_region_end() {
-        let mut m = Memory::new();
-        let a = m.alloc(RegionKind::Data, 3, 1).unwrap();
-        m.write_bytes(a, b"abc").unwrap();
-        let e = m.read_cstr(a, 100).unwrap_err();
-        assert_eq!(e.addr, a + 3);
-        assert!(m.read_cstr(a, 2).is_err());
-    }
-
-    #[test]
-    fn release_to_mark_drops_later_allocations() {
-        let mut m = Memory::new();
-        m.alloc(RegionKind::Data, 8, 8).unwrap();
-        let mark = m.mark();
-        let b = m.alloc(RegionKind::Data, 8, 8).unwrap();
-        m.release_to(mark);
-        assert!(m.load(b, 8).is_err());
-        assert_eq!(m.alloc(RegionKind::Data, 8, 8).unwrap(), b);
-    }
-
-    #[test]
-    fn stack_low_bound_is_enforced() {
-        let mut m = Memory::new();
-        m.set_stack_size(1024);
-        m.set_stack_low(512);
-        let base = RegionKind::Stack.base();
-        assert!(m.load(base + 512, 8).is_ok());
-        assert_eq!(
-            m.load(base + 504, 8).unwrap_err().reason,
-            MemReason::OutOfBounds(RegionKind::Stack)
-        );
-    }
-}
+mod tests;

@@ -79,14 +79,22 @@ pub struct Trap {
     pub call_sites: Vec<usize>,
 }
 
-impl Trap {
-    /// The exit code if the program called `exit`.
-    pub fn exit_code(&self) -> Option<i32> {
-        let mut kind = &self.kind;
+impl TrapKind {
+    /// What went wrong, whichever thread it happened in (the kind inside
+    /// any [`TrapKind::InThread`]).
+    pub fn innermost(&self) -> &TrapKind {
+        let mut kind = self;
         while let TrapKind::InThread { kind: inner, .. } = kind {
             kind = inner;
         }
-        match kind {
+        kind
+    }
+}
+
+impl Trap {
+    /// The exit code if the program called `exit`.
+    pub fn exit_code(&self) -> Option<i32> {
+        match self.kind.innermost() {
             TrapKind::Helper {
                 error: HelperError::Exit(c),
                 ..

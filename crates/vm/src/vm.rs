@@ -22,10 +22,24 @@ pub(crate) struct Helper {
 }
 
 /// The two kinds of helper: plain functions, and helpers that may call
-/// back into BPF or tail-call (see [`crate::host`]).
-pub(crate) enum HelperImpl {
+/// back into BPF, tail-call or save and restore the call stack
+/// (`setjmp`/`longjmp`; see [`crate::host`]). A host that hands out both
+/// kinds (the C runtime) gives them in this form.
+pub enum HelperImpl {
     Plain(HelperFn),
     Callback(CallbackHelperFn),
+}
+
+impl From<HelperFn> for HelperImpl {
+    fn from(f: HelperFn) -> Self {
+        HelperImpl::Plain(f)
+    }
+}
+
+impl From<CallbackHelperFn> for HelperImpl {
+    fn from(f: CallbackHelperFn) -> Self {
+        HelperImpl::Callback(f)
+    }
 }
 
 /// The most code slots a [`Vm`] holds (2^28): as many as the code region has addresses.
@@ -115,6 +129,9 @@ pub struct Vm {
     /// Threads other than the running call's, the scheduler and the
     /// synchronisation objects (see [`crate::threads`]).
     pub(crate) threads: crate::threads::Threads,
+    /// The last token `setjmp` handed out (tokens never repeat, so a
+    /// `jmp_buf` from an earlier run names nothing).
+    pub(crate) jmp_tokens: u64,
 }
 
 impl Default for Vm {
@@ -143,6 +160,7 @@ impl Vm {
             device: None,
             tls: crate::tls::TlsTemplate::default(),
             threads: crate::threads::Threads::default(),
+            jmp_tokens: 0,
         };
         vm.set_config(config);
         vm
@@ -393,6 +411,27 @@ impl Vm {
             index,
             name,
             HelperImpl::Plain(func),
+        );
+    }
+
+    /// Registers runtime helper `index` as one that may call back into BPF
+    /// or move the call stack (`qsort`, `exit` running `atexit` functions,
+    /// `setjmp`/`longjmp`: [`crate::host::HelperStep`]), replacing any
+    /// earlier one.
+    ///
+    /// # Panics
+    /// If `index` is greater than [`MAX_HELPER_ID`] (a host programming error).
+    pub fn register_runtime_callback_helper(
+        &mut self,
+        index: u32,
+        name: &str,
+        func: CallbackHelperFn,
+    ) {
+        put(
+            &mut self.runtime_helpers,
+            index,
+            name,
+            HelperImpl::Callback(func),
         );
     }
 

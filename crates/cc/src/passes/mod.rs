@@ -11,6 +11,7 @@ pub(crate) mod falloff;
 pub(crate) mod float;
 pub(crate) mod int128;
 pub(crate) mod memory;
+pub(crate) mod sections;
 pub(crate) mod signature;
 pub(crate) mod tls;
 pub(crate) mod traps;

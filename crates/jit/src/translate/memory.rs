@@ -41,6 +41,8 @@ const BIAS: i32 = offset_of!(RegionRow, bias) as i32;
 const READ: i32 = offset_of!(RegionRow, read) as i32;
 const WRITE: i32 = offset_of!(RegionRow, write) as i32;
 const PAGES: i32 = offset_of!(RegionRow, pages) as i32;
+const SHADOW: i32 = offset_of!(RegionRow, shadow) as i32;
+const SHADOW_SHIFT: i32 = offset_of!(RegionRow, shadow_shift) as i32;
 const EPOCH: i32 = offset_of!(JitCtx, epoch) as i32;
 const _: () = assert!(ROW_SIZE == 128 && CTX_REGS > 0);
 
@@ -317,6 +319,9 @@ impl Translator<'_> {
         let fast = self.b.create_block();
         self.b.ins().brif(inside, fast, &[], slow, &[]);
         self.b.switch_to_block(fast);
+        if let (Some(row), true) = (row, self.env.memcheck) {
+            self.shadow_check(row, addr, size, slow);
+        }
         let host = match bias {
             Some(bias) => self.b.ins().iadd(addr, bias),
             None => {
@@ -540,6 +545,36 @@ impl Translator<'_> {
         let write = b.create_block();
         b.ins().brif(stale, slow, &[], write, &[]);
         b.switch_to_block(write);
+    }
+
+    /// Memcheck's inline test of an access of `size` bytes at `addr` that
+    /// passed the bounds check of `row`: when the shadow byte of its first
+    /// or last byte is not 0 (a poisoned or partly accessible granule), go
+    /// to `slow`, whose checked accessor decides and reports. Rows of
+    /// unchecked regions select a zero byte.
+    fn shadow_check(&mut self, row: Value, addr: Value, size: u8, slow: Block) {
+        let (flags, shadow_flags) = (self.flags.ctx, self.flags.pages);
+        let b = &mut self.b;
+        let shadow = b.ins().load(I64, flags, row, SHADOW);
+        let shift = b.ins().load(I64, flags, row, SHADOW_SHIFT);
+        let offset = b.ins().ireduce(I32, addr);
+        let offset = b.ins().uextend(I64, offset);
+        let byte = |b: &mut cranelift_frontend::FunctionBuilder, off: Value| {
+            let granule = b.ins().ushr(off, shift);
+            let at = b.ins().iadd(shadow, granule);
+            b.ins().uload8(I64, shadow_flags, at, 0)
+        };
+        let first = byte(b, offset);
+        let any = if size > 1 {
+            let end = b.ins().iadd_imm_s(offset, size as i64 - 1);
+            let last = byte(b, end);
+            b.ins().bor(first, last)
+        } else {
+            first
+        };
+        let ok = b.create_block();
+        b.ins().brif(any, slow, &[], ok, &[]);
+        b.switch_to_block(ok);
     }
 
     /// Reads `size` bytes at a checked host address, zero-extended.

@@ -74,6 +74,16 @@ struct Args {
     /// Bytes of VM memory (and of each object file read) allowed.
     #[arg(long, value_name = "BYTES", default_value_t = bpf_vm::files::DEFAULT_MEMORY_LIMIT)]
     memory_limit: usize,
+    /// Memcheck: check every load and store into the heap against its
+    /// blocks and into globals against their bounds (use after free,
+    /// overflows), reported with where the block was allocated and freed.
+    /// `off` for speed runs.
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
+    memcheck: String,
+    /// Bytes of freed heap blocks kept from reuse under memcheck, so a use
+    /// after free finds its block still freed.
+    #[arg(long, value_name = "BYTES", default_value_t = bpf_runtime::DEFAULT_QUARANTINE)]
+    quarantine: usize,
     /// Check every program of the objects (functions in SEC("xdp"),
     /// SEC("kprobe/..."), ... sections) as the Linux verifier would, report
     /// what it would refuse and why, and link only (implies --noexec).
@@ -82,6 +92,8 @@ struct Args {
     verify: Option<String>,
     #[command(flatten)]
     threads: ThreadArgs,
+    #[command(flatten)]
+    hosted: HostedArgs,
     #[command(flatten)]
     kernel: KernelArgs,
 }
@@ -100,6 +112,21 @@ struct ThreadArgs {
     /// Most threads alive at once, the main thread included.
     #[arg(long, value_name = "N", default_value_t = bpf_vm::threads::SchedConfig::default().max_threads)]
     max_threads: usize,
+}
+
+/// What a C program's library may reach outside the VM.
+#[derive(clap::Args, Debug)]
+#[command(next_help_heading = "C programs")]
+struct HostedArgs {
+    /// Let the program's fopen, remove and rename use the files in DIR
+    /// (names relative to it; absolute paths, `..` and symbolic links are
+    /// refused). Without it, the program has no files.
+    #[arg(long, value_name = "DIR")]
+    fs: Option<std::path::PathBuf>,
+    /// time(), clock() and friends start at 2024-01-01 00:00:00 UTC and
+    /// advance one microsecond per read; dates are in UTC.
+    #[arg(long)]
+    deterministic_time: bool,
 }
 
 /// Running kernel-style programs (SEC("xdp"), SEC("kprobe/..."), ...).
@@ -249,6 +276,9 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
         seed: args.threads.sched_seed,
         max_threads: args.threads.max_threads,
     });
+    if args.memcheck == "on" {
+        vm.mem.enable_memcheck();
+    }
     if let Some(note) = bpf_jit::install(&mut vm, args.engine) {
         eprintln!("bpf-jitlink: note: {note}");
     }
@@ -256,8 +286,20 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
     for (name, value) in &args.abs {
         session.define_absolute(name, *value);
     }
-    // The C runtime: printf, malloc, strlen, ... as host helpers.
-    let runtime = bpf_runtime::Runtime::new(bpf_runtime::OutputSink::writer(std::io::stdout()));
+    // The C runtime: printf, malloc, strlen, ... as host helpers; the
+    // program's standard streams are ours.
+    let runtime = bpf_runtime::Runtime::new(bpf_runtime::OutputSink::writer(std::io::stdout()))
+        .with_stderr(bpf_runtime::OutputSink::writer(std::io::stderr()))
+        .with_quarantine(args.quarantine);
+    runtime.set_stdin(bpf_runtime::InputSource::reader(std::io::stdin()));
+    if let Some(dir) = &args.hosted.fs {
+        runtime
+            .grant_fs(dir)
+            .map_err(|e| format!("--fs {}: {e}", dir.display()))?;
+    }
+    if args.hosted.deterministic_time {
+        runtime.set_time_source(bpf_runtime::TimeSource::DETERMINISTIC);
+    }
     for (name, helper) in runtime.helpers() {
         session.register_helper(name, helper);
     }
@@ -317,8 +359,24 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
         .lock()
         .write_all(std::mem::take(out).as_bytes());
     let start = Instant::now();
-    let result = session.call(&args.entry, &args.args);
+    let mut result = session.call(&args.entry, &args.args);
+    if result.is_ok() {
+        // What C's startup code does when main returns: the atexit functions.
+        let functions = runtime.atexit_functions();
+        runtime.clear_atexit();
+        for f in functions {
+            let slot = session.vm().code_index(f);
+            let Some(slot) = slot.filter(|s| session.vm().is_entry(*s)) else {
+                return Err(format!("atexit: {f:#x} is not a function"));
+            };
+            if let Err(trap) = session.vm_mut().call(slot, &[]) {
+                result = Err(bpf_linker::CallError::Trap(trap));
+                break;
+            }
+        }
+    }
     let _ = runtime.stdout().flush();
+    let _ = runtime.stderr().flush();
     if args.show_times {
         let _ = writeln!(
             out,
@@ -333,7 +391,11 @@ fn run(args: &Args, out: &mut String) -> Result<ExitCode, String> {
             if let Some(code) = trap.exit_code() {
                 return Ok(ExitCode::from(code as u8));
             }
-            Err(session.trap_report(&trap, describe_frame))
+            Err(format!(
+                "{}{}",
+                session.trap_report(&trap, describe_frame),
+                memcheck_details(&session, &runtime, &trap)
+            ))
         }
         Err(e) => Err(e.to_string()),
     }
@@ -437,6 +499,31 @@ fn print_sizes(session: &Session, out: &mut String) {
 }
 
 /// `poke at crash.c:1:55`, or `poke+0x8 in crash.o` without line info.
+/// What memcheck adds to a trap's report: the heap block or global the
+/// faulting byte is in or after, with the block's allocation and free
+/// stacks (also for a helper's fault about a heap pointer, such as a
+/// double free).
+fn memcheck_details(
+    session: &Session,
+    runtime: &bpf_runtime::Runtime,
+    trap: &bpf_vm::Trap,
+) -> String {
+    let (at, info) = match bpf_linker::memcheck::poisoned_byte(trap) {
+        Some(at) => (at, runtime.heap_block_info(at)),
+        None => match (trap.kind.innermost(), runtime.take_blamed_block()) {
+            (bpf_vm::TrapKind::Helper { .. }, Some(b)) => (b.start, Some(b)),
+            _ => return String::new(),
+        },
+    };
+    let block = info.as_ref().map(|b| bpf_linker::memcheck::HeapBlock {
+        start: b.start,
+        size: b.size,
+        allocated_at: &b.allocated_at,
+        freed_at: b.freed_at.as_deref(),
+    });
+    session.memcheck_details(at, block, describe_frame)
+}
+
 fn describe_frame(f: &bpf_linker::BacktraceFrame) -> String {
     f.describe_as(&f.function)
 }

@@ -24,10 +24,11 @@ pub(super) struct Layout {
     pub section_addr: Vec<Vec<u64>>,
     /// Common symbols: name -> address.
     pub commons: HashMap<String, u64>,
-    /// Common symbols in allocation order: (name, size, align).
-    pub common_order: Vec<(String, u64, u64)>,
-    /// Data placement in order: (graph, section, region, address).
-    pub placements: Vec<(usize, usize, RegionKind, u64)>,
+    /// Common symbols placed: name, size, alignment, memcheck red zone.
+    pub common_order: Vec<(String, u64, u64, u64)>,
+    /// Sections placed in data regions: graph, section, region, address,
+    /// and the memcheck red zone after it (bytes; 0 without memcheck).
+    pub placements: Vec<(usize, usize, RegionKind, u64, u64)>,
     /// Thread-local sections: (graph, section).
     pub tls_sections: Vec<(usize, usize)>,
     /// The TLS template's size once this unit is linked.
@@ -42,6 +43,24 @@ fn region_of(kind: SectionKind) -> Option<RegionKind> {
         SectionKind::Data | SectionKind::ZeroFill => Some(RegionKind::Data),
         _ => None,
     }
+}
+
+/// The alignment a global gets: its own, and under memcheck at least a
+/// shadow granule (so its shadow bytes are its own).
+fn global_align(align: u64, memcheck: bool) -> u64 {
+    if memcheck {
+        align.max(bpf_vm::memory::GRANULE as u64)
+    } else {
+        align.max(1)
+    }
+}
+
+/// Memcheck's red zone after a global of `size` bytes ending at region
+/// offset `end`: up to the next granule, then a quarter of its size
+/// (at least 32 bytes, at most 1 KiB), as AddressSanitizer sizes them.
+fn red_zone_after(end: u64, size: u64) -> u64 {
+    let granule = bpf_vm::memory::GRANULE as u64;
+    end.next_multiple_of(granule) - end + (size / 4).clamp(32, 1024).next_multiple_of(granule)
 }
 
 /// Pass 5: chooses addresses (without touching the session).
@@ -61,6 +80,7 @@ pub(super) fn allocate(
     let mut section_addr: Vec<Vec<u64>> =
         graphs.iter().map(|g| vec![0; g.sections.len()]).collect();
     let mut placements = Vec::new();
+    let memcheck = session.vm.mem.memcheck();
     let oom = |g: &LinkGraph, what: String| LinkError::OutOfMemory {
         object: g.name.clone(),
         reason: what,
@@ -111,13 +131,18 @@ pub(super) fn allocate(
                 continue;
             };
             let cur = cursors.get_mut(&region).expect("region cursor");
-            let start = cur.next_multiple_of(s.align);
+            let start = cur.next_multiple_of(global_align(s.align, memcheck));
             let end = start + s.size();
-            if end > MAX_REGION_SIZE as u64 {
+            let rz = if memcheck {
+                red_zone_after(end, s.size())
+            } else {
+                0
+            };
+            if end + rz > MAX_REGION_SIZE as u64 {
                 return Err(oom(g, format!("the {} region is full", region.name())));
             }
-            *cur = end;
-            placements.push((gi, si, region, region.base() + start));
+            *cur = end + rz;
+            placements.push((gi, si, region, region.base() + start, rz));
             section_addr[gi][si] = region.base() + start;
         }
     }
@@ -127,14 +152,20 @@ pub(super) fn allocate(
     for name in &res.defined {
         if let Some(Binding::NewCommon { size, align }) = res.bindings.get(name) {
             let cur = cursors.get_mut(&RegionKind::Data).expect("data cursor");
-            let start = cur.next_multiple_of((*align).max(1));
-            *cur = start + size;
+            let align = global_align((*align).max(1), memcheck);
+            let start = cur.next_multiple_of(align);
+            let rz = if memcheck {
+                red_zone_after(start + size, *size)
+            } else {
+                0
+            };
+            *cur = start + size + rz;
             if *cur > MAX_REGION_SIZE as u64 {
                 return Err(oom(&graphs[0], "the data region is full".to_string()));
             }
             let addr = RegionKind::Data.base() + start;
             commons.insert(name.clone(), addr);
-            common_order.push((name.clone(), *size, (*align).max(1)));
+            common_order.push((name.clone(), *size, align, rz));
         }
     }
 

@@ -244,6 +244,27 @@ fn write_field(
     Ok(())
 }
 
+/// The alignment that makes `alloc` return `addr` where the allocate
+/// pass put it (the largest power of two dividing its offset).
+fn addr_align(addr: u64) -> usize {
+    1 << addr.trailing_zeros().min(31)
+}
+
+/// Appends a memcheck red zone of `len` bytes at `at` and poisons it.
+fn place_red_zone(
+    mem: &mut bpf_vm::Memory,
+    region: RegionKind,
+    at: u64,
+    len: u64,
+) -> Result<(), bpf_vm::MemError> {
+    if len == 0 {
+        return Ok(());
+    }
+    let got = mem.alloc(region, len as usize, 1)?;
+    debug_assert_eq!(got, at);
+    mem.poison(at, len as usize, bpf_vm::memory::Poison::GlobalRedZone)
+}
+
 /// Places the unit's data, common symbols and thread-local storage.
 fn place_memory(
     session: &mut Session,
@@ -255,20 +276,23 @@ fn place_memory(
         reason: e.to_string(),
     };
     let mem = &mut session.vm.mem;
-    for &(gi, si, region, addr) in &layout.placements {
+    for &(gi, si, region, addr, rz) in &layout.placements {
         let s = &graphs[gi].sections[si];
         let got = mem
-            .alloc(region, s.bytes.len(), s.align as usize)
+            .alloc(region, s.bytes.len(), addr_align(addr))
             .map_err(|e| oom(&graphs[gi], e))?;
         debug_assert_eq!(got, addr);
         mem.write_initial(addr, &s.bytes)
             .map_err(|e| oom(&graphs[gi], e))?;
+        place_red_zone(mem, region, addr + s.size(), rz).map_err(|e| oom(&graphs[gi], e))?;
     }
-    for (name, size, align) in &layout.common_order {
+    for (name, size, _, rz) in &layout.common_order {
+        let addr = layout.commons[name];
         let got = mem
-            .alloc(RegionKind::Data, *size as usize, *align as usize)
+            .alloc(RegionKind::Data, *size as usize, addr_align(addr))
             .map_err(|e| oom(&graphs[0], e))?;
-        debug_assert_eq!(got, layout.commons[name]);
+        debug_assert_eq!(got, addr);
+        place_red_zone(mem, RegionKind::Data, addr + size, *rz).map_err(|e| oom(&graphs[0], e))?;
     }
     let old = session.vm.tls.size();
     if layout.tls_size > old {

@@ -12,42 +12,132 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The flags every BPF compile uses: ISA v4 (signed division, sign
-/// extension, gotol), optimisation, debug info for value types and
-/// backtraces, interposable globals (redefinition), no library calls the
-/// backend cannot lower.
-pub fn base_flags() -> Vec<String> {
-    [
-        "-target",
-        "bpf",
-        "-mcpu=v4",
-        "-O2",
-        "-g",
-        // Full type descriptions even where only a pointer is used, so
-        // every value the REPL reads back has a complete type.
-        "-fstandalone-debug",
-        // Source paths in debug info exactly as `#line` names them.
-        "-fdebug-compilation-dir=.",
-        // Keep loops that compute sums as loops: replacing their exit
-        // values needs 128-bit multiplication (__multi3), which the BPF
-        // backend cannot call.
-        "-mllvm",
-        "-replexitval=never",
-        // Every global definition may be replaced by a later input, so
-        // clang must treat it as interposable: no inlining of one global
-        // function into another, no folding of a global's initial value.
-        // Without this, inputs compiled together (a replayed file) would
-        // keep an old body after a redefinition.
-        "-fPIC",
-        "-fsemantic-interposition",
-        "-fno-builtin",
-        "-ffreestanding",
-        "-fcommon",
-        "-std=gnu17",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+/// What a translation unit's code is built for (docs/abi.md, "Modes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The REPL's own C: clang emits bitcode and the IR stage
+    /// (`bpf_cc::lower`) lowers it to bpf-repl's ABI, in full or strict
+    /// mode ([`CodeMode`]).
+    Repl,
+    /// A kernel-style program (`SEC("xdp")` functions, maps): plain BPF,
+    /// built as clang builds it for the kernel, with no IR stage (kernel
+    /// helpers by id, the runtime's register-ABI functions by name).
+    Kernel,
+}
+
+/// How the REPL's own C is compiled (`--strict-bpf`, `%strict`,
+/// `--no-ub-checks`, `%ub`, `--stack-size`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeMode {
+    /// Only what plain BPF runs; the IR stage refuses the rest by name.
+    pub strict: bool,
+    /// Undefined behaviour is a fault at its line (clang's checks in trap mode).
+    pub ub_checks: bool,
+    /// Stack bytes per call frame (larger locals move to the alloca region).
+    pub frame_size: u64,
+}
+
+impl Default for CodeMode {
+    fn default() -> Self {
+        CodeMode {
+            strict: false,
+            ub_checks: true,
+            frame_size: bpf_vm::VmConfig::default().frame_size as u64,
+        }
+    }
+}
+
+impl CodeMode {
+    fn abi(self) -> bpf_cc::Mode {
+        if self.strict {
+            bpf_cc::Mode::Strict
+        } else {
+            bpf_cc::Mode::Full
+        }
+    }
+
+    fn ub(self) -> bpf_cc::UbChecks {
+        if self.ub_checks {
+            bpf_cc::UbChecks::On
+        } else {
+            bpf_cc::UbChecks::Off
+        }
+    }
+}
+
+/// The REPL's own flags, for every target. Every global definition may be
+/// replaced by a later input, so clang must treat it as interposable
+/// (`-fPIC -fsemantic-interposition`): no inlining of one global function
+/// into another, no folding of a global's initial value. Without this,
+/// inputs compiled together (a replayed file) would keep an old body after
+/// a redefinition. Full type descriptions even where only a pointer is
+/// used, so every value the REPL reads back has a complete type; source
+/// paths exactly as `#line` names them; tentative definitions as commons.
+const REPL_FLAGS: &[&str] = &[
+    "-fstandalone-debug",
+    "-fdebug-compilation-dir=.",
+    "-fPIC",
+    "-fsemantic-interposition",
+    "-fcommon",
+    "-std=gnu17",
+];
+
+/// The ISA kernel-style units are built for: v3 (Linux 5.1 on) runs on
+/// the kernels the verifier's rules follow; v4 needs Linux 6.6.
+const KERNEL_CPU: &str = "-mcpu=v3";
+
+/// The flags a compile for `target` starts with (the user's come after).
+/// The REPL's C: `bpf_cc::clang_flags` for the mode (bitcode for the IR
+/// stage). Kernel-style units: plain BPF objects with the runtime's
+/// register-ABI headers. Both see the shipped kernel headers
+/// (`<bpf/bpf_helpers.h>`, `<linux/bpf.h>`...).
+pub fn target_flags(target: Target, mode: CodeMode) -> Vec<String> {
+    let mut flags: Vec<String> = match target {
+        Target::Repl => {
+            let mut f: Vec<String> = bpf_cc::clang_flags(mode.abi(), mode.ub())
+                .into_iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            // The load through NULL is kept (-fno-delete-null-pointer-checks)
+            // and faults: clang's warning that it "will be deleted" is wrong here.
+            f.push("-Wno-null-dereference".to_string());
+            f
+        }
+        Target::Kernel => {
+            let mut f: Vec<String> = ["-target", "bpf", KERNEL_CPU, "-O2", "-g"]
+                .map(str::to_string)
+                .to_vec();
+            f.extend(
+                bpf_runtime::clang_args_for(bpf_runtime::AbiMode::Strict)
+                    .into_iter()
+                    .map(|a| a.to_string_lossy().into_owned()),
+            );
+            if !crash_reports_wanted() {
+                f.push("-fno-crash-diagnostics".to_string());
+            }
+            f
+        }
+    };
+    flags.push("-isystem".to_string());
+    flags.push(bpf_kernel::include_dir().display().to_string());
+    flags.extend(REPL_FLAGS.iter().map(|s| s.to_string()));
+    flags
+}
+
+/// Whether the user asked for clang's own crash reports
+/// (`BPF_CC_CLANG_CRASH_REPORT=1`, as for bpf-cc).
+fn crash_reports_wanted() -> bool {
+    std::env::var_os(bpf_cc::clang::CRASH_REPORT_ENV).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The optimisation level the user's flags ask for (the last `-O`), which
+/// the IR stage's pipeline must run (clang runs none).
+fn opt_level(extra: &[String]) -> bpf_cc::OptLevel {
+    extra
+        .iter()
+        .rev()
+        .find_map(|f| f.strip_prefix("-O").and_then(bpf_cc::OptLevel::parse))
+        .unwrap_or_default()
 }
 
 /// Bounds on one clang run.
@@ -72,17 +162,27 @@ impl Default for Limits {
 /// What one clang run does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Action {
-    /// `-c`: a BPF object.
-    Compile,
+    /// `-c`: bitcode for the IR stage, or a kernel-style object.
+    Compile(Target),
     /// `-fsyntax-only` with a JSON dump of the probe function's AST.
     Probe,
+}
+
+impl Action {
+    /// What the run's flags are for (a probe reads C as the REPL compiles it).
+    fn target(self) -> Target {
+        match self {
+            Action::Compile(target) => target,
+            Action::Probe => Target::Repl,
+        }
+    }
 }
 
 /// The fork server (or plain process) slot each action uses: a compile
 /// and a probe can run at the same time.
 fn slot(action: Action) -> usize {
     match action {
-        Action::Compile => 0,
+        Action::Compile(_) => 0,
         Action::Probe => 1,
     }
 }
@@ -95,8 +195,10 @@ pub const PROBE_FUNCTION: &str = "__repl_probe_fn";
 pub struct Compiler {
     clang: PathBuf,
     dir: tempfile::TempDir,
-    /// Base flags, then the session's fixed flags, then `%cflags`.
-    flags: Vec<String>,
+    /// How the REPL's own C is compiled.
+    mode: CodeMode,
+    /// The user's flags (`--cflags`, then `%cflags`), after the target's.
+    extra: Vec<String>,
     color: bool,
     /// Clangs that have done their start-up once (None: start clang per run).
     servers: [Option<ForkServer>; 2],
@@ -106,9 +208,10 @@ pub struct Compiler {
     runs: u64,
 }
 
-/// A successful compile: the object and any warnings.
+/// A successful compile: the object, what it was built for, and any warnings.
 pub struct Compiled {
     pub object: Vec<u8>,
+    pub target: Target,
     pub warnings: String,
 }
 
@@ -157,10 +260,8 @@ struct RunFiles {
 }
 
 impl Compiler {
-    /// A compiler using `clang` with the base flags plus `extra`.
-    pub fn new(clang: PathBuf, extra: &[String]) -> std::io::Result<Compiler> {
-        let mut flags = base_flags();
-        flags.extend(extra.iter().cloned());
+    /// A compiler using `clang` with the target's flags plus the user's `extra`.
+    pub fn new(clang: PathBuf, mode: CodeMode, extra: &[String]) -> std::io::Result<Compiler> {
         let dir = scratch_dir()?;
         live_scratch_dirs().push(dir.path().to_path_buf());
         let servers = [
@@ -170,7 +271,8 @@ impl Compiler {
         Ok(Compiler {
             clang,
             dir,
-            flags,
+            mode,
+            extra: extra.to_vec(),
             color: false,
             servers,
             limits: Limits::default(),
@@ -184,15 +286,24 @@ impl Compiler {
         &self.clang
     }
 
-    /// All flags passed to clang (base flags, then user flags).
-    pub fn flags(&self) -> &[String] {
-        &self.flags
+    /// The user's flags (after the target's).
+    pub fn extra_flags(&self) -> &[String] {
+        &self.extra
     }
 
-    /// Replaces the user flags (after the base flags).
+    /// Replaces the user's flags.
     pub fn set_extra_flags(&mut self, extra: &[String]) {
-        self.flags = base_flags();
-        self.flags.extend(extra.iter().cloned());
+        self.extra = extra.to_vec();
+    }
+
+    /// How the REPL's own C is compiled.
+    pub fn mode(&self) -> CodeMode {
+        self.mode
+    }
+
+    /// Changes how later inputs are compiled (`%strict`, `%ub`).
+    pub fn set_mode(&mut self, mode: CodeMode) {
+        self.mode = mode;
     }
 
     /// Asks clang for coloured diagnostics.
@@ -221,27 +332,29 @@ impl Compiler {
         self.servers[0].is_some()
     }
 
-    /// Compiles one translation unit to a BPF object.
-    pub fn compile(&mut self, source: &str) -> Result<Compiled, CompileError> {
+    /// Compiles one translation unit for `target` to a BPF object.
+    pub fn compile(&mut self, source: &str, target: Target) -> Result<Compiled, CompileError> {
         self.cancel.store(false, Ordering::Relaxed);
-        let job = self.start(source)?;
+        let job = self.start(source, target)?;
         self.finish(job)
     }
 
     /// Starts compiling a translation unit; [`Compiler::finish`] waits for
-    /// the object, [`Compiler::abandon`] kills the run. A probe may run
-    /// meanwhile.
-    pub fn start(&mut self, source: &str) -> Result<Job, CompileError> {
-        self.launch(Action::Compile, source)
+    /// clang and lowers its bitcode, [`Compiler::abandon`] kills the run. A
+    /// probe may run meanwhile.
+    pub fn start(&mut self, source: &str, target: Target) -> Result<Job, CompileError> {
+        self.launch(Action::Compile(target), source)
     }
 
-    /// Waits for a compile started with [`Compiler::start`].
+    /// Waits for a compile started with [`Compiler::start`]; the REPL's C
+    /// then goes through the IR stage (in a child process: see
+    /// [`super::lower`]).
     pub fn finish(&mut self, job: Job) -> Result<Compiled, CompileError> {
         let status = self.wait(&job)?;
         let raw = String::from_utf8_lossy(&read_small(&job.files.log)).into_owned();
         let stderr = clean_diagnostics(&raw);
         if status != 0 {
-            if let Some(message) = self.signal_message(status) {
+            if let Some(message) = self.crash_message(status, &raw) {
                 return Err(CompileError::said(message));
             }
             let diagnostics = if stderr.trim().is_empty() {
@@ -256,13 +369,59 @@ impl Compiler {
             };
             return Err(CompileError { diagnostics, raw });
         }
-        let object = std::fs::read(&job.files.output)
-            .map_err(|e| CompileError::said(format!("error: cannot read clang's object: {e}")))?;
+        let output = std::fs::read(&job.files.output)
+            .map_err(|e| CompileError::said(format!("error: cannot read clang's output: {e}")))?;
         let _ = std::fs::remove_file(&job.files.output);
+        let target = job.action.target();
+        let object = match target {
+            Target::Repl => self.lower(&output)?,
+            Target::Kernel => output,
+        };
         Ok(Compiled {
             object,
+            target,
             warnings: stderr,
         })
+    }
+
+    /// The IR stage on clang's bitcode, bounded like a clang run.
+    fn lower(&mut self, bitcode: &[u8]) -> Result<Vec<u8>, CompileError> {
+        let options = bpf_cc::LowerOptions {
+            mode: self.mode.abi(),
+            opt: opt_level(&self.extra),
+            ub_checks: self.mode.ub(),
+            frame_size: self.mode.frame_size,
+            debug_info: true,
+            name: "this input".to_string(),
+        };
+        let bounds = super::lower::Bounds {
+            deadline: Instant::now() + self.limits.timeout,
+            cancel: &self.cancel,
+            output: self.limits.output,
+            scratch: self.dir.path(),
+        };
+        super::lower::lower(bitcode, &options, &bounds).map_err(|failure| match failure {
+            super::lower::Failure::Refused(diagnostics) => CompileError {
+                raw: diagnostics.clone(),
+                diagnostics: self.with_strict_note(diagnostics),
+            },
+            super::lower::Failure::Stopped(why) => CompileError::said(self.stopped_message(why)),
+            super::lower::Failure::Died(message) => CompileError::said(message),
+        })
+    }
+
+    /// Strict-mode refusals name `--strict-bpf`; at the prompt, `%strict
+    /// off` is the way out.
+    fn with_strict_note(&self, diagnostics: String) -> String {
+        if self.mode.strict && diagnostics.contains("--strict-bpf") {
+            format!(
+                "{}\nnote: strict mode is on (--strict-bpf or %strict on); %strict off compiles \
+                 with bpf-repl's ABI\n",
+                diagnostics.trim_end()
+            )
+        } else {
+            diagnostics
+        }
     }
 
     /// Kills a run that is no longer wanted.
@@ -302,13 +461,13 @@ impl Compiler {
     fn launch(&mut self, action: Action, source: &str) -> Result<Job, CompileError> {
         self.runs += 1;
         let stem = match action {
-            Action::Compile => "input",
+            Action::Compile(_) => "input",
             Action::Probe => "probe",
         };
         let files = RunFiles {
             source: self.dir.path().join(format!("{stem}.c")),
             output: self.dir.path().join(match action {
-                Action::Compile => "input.o",
+                Action::Compile(_) => "input.o",
                 Action::Probe => "probe.json",
             }),
             log: self.dir.path().join(format!("{stem}.log")),
@@ -320,7 +479,7 @@ impl Compiler {
         let _ = std::fs::remove_file(&files.output);
         let args = self.arguments(action, &files);
         let (stdout, stderr) = match action {
-            Action::Compile => (&files.log, &files.log),
+            Action::Compile(_) => (&files.log, &files.log),
             Action::Probe => (&files.output, &files.log),
         };
         let deadline = Instant::now() + self.limits.timeout;
@@ -350,9 +509,10 @@ impl Compiler {
     /// The full argument list (argv[0] first) of a run.
     fn arguments(&self, action: Action, files: &RunFiles) -> Vec<String> {
         let mut args: Vec<String> = vec![self.clang.display().to_string()];
-        args.extend(self.flags.iter().cloned());
+        args.extend(target_flags(action.target(), self.mode));
+        args.extend(self.extra.iter().cloned());
         match action {
-            Action::Compile => {
+            Action::Compile(_) => {
                 args.push(
                     if self.color {
                         "-fcolor-diagnostics"
@@ -412,31 +572,52 @@ impl Compiler {
                 }
             }
         };
-        Err(CompileError::said(match stopped {
+        Err(CompileError::said(self.stopped_message(stopped)))
+    }
+
+    /// What to say about a compile that was stopped.
+    fn stopped_message(&self, why: Stopped) -> String {
+        match why {
             Stopped::TimedOut => format!(
-                "error: clang did not finish within {} s and was stopped (the limit is \
+                "error: the compile did not finish within {} s and was stopped (the limit is \
                  --compile-timeout)",
                 self.limits.timeout.as_secs_f64()
             ),
-            Stopped::Cancelled => "error: compile interrupted (Ctrl-C); clang was stopped".into(),
+            Stopped::Cancelled => "error: compile interrupted (Ctrl-C); it was stopped".into(),
             Stopped::Broken => "error: clang stopped unexpectedly".into(),
-        }))
+        }
     }
 
-    /// What to say about a clang killed by a signal, if it was.
-    fn signal_message(&self, status: i32) -> Option<String> {
-        match status - 128 {
-            libc::SIGXFSZ => Some(format!(
+    /// What to say about a clang that was stopped by the output bound or
+    /// crashed (one line; its own report only when asked for), if it was.
+    fn crash_message(&self, status: i32, raw: &str) -> Option<String> {
+        if status - 128 == libc::SIGXFSZ {
+            return Some(format!(
                 "error: clang's output would be larger than {} bytes and was stopped (the limit \
                  is --memory-limit: a larger object cannot be loaded)",
                 self.limits.output
-            )),
-            libc::SIGKILL | libc::SIGSEGV | libc::SIGABRT | libc::SIGBUS => Some(format!(
-                "error: clang crashed (signal {}); the input was not compiled",
-                status - 128
-            )),
-            _ => None,
+            ));
         }
+        let signal = status > 128
+            && matches!(
+                status - 128,
+                libc::SIGKILL | libc::SIGSEGV | libc::SIGABRT | libc::SIGBUS | libc::SIGILL
+            );
+        let reported = [
+            "PLEASE submit a bug report",
+            "Stack dump:",
+            "frontend command failed",
+        ]
+        .iter()
+        .any(|m| raw.contains(m));
+        if !(signal || reported) || crash_reports_wanted() {
+            return None;
+        }
+        Some(format!(
+            "error: clang crashed while compiling this input; it was not compiled (run with \
+             {}=1 to see clang's report)",
+            bpf_cc::clang::CRASH_REPORT_ENV
+        ))
     }
 }
 
@@ -496,7 +677,7 @@ fn spawn_plain(
 }
 
 /// Waits for a plain child (by pid) like [`ForkServer::wait`].
-fn wait_plain(pid: i32, deadline: Instant, cancel: &AtomicBool) -> Result<i32, Stopped> {
+pub(super) fn wait_plain(pid: i32, deadline: Instant, cancel: &AtomicBool) -> Result<i32, Stopped> {
     loop {
         let mut status = 0;
         // SAFETY: waitpid on our own child with a valid status pointer.
@@ -529,7 +710,7 @@ fn wait_plain(pid: i32, deadline: Instant, cancel: &AtomicBool) -> Result<i32, S
 }
 
 /// Reads a log, at most 1 MiB of it (clang can be made to say a lot).
-fn read_small(path: &Path) -> Vec<u8> {
+pub(super) fn read_small(path: &Path) -> Vec<u8> {
     use std::io::Read;
     let mut out = Vec::new();
     if let Ok(f) = std::fs::File::open(path) {

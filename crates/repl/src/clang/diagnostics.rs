@@ -1,6 +1,9 @@
 //! clang's diagnostics as the user should read them: repeats and
 //! generated-code noise dropped, the BPF backend's errors said in C terms.
-//! Presentation only: no decision of the REPL depends on these texts.
+//! Only kernel-style units meet the backend in clang (the REPL's own C
+//! goes through the IR stage, which reports in C terms itself), so those
+//! errors are said as what kernel BPF cannot do. Presentation only: no
+//! decision of the REPL depends on these texts.
 
 /// Splits clang's output into diagnostics (a `file:line:col: kind:` line
 /// with the source and caret lines after it), drops exact repeats (the REPL
@@ -70,8 +73,8 @@ fn rewrite_backend_error(line: &str, rest: &[&str]) -> Option<String> {
     if msg == "only small returns supported" {
         let place = user_place(at, rest);
         return Some(format!(
-            "{place}: error: BPF functions return at most 8 bytes in a register; this value \
-             is larger (an __int128 or a struct): return it through a pointer argument\n"
+            "{place}: error: kernel BPF functions return at most 8 bytes in a register; this \
+             value is larger (an __int128 or a struct): return it through a pointer argument\n"
         ));
     }
     let rest = msg.strip_suffix(" too many arguments")?;
@@ -87,8 +90,8 @@ fn rewrite_backend_error(line: &str, rest: &[&str]) -> Option<String> {
         "<input>"
     };
     Some(format!(
-        "{place}: error: too many arguments in call to '{callee}': BPF passes at most 5 arguments \
-         in registers (printf-style functions take the format and at most 4 values)\n"
+        "{place}: error: too many arguments in call to '{callee}': kernel BPF passes at most 5 \
+         arguments, in registers\n"
     ))
 }
 
@@ -114,31 +117,34 @@ fn user_place(at: &str, rest: &[&str]) -> String {
     }
 }
 
-/// Why the BPF backend cannot call the compiler runtime routine `name`,
-/// and what to do instead.
+/// Why kernel BPF cannot call the compiler runtime routine `name`, and
+/// what to do instead.
 fn unsupported_routine(name: &str) -> String {
     let float_suffix = ["sf", "df", "tf", "xf"]
         .iter()
         .any(|s| name.trim_end_matches(char::is_numeric).ends_with(s));
     if float_suffix || name.starts_with("__float") || name.starts_with("__fix") {
         format!(
-            "floating-point arithmetic at run time needs '{name}', which BPF code cannot call: \
-             BPF has no floating-point instructions (floating-point constants, variables and \
-             values clang computes at compile time, like 1.0 / 3, still work)"
+            "floating-point arithmetic at run time needs '{name}', which kernel BPF cannot \
+             call: it has no floating point (constants clang computes at compile time still \
+             work; ordinary inputs, which define no program or map, have floating point)"
         )
     } else if name.ends_with("ti3") || name.ends_with("ti2") || name.ends_with("ti4") {
         format!(
-            "this 128-bit integer operation needs '{name}', which BPF code cannot call: \
-             BPF has 64-bit multiply and divide only (128-bit add, subtract, shifts and \
-             compares work)"
+            "this 128-bit integer operation needs '{name}', which kernel BPF cannot call: it \
+             has 64-bit multiply and divide only (128-bit add, subtract, shifts and compares \
+             work)"
         )
     } else if matches!(name, "memcpy" | "memmove" | "memset") {
         format!(
-            "this copy or fill is too large for clang to expand inline and BPF code cannot \
-             call the builtin '{name}': call {name}() from <string.h> explicitly"
+            "this copy or fill is too large for clang to expand inline, and kernel BPF cannot \
+             call '{name}': copy or fill in smaller pieces"
         )
     } else {
-        format!("this operation needs the compiler runtime routine '{name}', which BPF code cannot call")
+        format!(
+            "this operation needs the compiler runtime routine '{name}', which kernel BPF \
+             cannot call"
+        )
     }
 }
 
@@ -175,8 +181,8 @@ mod tests {
                    1 error generated.\n";
         assert_eq!(
             clean_diagnostics(raw),
-            "t.c:16:1: error: too many arguments in call to 'printf': BPF passes at most 5 arguments \
-             in registers (printf-style functions take the format and at most 4 values)\n"
+            "t.c:16:1: error: too many arguments in call to 'printf': kernel BPF passes at most 5 \
+             arguments, in registers\n"
         );
     }
 
@@ -211,7 +217,7 @@ mod tests {
         let raw = "<repl>:1:6: error: only small returns supported\n\
                    <repl>:1:6: note: could not determine the original source location for a.c:3:5\n";
         assert!(clean_diagnostics(raw)
-            .starts_with("a.c:3:5: error: BPF functions return at most 8 bytes"));
+            .starts_with("a.c:3:5: error: kernel BPF functions return at most 8 bytes"));
     }
 
     #[test]

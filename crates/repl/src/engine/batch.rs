@@ -133,7 +133,9 @@ impl Repl {
             let clashes = these.iter().any(|(s, n)| {
                 declared.contains(&(*s, n.clone())) || self.model.binding(*s, n).is_some()
             });
-            if clashes && !out.is_empty() {
+            // A kernel-style input is compiled on its own (in kernel mode).
+            let kernel_style = super::names_a_section(source);
+            if (clashes || kernel_style) && !out.is_empty() {
                 break; // a redefinition starts the next batch
             }
             for item in &items {
@@ -147,7 +149,7 @@ impl Repl {
             number += 1;
             // Later inputs must read a constant from memory, as they do
             // one at a time, not have clang fold it: end the batch here.
-            let ends_batch = items.iter().any(input::defines_constant);
+            let ends_batch = kernel_style || items.iter().any(input::defines_constant);
             out.push(Some(analysis::guess(
                 number,
                 origin,

@@ -18,9 +18,10 @@ pub mod render;
 mod rollback;
 pub mod session;
 mod values;
+mod world;
 
 use crate::clang::ast::EntityKind;
-use crate::clang::{ClangError, CompileError, Compiled, Compiler, Limits};
+use crate::clang::{ClangError, CodeMode, CompileError, Compiled, Compiler, Limits, Target};
 use crate::input::{DeclKind, ItemKind};
 use analysis::Plan;
 use bpf_linker::{LinkError, Session, SessionOptions};
@@ -33,6 +34,7 @@ use std::time::{Duration, Instant};
 
 pub use batch::MAX_BATCH;
 pub use values::{describe_frame, display_function};
+pub use world::{ProgInput, ProgRun};
 
 /// Settings of a REPL session.
 #[derive(Debug, Clone)]
@@ -52,6 +54,12 @@ pub struct ReplOptions {
     pub compile_timeout: Duration,
     /// Ask clang for coloured diagnostics.
     pub color: bool,
+    /// `--strict-bpf`: only what plain BPF runs.
+    pub strict: bool,
+    /// Undefined behaviour is a fault (`--no-ub-checks` turns it off).
+    pub ub_checks: bool,
+    /// What runs the code: the interpreter, the JIT, or both (`auto`).
+    pub engine: bpf_jit::EngineKind,
 }
 
 /// The REPL's default call depth: deep recursion is ordinary C.
@@ -67,6 +75,9 @@ impl Default for ReplOptions {
             memory_limit: bpf_vm::files::DEFAULT_MEMORY_LIMIT,
             compile_timeout: Limits::default().timeout,
             color: false,
+            strict: false,
+            ub_checks: true,
+            engine: bpf_jit::EngineKind::default_for_host(),
         }
     }
 }
@@ -142,8 +153,8 @@ impl std::fmt::Display for EvalError {
 pub struct Settings {
     /// `%time on`: print each input's times.
     pub show_times: bool,
-    /// The extra clang flags the session started with (runtime includes,
-    /// `--cflags`, stack size), captured before `%cflags` first changes them.
+    /// The extra clang flags the session started with (`--cflags`),
+    /// captured before `%cflags` first changes them.
     pub startup_flags: Option<Vec<String>>,
     /// Flags set by `%cflags`, after the startup ones.
     pub cflags: Vec<String>,
@@ -163,6 +174,8 @@ pub struct Repl {
     settings: Settings,
     types: values::TypeCache,
     memory_limit: usize,
+    /// Why the engine asked for is not the one in use, until taken.
+    engine_note: Option<String>,
 }
 
 /// Why preparing a unit failed.
@@ -177,16 +190,17 @@ impl Repl {
     /// A new session; fails only when no usable clang exists.
     pub fn new(options: &ReplOptions) -> Result<Repl, ClangError> {
         let clang = crate::clang::find_clang()?;
-        let mut flags: Vec<String> = bpf_runtime::clang_args()
-            .into_iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
-        flags.extend(options.cflags.iter().cloned());
-        let mut compiler =
-            Compiler::new(clang.clone(), &flags).map_err(|e| ClangError::Unusable {
+        let mode = CodeMode {
+            strict: options.strict,
+            ub_checks: options.ub_checks,
+            frame_size: options.frame_size as u64,
+        };
+        let mut compiler = Compiler::new(clang.clone(), mode, &options.cflags).map_err(|e| {
+            ClangError::Unusable {
                 path: clang,
                 reason: e.to_string(),
-            })?;
+            }
+        })?;
         compiler.set_color(options.color);
         compiler.set_limits(Limits {
             timeout: options.compile_timeout,
@@ -199,6 +213,7 @@ impl Repl {
         };
         let mut vm = Vm::new(config);
         vm.mem.set_limit(options.memory_limit);
+        let engine_note = bpf_jit::install(&mut vm, options.engine);
         let mut session = Session::new(
             vm,
             SessionOptions {
@@ -211,6 +226,12 @@ impl Repl {
         for (name, helper) in runtime.helpers() {
             session.register_helper(name, helper);
         }
+        // The kernel world: maps, kernel helpers by id, program contexts
+        // for kernel-style inputs (`bpf_printk` writes to the input's output).
+        session.enable_kernel(bpf_kernel::Kernel::new(
+            bpf_kernel::KernelConfig::default(),
+            stdout.clone(),
+        ));
         Ok(Repl {
             compiler,
             session,
@@ -222,6 +243,7 @@ impl Repl {
             settings: Settings::default(),
             types: values::TypeCache::default(),
             memory_limit: options.memory_limit,
+            engine_note,
         })
     }
 
@@ -314,7 +336,7 @@ impl Repl {
 
         let t = Instant::now();
         let mut evaluation = Evaluation {
-            warnings: compiled.warnings,
+            warnings: compiled.warnings + &self.refusal_notes(),
             ..Evaluation::default()
         };
         if plan.has_run() {
@@ -355,7 +377,11 @@ impl Repl {
             let refs: Vec<&Plan> = plans.iter().collect();
             render::unit(&self.model, &refs)
         };
-        let job = self.compiler.start(&guess_tu).map_err(Failure::Compile)?;
+        let mut target = guess_target(&plans);
+        let job = self
+            .compiler
+            .start(&guess_tu, target)
+            .map_err(Failure::Compile)?;
         let probe = plans.iter().any(|p| {
             let items: Vec<_> = p.items.iter().map(|i| i.item.clone()).collect();
             analysis::needs_probe(&items, &self.model)
@@ -378,7 +404,7 @@ impl Repl {
             self.compiler.finish(job)
         } else {
             self.compiler.abandon(job);
-            self.compiler.compile(&final_tu)
+            self.compiler.compile(&final_tu, target)
         };
         let mut compiled = match compiled {
             Ok(c) => c,
@@ -397,10 +423,24 @@ impl Repl {
                 if tu == final_tu {
                     return Err(Failure::Compile(e));
                 }
-                self.compiler.compile(&tu).map_err(Failure::Compile)?
+                self.compiler
+                    .compile(&tu, target)
+                    .map_err(Failure::Compile)?
             }
             Err(e) => return Err(Failure::Compile(e)),
         };
+        // The object says for sure whether the unit is kernel-style (a
+        // section name can come from a macro the guess did not see).
+        let found = object_target(&compiled.object);
+        if found != target {
+            target = found;
+            let refs: Vec<&Plan> = plans.iter().collect();
+            let tu = render::unit(&self.model, &refs);
+            compiled = self
+                .compiler
+                .compile(&tu, target)
+                .map_err(Failure::Compile)?;
+        }
         // `static` from a macro is only visible in the object: a definition
         // that is not a global symbol there (local, or dropped as unused)
         // is compiled again with its linkage neutralized.
@@ -426,7 +466,10 @@ impl Repl {
         if hidden {
             let refs: Vec<&Plan> = plans.iter().collect();
             let tu = render::unit(&self.model, &refs);
-            compiled = self.compiler.compile(&tu).map_err(Failure::Compile)?;
+            compiled = self
+                .compiler
+                .compile(&tu, target)
+                .map_err(Failure::Compile)?;
         }
         Ok((plans, compiled))
     }
@@ -450,6 +493,42 @@ impl Repl {
             }
         }
         None
+    }
+}
+
+/// What a unit is built for, as its text suggests: kernel-style when an
+/// input names a section (`SEC("xdp")`, `__attribute__((section(...)))`),
+/// which only kernel-style programs and maps do; the compiled object
+/// confirms it ([`object_target`]).
+fn guess_target(plans: &[Plan]) -> Target {
+    if plans.iter().any(|p| names_a_section(&p.source)) {
+        Target::Kernel
+    } else {
+        Target::Repl
+    }
+}
+
+/// Whether C text mentions a section attribute (`SEC(` or `section(`).
+pub(crate) fn names_a_section(source: &str) -> bool {
+    source.contains("SEC(") || source.contains("section(")
+}
+
+/// What an object is: kernel-style if it has a program section (a name
+/// libbpf gives a program type) or a map section.
+fn object_target(object: &[u8]) -> Target {
+    use object::{Object, ObjectSection};
+    let Ok(file) = object::File::parse(object) else {
+        return Target::Repl;
+    };
+    let kernel = file.sections().any(|s| {
+        s.name().is_ok_and(|n| {
+            n == ".maps" || n == "maps" || bpf_kernel::ProgType::from_section(n).is_some()
+        })
+    });
+    if kernel {
+        Target::Kernel
+    } else {
+        Target::Repl
     }
 }
 

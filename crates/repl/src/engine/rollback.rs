@@ -20,6 +20,8 @@ pub(super) struct InputStart {
     pub checkpoint: Checkpoint,
     runtime: RuntimeSnapshot,
     heap: HeapStats,
+    /// The kernel world's host-side state (maps' bookkeeping, clock, random state).
+    kernel: Option<bpf_kernel::KernelSnapshot>,
 }
 
 /// An accepted input and how to take it back.
@@ -46,6 +48,7 @@ impl Repl {
             checkpoint: self.session.vm_mut().mem.begin_epoch(),
             runtime: self.runtime.save(),
             heap,
+            kernel: self.session.kernel().map(|k| k.save()),
         }
     }
 
@@ -56,6 +59,7 @@ impl Repl {
         }
         self.session.vm_mut().mem.rollback(start.checkpoint);
         self.runtime.restore(start.runtime);
+        self.restore_kernel(start.kernel);
         let _ = self.stdout.take();
     }
 
@@ -148,6 +152,28 @@ impl Repl {
         });
     }
 
+    /// Puts back the kernel world's state (after the unit is unlinked,
+    /// which drops the maps it created).
+    fn restore_kernel(&mut self, snapshot: Option<bpf_kernel::KernelSnapshot>) {
+        if let (Some(k), Some(s)) = (self.session.kernel(), snapshot) {
+            k.restore(s);
+        }
+    }
+
+    /// Records a meta command that changed the session's state (a program
+    /// run changes maps): `%undo` takes it back like an input.
+    pub(super) fn accept_command(&mut self, origin: Origin, text: &str, start: InputStart) {
+        self.accepted.push(Accepted {
+            origin,
+            source: text.to_string(),
+            declares: Vec::new(),
+            counted: true,
+            owns_unit: false,
+            start,
+            changes: Vec::new(),
+        });
+    }
+
     /// Takes back the newest accepted input.
     fn revert_last(&mut self) -> Option<Accepted> {
         let mut a = self.accepted.pop()?;
@@ -156,6 +182,7 @@ impl Repl {
         }
         self.session.vm_mut().mem.rollback(a.start.checkpoint);
         self.runtime.restore(a.start.runtime.clone());
+        self.restore_kernel(a.start.kernel.take());
         self.model.revert(std::mem::take(&mut a.changes));
         Some(a)
     }

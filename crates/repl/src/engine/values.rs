@@ -9,7 +9,7 @@ use crate::dwarf::DebugInfo;
 use crate::value;
 use bpf_linker::CallError;
 use bpf_runtime::{HeapPlace, Runtime};
-use bpf_vm::{Memory, Trap};
+use bpf_vm::{HelperError, Memory, Trap, TrapKind};
 use std::rc::Rc;
 
 /// Per linked object: its globals' types (filled on first use).
@@ -104,10 +104,26 @@ impl Repl {
                 frames.remove(0);
                 format!("call to `{name}`, which is declared but not defined yet")
             }
-            None => t.kind.to_string(),
+            None => match &t.kind {
+                TrapKind::Helper {
+                    helper,
+                    error: HelperError::Memory(e),
+                } => format!("in {}: invalid memory access: {e}", c_function(helper)),
+                kind => kind.to_string(),
+            },
         };
         msg.push_str(&bpf_linker::format_backtrace(&frames, describe_frame));
         msg
+    }
+}
+
+/// The C function a runtime helper implements: the IR stage calls
+/// `__bpf_memcpy` for a `memcpy` it could not expand, strict mode
+/// `__bpf_strict_printf` for `printf`.
+fn c_function(helper: &str) -> &str {
+    match helper.strip_prefix("__bpf_") {
+        Some(name @ ("memcpy" | "memmove" | "memset")) => name,
+        _ => bpf_runtime::c_name(helper),
     }
 }
 

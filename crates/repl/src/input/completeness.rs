@@ -6,7 +6,7 @@ use super::scan::Ending;
 use super::split::{analyse, Analysed};
 use super::syntax::{
     closed_opener, has_depth0_assignment, is_condition, is_identifier, is_tag_head, matching_open,
-    opener, starts_declaration_keyword, STATIC_ASSERT,
+    opener, skip_attributes, starts_declaration_keyword, STATIC_ASSERT,
 };
 
 /// Whether the text typed so far is a whole input, or the prompt should continue.
@@ -57,6 +57,12 @@ pub fn completeness(text: &str, names: &dyn Names) -> Completeness {
         return Completeness::Incomplete("an operand should follow the operator");
     }
     let items = analyse(&code, names);
+    if items.last().is_some_and(|item| {
+        let toks = &code[item.span.start..item.span.end];
+        !toks[0].is_any(&["asm", "__asm", "__asm__"]) && skip_attributes(toks, 0) >= toks.len()
+    }) {
+        return Completeness::Incomplete("a declaration should follow its attributes");
+    }
     match items.last().and_then(|item| awaited_part(&code, item)) {
         Some(reason) => Completeness::Incomplete(reason),
         None => Completeness::Complete,

@@ -9,7 +9,7 @@ use std::ops::Range;
 use super::lexer::Token;
 use super::names::NameKind;
 use super::syntax::{
-    depth0_indices, is_identifier, matching_close, skip_attributes, skip_group, ATTRIBUTE_LIKE,
+    depth0_indices, is_identifier, matching_close, skip_attributes, skip_group,
     FUNCTION_SPECIFIERS, QUALIFIERS, STORAGE_CLASSES, TAG_KEYWORDS, TYPE_KEYWORDS, TYPE_OPERATORS,
 };
 
@@ -100,7 +100,9 @@ fn read_specifiers(toks: &[Token], tags: &mut Vec<TagSpecifier>) -> (usize, bool
         } else if token.is_any(TYPE_OPERATORS) && has_group {
             seen_type = true;
             skip_group(toks, i + 1)
-        } else if token.is_any(ATTRIBUTE_LIKE) || super::syntax::is_c23_attribute(toks, i) {
+        } else if super::syntax::is_attribute_like(token)
+            || super::syntax::is_c23_attribute(toks, i)
+        {
             skip_attributes(toks, i)
         } else if is_simple_specifier(token) {
             seen_type |= token.is_any(TYPE_KEYWORDS);
@@ -229,7 +231,7 @@ fn object_is_const(toks: &[Token], declarator: &Declarator, const_type: bool) ->
 fn first_name(toks: &[Token], start: usize, end: usize) -> Option<usize> {
     let mut i = start;
     while i < end.min(toks.len()) {
-        if toks[i].is_any(ATTRIBUTE_LIKE) {
+        if super::syntax::is_attribute_like(&toks[i]) {
             i = skip_attributes(toks, i);
         } else if is_identifier(&toks[i]) {
             return Some(i);

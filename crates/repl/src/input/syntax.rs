@@ -44,6 +44,16 @@ pub(crate) const ATTRIBUTE_LIKE: &[&str] = &[
     "__asm__",
 ];
 
+/// Macros of the shipped `<bpf/bpf_helpers.h>` (and iproute2's style) that
+/// expand to a section attribute: `SEC("xdp") int prog(...)`.
+pub(crate) const ATTRIBUTE_MACROS: &[&str] = &["SEC", "__section"];
+
+/// Whether `token` starts an attribute-like group (`__attribute__((...))`,
+/// `asm(...)`, `SEC("xdp")`...).
+pub(crate) fn is_attribute_like(token: &Token) -> bool {
+    token.is_any(ATTRIBUTE_LIKE) || (is_identifier(token) && ATTRIBUTE_MACROS.contains(&token.text))
+}
+
 /// Keywords followed by a parenthesised group that name a type.
 #[rustfmt::skip]
 pub(crate) const TYPE_OPERATORS: &[&str] = &[
@@ -151,7 +161,7 @@ pub(crate) fn skip_group(toks: &[Token], i: usize) -> usize {
 /// C23 `[[...]]` attributes are skipped too.
 pub(crate) fn skip_attributes(toks: &[Token], mut i: usize) -> usize {
     loop {
-        if toks.get(i).is_some_and(|t| t.is_any(ATTRIBUTE_LIKE)) {
+        if toks.get(i).is_some_and(is_attribute_like) {
             i = skip_group(toks, i + 1);
         } else if is_c23_attribute(toks, i) {
             i = skip_group(toks, i);
@@ -178,9 +188,7 @@ pub(crate) fn previous_skipping_attributes(toks: &[Token], low: usize, i: usize)
             .then(|| matching_open(toks, low, p))
             .flatten();
         match open {
-            Some(o) if o > low && toks[o - 1].is_any(ATTRIBUTE_LIKE) => {
-                p = (o - 1).checked_sub(1)?
-            }
+            Some(o) if o > low && is_attribute_like(&toks[o - 1]) => p = (o - 1).checked_sub(1)?,
             _ => return Some(p),
         }
     }

@@ -98,6 +98,18 @@ impl Decimal {
         Decimal { digits, point }
     }
 
+    /// True if the value is exactly `0.d₁d₂d₃… × 10^point` for these
+    /// digits (values 0..=9; leading and trailing zeros allowed).
+    pub(crate) fn equals(&self, digits: &[u8], point: i64) -> bool {
+        let lead = digits.iter().take_while(|d| **d == 0).count();
+        let trail = digits[lead..].iter().rev().take_while(|d| **d == 0).count();
+        let sig = &digits[lead..digits.len() - trail];
+        if sig.is_empty() || self.digits.is_empty() {
+            return sig.is_empty() && self.digits.is_empty();
+        }
+        sig == self.digits.as_slice() && point - lead as i64 == self.point
+    }
+
     /// True for zero (also after rounding away every digit).
     pub(crate) fn is_zero(&self) -> bool {
         self.digits.is_empty()

@@ -8,15 +8,19 @@
 //! flags `- + space # 0 '`, field width and precision (also `*`), and the
 //! length modifiers `hh h l ll L q j z Z t` (`long double` is `double`).
 //! Floating point is refused in strict mode (its calls carry no floats the
-//! runtime could trust to be ones); wide characters and conversions that
-//! would write memory (`%n`) are refused with a message; any other unknown
-//! conversion is copied to the output literally, as glibc does.
+//! runtime could trust to be ones); wide characters are refused with a
+//! message. `%n` (a store through a pointer argument) and `%m` (`errno`'s
+//! text) exist for the C library's own printf family ([`format_hosted`]),
+//! not for helpers of other crates (`bpf_trace_printk` refuses them, as
+//! the kernel does). Any other unknown conversion is copied to the output
+//! literally, as glibc does.
 
 pub(crate) mod args;
 mod decimal;
 mod float;
 
 pub(crate) use args::{Args, RangeCheck, VaReader};
+pub(crate) use decimal::Decimal;
 
 use crate::vmstr::{cstr, cstr_prefix, explain, int_arg};
 use bpf_vm::{HelperError, Memory};
@@ -49,6 +53,23 @@ struct Spec {
     wide: bool,
 }
 
+/// A `%n` store the caller makes once the text is formatted: `size`
+/// bytes of `value` at `addr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CountStore {
+    pub addr: u64,
+    pub value: u64,
+    pub size: usize,
+}
+
+/// What `%n` and `%m` need: present for the C library's printf family.
+pub(crate) struct Hosted<'a> {
+    /// `errno` now (for `%m`).
+    pub errno: i32,
+    /// Where `%n` stores are collected.
+    pub stores: &'a mut Vec<CountStore>,
+}
+
 /// What one formatting call reads: VM memory (for `%s` strings and va
 /// slots), the heap check every read goes through, and the function name
 /// messages give.
@@ -57,6 +78,7 @@ struct Source<'a, 'b> {
     check: RangeCheck<'a>,
     func: &'a str,
     args: &'a mut Args<'b>,
+    hosted: Option<Hosted<'a>>,
 }
 
 impl Source<'_, '_> {
@@ -75,12 +97,37 @@ pub(crate) fn format(
     fmt: &[u8],
     args: &mut Args,
 ) -> Result<Vec<u8>, HelperError> {
+    format_with(mem, check, func, fmt, args, None)
+}
+
+/// [`format`] with `%n` (its stores collected in `hosted.stores`, each
+/// with the count of bytes formatted before it) and `%m`.
+pub(crate) fn format_hosted(
+    mem: &Memory,
+    check: RangeCheck,
+    func: &str,
+    fmt: &[u8],
+    args: &mut Args,
+    hosted: Hosted,
+) -> Result<Vec<u8>, HelperError> {
+    format_with(mem, check, func, fmt, args, Some(hosted))
+}
+
+fn format_with(
+    mem: &Memory,
+    check: RangeCheck,
+    func: &str,
+    fmt: &[u8],
+    args: &mut Args,
+    hosted: Option<Hosted>,
+) -> Result<Vec<u8>, HelperError> {
     let mut out = Vec::new();
     let mut src = Source {
         mem,
         check,
         func,
         args,
+        hosted,
     };
     let mut i = 0;
     while i < fmt.len() {
@@ -303,13 +350,33 @@ fn conversion(
                 "wide characters (%lc, %ls, %C, %S) are not supported",
             ))
         }
+        b'n' if src.hosted.is_some() => {
+            let addr = src.take()?;
+            let size = match spec.length {
+                Length::Char => 1,
+                Length::Short => 2,
+                Length::Int => 4,
+                Length::Long => 8,
+            };
+            let value = out.len() as u64;
+            if let Some(h) = src.hosted.as_mut() {
+                h.stores.push(CountStore { addr, value, size });
+            }
+        }
+        b'm' if src.hosted.is_some() => {
+            let e = src.hosted.as_ref().map_or(0, |h| h.errno);
+            let text = crate::errno::message(e);
+            let text = text.as_bytes();
+            let len = spec.precision.map_or(text.len(), |p| p.min(text.len()));
+            push_padded(out, &spec, &text[..len]);
+        }
         b'n' => {
             return Err(fault(
                 func,
-                "%n is not supported (it would write through a pointer)",
+                "%n is not supported here (it would write through a pointer)",
             ))
         }
-        b'm' => return Err(fault(func, "%m is not supported (there is no errno)")),
+        b'm' => return Err(fault(func, "%m is not supported here")),
         b'a' | b'A' | b'e' | b'E' | b'f' | b'F' | b'g' | b'G' if src.args.strict() => {
             return Err(fault(
                 func,

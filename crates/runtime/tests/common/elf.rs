@@ -3,7 +3,7 @@
 //! of what the linker does, enough to run fixtures that use no data.
 
 use bpf_runtime::Runtime;
-use bpf_vm::{isa, Vm};
+use bpf_vm::{isa, HelperImpl, Vm};
 use object::{Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -62,7 +62,10 @@ pub fn load(name: &str, rt: &Runtime) -> Loaded {
     let mut vm = Vm::default();
     let start = vm.load_code(&insns).expect("valid code");
     for (i, (name, f)) in helpers.into_iter().enumerate() {
-        vm.register_runtime_helper(i as u32 + 1, name, f);
+        match f {
+            HelperImpl::Plain(f) => vm.register_runtime_helper(i as u32 + 1, name, f),
+            HelperImpl::Callback(f) => vm.register_runtime_callback_helper(i as u32 + 1, name, f),
+        }
     }
     let mut entries = HashMap::new();
     for sym in file.symbols() {

@@ -4,7 +4,7 @@
 pub mod elf;
 
 use bpf_runtime::{OutputSink, Runtime};
-use bpf_vm::{HelperError, HelperFn, Memory, RegionKind};
+use bpf_vm::{HelperError, HelperFn, HelperImpl, Memory, RegionKind};
 use std::collections::HashMap;
 
 pub struct Env {
@@ -31,7 +31,15 @@ impl Env {
         mem.set_stack_size(STACK_SIZE);
         Env {
             mem,
-            helpers: rt.helpers().into_iter().collect(),
+            // Plain helpers only: callback helpers need a VM (tests/callbacks.rs).
+            helpers: rt
+                .helpers()
+                .into_iter()
+                .filter_map(|(name, h)| match h {
+                    HelperImpl::Plain(f) => Some((name, f)),
+                    HelperImpl::Callback(_) => None,
+                })
+                .collect(),
             rt,
             out,
             va_top: STACK_SIZE,

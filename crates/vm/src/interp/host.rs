@@ -1,5 +1,6 @@
 //! What the interpreter's inner loop hands back to the host side: helper
-//! calls (plain, calling back into BPF, tail calls), `callx`, returns into
+//! calls (plain, calling back into BPF, tail calls, `setjmp`/`longjmp`),
+//! `callx`, returns into
 //! a helper that called back, legacy packet loads, and faulting accesses
 //! the [`crate::Device`] may answer. None of this is on the hot path. What
 //! each of them means is decided in `crate::host`, shared with every
@@ -8,7 +9,8 @@
 use super::decode::{Kind, Op};
 use super::{CallStack, Cpu};
 use crate::exec::{HostState, RESUME_BIT};
-use crate::host::{self as shared, Device, HelperAction};
+use crate::host::{self as shared, Device, HelperAction, HelperId};
+use crate::jump::Jump;
 use crate::memory::Memory;
 use crate::trap::TrapKind;
 use crate::vm::Helper;
@@ -19,6 +21,9 @@ pub(super) enum Next {
     Continue,
     /// The run is over with this result (LD_ABS past the packet).
     Finish(u64),
+    /// A jump that needs frames another engine holds: the run stops at the
+    /// helper's `call` ([`crate::exec::Outcome::Jump`]).
+    Jump(HelperId, Jump),
 }
 
 /// The host side of one run.
@@ -28,8 +33,11 @@ pub(super) struct Host<'a> {
     runtime_helpers: &'a mut [Option<Helper>],
     device: &'a mut Option<Box<dyn Device>>,
     /// Helpers waiting for the functions they called, and the tail calls
-    /// made (carried in [`crate::ExecState`] between engines).
+    /// made, and the `setjmp` records (carried in [`crate::ExecState`]
+    /// between engines).
     waiting: &'a mut HostState,
+    /// The VM's `setjmp` token counter.
+    jmp_tokens: &'a mut u64,
 }
 
 impl<'a> Host<'a> {
@@ -39,6 +47,7 @@ impl<'a> Host<'a> {
         runtime_helpers: &'a mut [Option<Helper>],
         device: &'a mut Option<Box<dyn Device>>,
         waiting: &'a mut HostState,
+        jmp_tokens: &'a mut u64,
     ) -> Host<'a> {
         Host {
             entries,
@@ -46,6 +55,7 @@ impl<'a> Host<'a> {
             runtime_helpers,
             device,
             waiting,
+            jmp_tokens,
         }
     }
 
@@ -78,13 +88,16 @@ impl<'a> Host<'a> {
                 }
             }
             _ => {
+                if mem.memcheck() {
+                    let callers = stack.frames.iter().rev().map(|f| f.call_site());
+                    mem.set_helper_stack(cpu.pc, callers);
+                }
                 let args = [r[1], r[2], r[3], r[4], r[5]];
                 let (id, step) =
                     shared::start_helper(self.helpers, self.runtime_helpers, mem, &op, args)?;
                 let tail_calls = &mut self.waiting.tail_calls;
                 let action = shared::plan_step(self.entries, id, step, next, tail_calls)?;
-                self.apply(action, mem, stack, cpu)?;
-                Ok(Next::Continue)
+                self.apply(action, mem, stack, cpu)
             }
         }
     }
@@ -97,27 +110,27 @@ impl<'a> Host<'a> {
         mem: &mut Memory,
         stack: &mut CallStack,
         cpu: &mut Cpu,
-    ) -> Result<(), TrapKind> {
+    ) -> Result<Next, TrapKind> {
         let p = self
             .waiting
             .pending
             .pop()
             .ok_or(TrapKind::PcOutOfRange(cpu.pc as u64))?;
         cpu.pc = p.return_pc - 1;
-        let step = shared::resume_helper(self.helpers, mem, &p, cpu.r[0])?;
+        let step = shared::resume_helper(self.helpers, self.runtime_helpers, mem, &p, cpu.r[0])?;
         let tail_calls = &mut self.waiting.tail_calls;
         let action = shared::plan_step(self.entries, p.helper, step, p.return_pc, tail_calls)?;
         self.apply(action, mem, stack, cpu)
     }
 
-    /// Carries out what a helper asked for.
+    /// Carries out what a helper asked for (`cpu.pc` is at its `call`).
     fn apply(
         &mut self,
         action: HelperAction,
         mem: &mut Memory,
         stack: &mut CallStack,
         cpu: &mut Cpu,
-    ) -> Result<(), TrapKind> {
+    ) -> Result<Next, TrapKind> {
         let r = &mut cpu.r;
         match action {
             HelperAction::Return { value, next } => {
@@ -138,8 +151,26 @@ impl<'a> Host<'a> {
                 r[1] = ctx;
                 cpu.pc = target;
             }
+            HelperAction::Jump { helper, jump } if stack.base_depth > 0 => {
+                return Ok(Next::Jump(helper, jump));
+            }
+            HelperAction::Jump { helper, jump } => {
+                let waiting = &mut *self.waiting;
+                let landed = waiting.jumps.apply(
+                    jump,
+                    self.jmp_tokens,
+                    mem,
+                    &mut stack.frames,
+                    &mut waiting.pending,
+                    r,
+                );
+                cpu.pc = landed.map_err(|e| {
+                    shared::helper_error(self.helpers, self.runtime_helpers, helper, e)
+                })?;
+                stack.enter_current_frame(r, mem);
+            }
         }
-        Ok(())
+        Ok(Next::Continue)
     }
 
     /// A load or store at `cpu.pc` faulted with `fault`: the device may

@@ -3,8 +3,8 @@
 //! of every page it changed that existed before it.
 
 use super::{
-    Access, MemError, MemReason, Memory, RegionKind, OFFSET_MASK, PAGE_SHIFT, PAGE_SIZE,
-    REGION_SHIFT, SLOTS, UNTRACKED,
+    Access, MemError, MemReason, Memory, RegionKind, GRANULE, GRANULE_SHIFT, OFFSET_MASK,
+    PAGE_SHIFT, PAGE_SIZE, REGION_SHIFT, SLOTS, UNTRACKED,
 };
 
 /// A point to roll memory back to (see [`Memory::begin_epoch`]).
@@ -22,6 +22,15 @@ struct SavedPage {
     old_epoch: u32,
     /// The page's bytes (fewer than a page at the end of a region).
     bytes: Box<[u8]>,
+    /// The page's memcheck shadow (empty for unchecked regions).
+    shadow: Box<[u8]>,
+}
+
+impl SavedPage {
+    /// Bytes it holds (counted against the memory limit).
+    fn held(&self) -> usize {
+        self.bytes.len() + self.shadow.len()
+    }
 }
 
 /// What one epoch changed.
@@ -96,7 +105,7 @@ impl Memory {
         let logs: Vec<EpochLog> = journal.epochs.drain(start..).collect();
         for log in logs.into_iter().rev() {
             for saved in log.pages.into_iter().rev() {
-                self.journal.bytes -= saved.bytes.len();
+                self.journal.bytes -= saved.held();
                 let r = &mut self.regions[saved.region];
                 let at = saved.page << PAGE_SHIFT;
                 let end = at + saved.bytes.len();
@@ -104,6 +113,10 @@ impl Memory {
                     r.resize(end, 0);
                 }
                 r.bytes[at..end].copy_from_slice(&saved.bytes);
+                if !saved.shadow.is_empty() {
+                    let g = at >> GRANULE_SHIFT;
+                    r.shadow[g..g + saved.shadow.len()].copy_from_slice(&saved.shadow);
+                }
                 r.pages[saved.page] = saved.old_epoch;
             }
             for (r, len) in self.regions.iter_mut().zip(log.lens) {
@@ -127,7 +140,7 @@ impl Memory {
             .position(|l| l.epoch >= checkpoint.epoch)
             .unwrap_or(self.journal.epochs.len());
         for log in self.journal.epochs.drain(..keep) {
-            self.journal.bytes -= log.pages.iter().map(|p| p.bytes.len()).sum::<usize>();
+            self.journal.bytes -= log.pages.iter().map(SavedPage::held).sum::<usize>();
         }
     }
 
@@ -221,17 +234,27 @@ impl Memory {
                 continue; // only bytes this epoch added: rollback truncates them
             }
             let end = (at + PAGE_SIZE).min(r.bytes.len());
-            self.make_room(end - at, idx, off, len)?;
+            let shadow_len = if r.checked {
+                (end - at).div_ceil(GRANULE)
+            } else {
+                0
+            };
+            self.make_room(end - at + shadow_len, idx, off, len)?;
             let r = &mut self.regions[idx];
             let bytes: Box<[u8]> = r.bytes[at..end].into();
+            let shadow: Box<[u8]> = match r.checked {
+                true => r.shadow[at >> GRANULE_SHIFT..end.div_ceil(GRANULE)].into(),
+                false => Box::default(),
+            };
             let old_epoch = std::mem::replace(&mut r.pages[page], epoch);
-            self.journal.bytes += bytes.len();
+            self.journal.bytes += bytes.len() + shadow.len();
             let log = self.journal.epochs.last_mut().expect("an epoch is open");
             log.pages.push(SavedPage {
                 region: idx,
                 page,
                 old_epoch,
                 bytes,
+                shadow,
             });
         }
         Ok(())
@@ -257,7 +280,7 @@ impl Memory {
                 });
             }
             let oldest = self.journal.epochs.remove(0);
-            self.journal.bytes -= oldest.pages.iter().map(|p| p.bytes.len()).sum::<usize>();
+            self.journal.bytes -= oldest.pages.iter().map(SavedPage::held).sum::<usize>();
         }
         Ok(())
     }

@@ -209,6 +209,12 @@ impl Vm {
                     Err(trap) => {
                         return Err(self.name_thread(i, trap));
                     }
+                    Ok(Outcome::Jump { .. }) => {
+                        // A thread's run has no base frames: setjmp and
+                        // longjmp are applied inside it, on the thread's own
+                        // frames and `jumps` records.
+                        unreachable!("a run without base frames applies its jumps")
+                    }
                 }
             }
         }

@@ -5,11 +5,14 @@
 //! `%load` replays a file, which the caller does ([`Flow::Load`]): the
 //! replaying code (`crate::replay`) sits above this module.
 
+use crate::clang::Target;
 use crate::engine::{Origin, Repl, Times};
 use crate::printed::Printed;
 use bpf_linker::graph::SymbolKind;
 use bpf_linker::GlobalSymbol;
 use std::fmt::Write as _;
+
+mod world;
 
 /// One meta command: its name, its arguments and what it does.
 #[derive(Debug, Clone, Copy)]
@@ -75,6 +78,16 @@ pub const COMMANDS: &[Command] = &[
         summary: "run FILE's inputs in this session",
     },
     Command {
+        name: "strict",
+        args: "[on|off]",
+        summary: "strict BPF for later inputs: only what plain BPF runs (--strict-bpf)",
+    },
+    Command {
+        name: "ub",
+        args: "[on|off]",
+        summary: "undefined-behaviour checks in later inputs (on unless --no-ub-checks)",
+    },
+    Command {
         name: "cflags",
         args: "[FLAGS...|--clear]",
         summary: "show or replace the extra clang flags of later inputs",
@@ -83,6 +96,31 @@ pub const COMMANDS: &[Command] = &[
         name: "threads",
         args: "",
         summary: "threads that outlived their input: state and where they are",
+    },
+    Command {
+        name: "engine",
+        args: "[interp|jit|auto]",
+        summary: "show or change what runs the code: interpreter, JIT, or both (--engine)",
+    },
+    Command {
+        name: "maps",
+        args: "",
+        summary: "the kernel-style maps (SEC(\".maps\")): name, type, sizes",
+    },
+    Command {
+        name: "map",
+        args: "NAME",
+        summary: "dump map NAME's entries",
+    },
+    Command {
+        name: "run-prog",
+        args: "NAME INPUT",
+        summary: "run kernel-style program NAME on INPUT: --packet HEX, --pcap FILE or --ctx HEX",
+    },
+    Command {
+        name: "verify",
+        args: "NAME [OPTIONS]",
+        summary: "would the Linux verifier load program NAME? (--type SEC, --unprivileged)",
     },
 ];
 
@@ -143,6 +181,13 @@ pub fn run(repl: &mut Repl, text: &str, place: Place) -> (Printed, Flow) {
         "load" => return (Printed::default(), Flow::Load(rest.to_string())),
         "cflags" => cflags(repl, &args),
         "threads" => no_args(name, &args).unwrap_or_else(|| out(threads(repl))),
+        "strict" => switch(repl, Switch::Strict, &args),
+        "ub" => switch(repl, Switch::UbChecks, &args),
+        "engine" => world::engine(repl, &args),
+        "maps" => world::maps(repl, &args),
+        "map" => world::map(repl, &args),
+        "run-prog" => world::run_prog(repl, text, rest),
+        "verify" => world::verify(repl, &args),
         "" => error("`%` needs a command name: %help lists them".to_string()),
         _ => error(match suggestion(name) {
             Some(c) => format!(
@@ -334,7 +379,7 @@ fn disasm(repl: &Repl, args: &[&str]) -> Printed {
     let [name] = args else {
         return error("usage: %disasm NAME (a function)".to_string());
     };
-    let reader = |file: &str, line: u32| source_line(repl, file, line);
+    let reader = |file: &str, line: u32| repl.input_line(file, line);
     match repl.session().disassemble(name, Some(&reader)) {
         Some(listing) => out(listing),
         None => error(match repl.session().lookup(name) {
@@ -342,18 +387,6 @@ fn disasm(repl: &Repl, args: &[&str]) -> Printed {
             None => format!("%disasm: no function named `{name}`"),
         }),
     }
-}
-
-/// Line `line` of the input that debug info calls `file` (the newest one
-/// whose lines cover it).
-fn source_line(repl: &Repl, file: &str, line: u32) -> Option<String> {
-    repl.accepted_inputs()
-        .rev()
-        .filter(|(origin, _)| origin.name == file && line >= origin.first_line)
-        .find_map(|(origin, source)| {
-            let index = (line - origin.first_line) as usize;
-            source.lines().nth(index).map(|l| l.trim_end().to_string())
-        })
 }
 
 fn graph(repl: &Repl, args: &[&str]) -> Printed {
@@ -442,6 +475,15 @@ pub fn saved_session(repl: &mut Repl) -> String {
         text.push_str(source.trim_end_matches('\n'));
         text.push('\n');
     }
+    // The session's mode for what comes next (the inputs above replay in
+    // full mode, which accepts everything strict mode does).
+    let mode = repl.compiler_mut().mode();
+    if mode.strict {
+        text.push_str("%strict on\n");
+    }
+    if !mode.ub_checks {
+        text.push_str("%ub off\n");
+    }
     text
 }
 
@@ -478,6 +520,44 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result
     Ok(())
 }
 
+/// A setting of how later inputs are compiled.
+#[derive(Clone, Copy)]
+enum Switch {
+    Strict,
+    UbChecks,
+}
+
+/// `%strict [on|off]`, `%ub [on|off]`: show or change the setting.
+fn switch(repl: &mut Repl, which: Switch, args: &[&str]) -> Printed {
+    let mut mode = repl.compiler_mut().mode();
+    let (name, value) = match which {
+        Switch::Strict => ("strict", &mut mode.strict),
+        Switch::UbChecks => ("ub", &mut mode.ub_checks),
+    };
+    match args {
+        [] => {}
+        ["on"] => *value = true,
+        ["off"] => *value = false,
+        _ => return error(format!("usage: %{name} [on|off]")),
+    }
+    let on = *value;
+    repl.compiler_mut().set_mode(mode);
+    out(match (which, on) {
+        (Switch::Strict, true) => {
+            "strict mode is on: later inputs may use only what plain BPF runs\n".to_string()
+        }
+        (Switch::Strict, false) => {
+            "strict mode is off: later inputs use bpf-repl's ABI (all of C)\n".to_string()
+        }
+        (Switch::UbChecks, true) => {
+            "undefined-behaviour checks are on for later inputs\n".to_string()
+        }
+        (Switch::UbChecks, false) => {
+            "undefined-behaviour checks are off for later inputs\n".to_string()
+        }
+    })
+}
+
 fn cflags(repl: &mut Repl, args: &[&str]) -> Printed {
     if args.is_empty() {
         let current = &repl.meta_settings().cflags;
@@ -495,12 +575,10 @@ fn cflags(repl: &mut Repl, args: &[&str]) -> Printed {
     if let Err(e) = crate::clang::flags::check(&wanted) {
         return error(format!("%cflags: {e}; the flags are not set"));
     }
-    let base_len = crate::clang::base_flags().len();
     let startup = match repl.meta_settings().startup_flags.clone() {
         Some(s) => s,
         None => {
-            let flags = repl.compiler_mut().flags();
-            let s = flags.get(base_len..).unwrap_or_default().to_vec();
+            let s = repl.compiler_mut().extra_flags().to_vec();
             repl.meta_settings().startup_flags = Some(s.clone());
             s
         }
@@ -510,7 +588,7 @@ fn cflags(repl: &mut Repl, args: &[&str]) -> Printed {
         |extra: &[String]| -> Vec<String> { startup.iter().chain(extra.iter()).cloned().collect() };
     repl.compiler_mut().set_extra_flags(&with(&wanted));
     // One empty compile tells whether clang accepts the flags at all.
-    if let Err(e) = repl.compiler_mut().compile("") {
+    if let Err(e) = repl.compiler_mut().compile("", Target::Repl) {
         repl.compiler_mut().set_extra_flags(&with(&old));
         return error(format!(
             "%cflags: clang rejects these flags; they are not set:\n{}",
