@@ -52,6 +52,16 @@ pub struct Args {
     /// default where the host supports the JIT). `%engine` changes it.
     #[arg(long, value_name = "ENGINE", default_value_t = bpf_jit::EngineKind::default_for_host())]
     pub engine: bpf_jit::EngineKind,
+    /// Memcheck: check every load and store into the heap against its
+    /// blocks and into globals against their bounds (use after free,
+    /// overflows), reported with where the block was allocated and freed.
+    /// `off` for speed; fixed for the session (`%memcheck` shows it).
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
+    pub memcheck: String,
+    /// Bytes of freed heap blocks kept from reuse under memcheck, so a use
+    /// after free finds its block still freed.
+    #[arg(long, value_name = "BYTES", default_value_t = bpf_runtime::DEFAULT_QUARANTINE)]
+    pub quarantine: usize,
     /// Replay transcripts and show a diff where the output differs (exit 1).
     #[arg(long, conflicts_with = "bless")]
     pub check: bool,
@@ -120,6 +130,8 @@ fn options(args: &Args) -> Result<ReplOptions, String> {
         strict: args.strict_bpf,
         ub_checks: !args.no_ub_checks,
         engine: args.engine,
+        memcheck: args.memcheck == "on",
+        quarantine: args.quarantine,
     })
 }
 

@@ -60,6 +60,11 @@ pub struct ReplOptions {
     pub ub_checks: bool,
     /// What runs the code: the interpreter, the JIT, or both (`auto`).
     pub engine: bpf_jit::EngineKind,
+    /// Memcheck: heap and global accesses checked against their blocks
+    /// and bounds (`--memcheck off` turns it off; fixed at start-up).
+    pub memcheck: bool,
+    /// Bytes of freed heap blocks kept from reuse under memcheck.
+    pub quarantine: usize,
 }
 
 /// The REPL's default call depth: deep recursion is ordinary C.
@@ -78,6 +83,8 @@ impl Default for ReplOptions {
             strict: false,
             ub_checks: true,
             engine: bpf_jit::EngineKind::default_for_host(),
+            memcheck: true,
+            quarantine: bpf_runtime::DEFAULT_QUARANTINE,
         }
     }
 }
@@ -176,6 +183,8 @@ pub struct Repl {
     memory_limit: usize,
     /// Why the engine asked for is not the one in use, until taken.
     engine_note: Option<String>,
+    /// Whether memcheck is on (set at start-up only).
+    memcheck: bool,
 }
 
 /// Why preparing a unit failed.
@@ -213,6 +222,10 @@ impl Repl {
         };
         let mut vm = Vm::new(config);
         vm.mem.set_limit(options.memory_limit);
+        // Before anything is allocated: shadow memory covers every region.
+        if options.memcheck {
+            vm.mem.enable_memcheck();
+        }
         let engine_note = bpf_jit::install(&mut vm, options.engine);
         let mut session = Session::new(
             vm,
@@ -222,7 +235,7 @@ impl Repl {
             },
         );
         let stdout = OutputSink::buffer();
-        let runtime = Runtime::new(stdout.clone());
+        let runtime = Runtime::new(stdout.clone()).with_quarantine(options.quarantine);
         for (name, helper) in runtime.helpers() {
             session.register_helper(name, helper);
         }
@@ -244,7 +257,13 @@ impl Repl {
             types: values::TypeCache::default(),
             memory_limit: options.memory_limit,
             engine_note,
+            memcheck: options.memcheck,
         })
+    }
+
+    /// Whether memcheck checks this session's heap and globals.
+    pub fn memcheck(&self) -> bool {
+        self.memcheck
     }
 
     /// The linker session (symbols, VM, objects).
