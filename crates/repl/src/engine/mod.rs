@@ -14,6 +14,7 @@
 
 pub mod analysis;
 mod batch;
+mod hosted;
 pub mod render;
 mod rollback;
 pub mod session;
@@ -65,6 +66,13 @@ pub struct ReplOptions {
     pub memcheck: bool,
     /// Bytes of freed heap blocks kept from reuse under memcheck.
     pub quarantine: usize,
+    /// `--stdin FILE`: the program's standard input (read on by every
+    /// input); without it the program's stdin is empty.
+    pub stdin: Option<std::path::PathBuf>,
+    /// `--fs DIR`: the directory the program's files live in; none by default.
+    pub fs: Option<std::path::PathBuf>,
+    /// `--deterministic-time`: clocks start at 2024-01-01 and step 1 µs per read.
+    pub deterministic_time: bool,
 }
 
 /// The REPL's default call depth: deep recursion is ordinary C.
@@ -85,6 +93,9 @@ impl Default for ReplOptions {
             engine: bpf_jit::EngineKind::default_for_host(),
             memcheck: true,
             quarantine: bpf_runtime::DEFAULT_QUARANTINE,
+            stdin: None,
+            fs: None,
+            deterministic_time: false,
         }
     }
 }
@@ -196,7 +207,17 @@ enum Failure {
 }
 
 impl Repl {
-    /// A new session; fails only when no usable clang exists.
+    /// A new session with what the program may reach outside the VM
+    /// (`--stdin`, `--fs`, `--deterministic-time`): fails when no usable
+    /// clang exists or a granted file or directory cannot be opened.
+    pub fn open(options: &ReplOptions) -> Result<Repl, String> {
+        let repl = Repl::new(options).map_err(|e| e.to_string())?;
+        hosted::grant(&repl.runtime, options)?;
+        Ok(repl)
+    }
+
+    /// A new session (the program has no stdin, files or real clock
+    /// beyond the runtime's defaults); fails only when no usable clang exists.
     pub fn new(options: &ReplOptions) -> Result<Repl, ClangError> {
         let clang = crate::clang::find_clang()?;
         let mode = CodeMode {

@@ -110,6 +110,19 @@ impl Repl {
                     helper,
                     error: HelperError::Memory(e),
                 } => format!("in {}: invalid memory access: {e}", c_function(helper)),
+                TrapKind::Helper {
+                    error: HelperError::Exit(code),
+                    ..
+                } => format!(
+                    "the program called exit({code}): this input ends here and is undone \
+                     (output before the exit is kept); the session goes on"
+                ),
+                TrapKind::Helper {
+                    error: HelperError::Abort(m),
+                    ..
+                } if m.starts_with("abort()") => {
+                    format!("{m}: this input ends here and is undone; the session goes on")
+                }
                 kind => kind.to_string(),
             },
         };
