@@ -12,3 +12,8 @@ f
 //> (FILE *) NULL
 time(0) > 1704067200
 //> (int) 1
+// A transcript's `//<` lines are the program's stdin for the next input.
+//< 7 6
+int x, y;
+scanf("%d %d", &x, &y) == 2 ? x * y : -1
+//> (int) 42

@@ -16,6 +16,11 @@ line
 //> (char[32]) "\n"
 getchar()
 //> (int) 115
+// `//<` lines feed the program's stdin before the input that follows.
+//< 40
+//< 2
+scanf("%*[^\n]%d %d", &a, &b) == 2 ? a + b : -1
+//> (int) 42
 FILE *f = fopen("greeting.txt", "r");
 fgets(line, sizeof line, f);
 line
@@ -32,11 +37,11 @@ printf("before exit\n");
 exit(3);
 //> atexit handler ran
 //! error: the program called exit(3): this input ends here and is undone (output before the exit is kept); the session goes on
-//!   #0 <input 20> at hosted.c:32:1
+//!   #0 <input 21> at hosted.c:37:1
 a
-//> (int) 12
+//> (int) 40
 abort();
 //! error: abort() called: this input ends here and is undone; the session goes on
-//!   #0 <input 22> at hosted.c:38:1
+//!   #0 <input 23> at hosted.c:43:1
 a
-//> (int) 12
+//> (int) 40

@@ -287,6 +287,13 @@ impl Repl {
         self.memcheck
     }
 
+    /// Feeds bytes to the program's standard input (a transcript's `//<` lines).
+    pub fn push_stdin(&self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.runtime.push_stdin(bytes);
+        }
+    }
+
     /// The linker session (symbols, VM, objects).
     pub fn session(&self) -> &Session {
         &self.session
