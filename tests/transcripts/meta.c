@@ -19,6 +19,7 @@
 //>   %cflags [FLAGS...|--clear]  show or replace the extra clang flags of later inputs
 //>   %threads                    threads that outlived their input: state and where they are
 //>   %engine [interp|jit|auto]   show or change what runs the code: interpreter, JIT, or both (--engine)
+//>   %memcheck                   whether heap and global accesses are checked (set at start: --memcheck)
 //>   %maps                       the kernel-style maps (SEC(".maps")): name, type, sizes
 //>   %map NAME                   dump map NAME's entries
 //>   %run-prog NAME INPUT        run kernel-style program NAME on INPUT: --packet HEX, --pcap FILE or --ctx HEX
@@ -30,8 +31,8 @@ sq(3) + total
 // The REPL's own symbols (__repl_*) are not listed.
 %symbols
 //> name   kind          address  size  defined by
-//> sq     function  0x100000000    24  meta.c:26
-//> total  variable  0x300000000     4  meta.c:27
+//> sq     function  0x100000000    24  meta.c:27
+//> total  variable  0x300000000     4  meta.c:28
 // llvm-objdump syntax, with the source line interleaved.
 %disasm sq
 //> 0000000100000000 <sq>:
@@ -45,7 +46,7 @@ sq(3) + total
 //! %disasm: no function named `nothing_here`
 %graph sq
 //> before fixup:
-//> link graph of meta.c:26-27
+//> link graph of meta.c:27-28
 //>   section #0 .text (code), size 0x18, align 8, at unallocated
 //>     symbol sq +0x0 size 0x18 Global Function (#11)
 //>   section #1 .data.total (data), size 0x4, align 4, at unallocated
@@ -55,7 +56,7 @@ sq(3) + total
 //>     edge +0x0 STUB_BRANCH -> sq+0x0  [85 20 00 00 00 00 00 00]
 //>   (11 debug and BTF sections left out; %graph --all shows them)
 //> after fixup:
-//> link graph of meta.c:26-27
+//> link graph of meta.c:27-28
 //>   section #0 .text (code), size 0x18, align 8, at 0x100000000
 //>     symbol sq +0x0 size 0x18 Global Function (#11)
 //>   section #1 .data.total (data), size 0x4, align 4, at 0x300000000
@@ -67,7 +68,7 @@ sq(3) + total
 total = 20;
 // %undo forgets inputs (not meta commands), with their effects.
 %undo
-//> undid meta.c:67: total = 20;
+//> undid meta.c:68: total = 20;
 total
 //> (int) 10
 // Inspections change nothing, so %undo does not count them.
@@ -75,7 +76,7 @@ total = 30;
 total
 //> (int) 30
 %undo
-//> undid meta.c:74: total = 30;
+//> undid meta.c:75: total = 30;
 total
 //> (int) 10
 sq(2)
@@ -107,8 +108,8 @@ sq(SCALE)
 %reset
 //> session reset: every input forgotten
 sq(1)
-//! meta.c:109:1: error: call to undeclared function 'sq'; ISO C99 and later do not support implicit function declarations [-Wimplicit-function-declaration]
-//!   109 | sq(1)
+//! meta.c:110:1: error: call to undeclared function 'sq'; ISO C99 and later do not support implicit function declarations [-Wimplicit-function-declaration]
+//!   110 | sq(1)
 //!       | ^
 %cflags --clear
 //> extra clang flags cleared

@@ -52,6 +52,30 @@ pub struct Args {
     /// default where the host supports the JIT). `%engine` changes it.
     #[arg(long, value_name = "ENGINE", default_value_t = bpf_jit::EngineKind::default_for_host())]
     pub engine: bpf_jit::EngineKind,
+    /// Memcheck: check every load and store into the heap against its
+    /// blocks and into globals against their bounds (use after free,
+    /// overflows), reported with where the block was allocated and freed.
+    /// `off` for speed; fixed for the session (`%memcheck` shows it).
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
+    pub memcheck: String,
+    /// Bytes of freed heap blocks kept from reuse under memcheck, so a use
+    /// after free finds its block still freed.
+    #[arg(long, value_name = "BYTES", default_value_t = bpf_runtime::DEFAULT_QUARANTINE)]
+    pub quarantine: usize,
+    /// The C program's standard input (scanf, getchar, fgets(stdin)...),
+    /// read on across inputs. Without it the program's stdin is empty:
+    /// the REPL's own standard input carries the inputs.
+    #[arg(long, value_name = "FILE", help_heading = "C programs")]
+    pub stdin: Option<PathBuf>,
+    /// Let the program's fopen, remove and rename use the files in DIR
+    /// (names relative to it; absolute paths, `..` and symbolic links are
+    /// refused). Without it, the program has no files.
+    #[arg(long, value_name = "DIR", help_heading = "C programs")]
+    pub fs: Option<PathBuf>,
+    /// time(), clock() and friends start at 2024-01-01 00:00:00 UTC and
+    /// advance one microsecond per read; dates are in UTC.
+    #[arg(long, help_heading = "C programs")]
+    pub deterministic_time: bool,
     /// Replay transcripts and show a diff where the output differs (exit 1).
     #[arg(long, conflicts_with = "bless")]
     pub check: bool,
@@ -123,6 +147,11 @@ fn options(args: &Args) -> Result<ReplOptions, String> {
         strict: args.strict_bpf,
         ub_checks: !args.no_ub_checks,
         engine: args.engine,
+        memcheck: args.memcheck == "on",
+        quarantine: args.quarantine,
+        stdin: args.stdin.clone(),
+        fs: args.fs.clone(),
+        deterministic_time: args.deterministic_time,
     })
 }
 
@@ -134,7 +163,7 @@ fn run(args: Args) -> Result<ExitCode, String> {
         }
         return check_or_bless(&args.files, &options, args.bless);
     }
-    let mut repl = Repl::new(&options).map_err(|e| e.to_string())?;
+    let mut repl = Repl::open(&options)?;
     let vm = repl.session_mut().vm_mut();
     vm.set_sched_config(bpf_vm::threads::SchedConfig {
         seed: args.sched_seed,
@@ -219,7 +248,12 @@ fn replay_plain(repl: &mut Repl, text: &str, name: &str) -> Result<bool, String>
 
 /// Options a transcript asks for in a `// bpf-repl-options: ...` line
 /// (e.g. `--budget 1000000`), on top of the command line's.
-fn transcript_options(text: &str, base: &ReplOptions) -> Result<ReplOptions, String> {
+/// Relative `--stdin`/`--fs` paths are taken from the transcript's directory.
+fn transcript_options(
+    text: &str,
+    base: &ReplOptions,
+    dir: &std::path::Path,
+) -> Result<ReplOptions, String> {
     let mut words = vec!["bpf-repl".to_string()];
     for line in text.lines() {
         if let Some(rest) = line.trim().strip_prefix(transcript::OPTIONS_MARK) {
@@ -235,6 +269,12 @@ fn transcript_options(text: &str, base: &ReplOptions) -> Result<ReplOptions, Str
     let mut cflags = base.cflags.clone();
     cflags.extend(opts.cflags);
     opts.cflags = cflags;
+    opts.stdin = opts
+        .stdin
+        .map(|p| dir.join(p))
+        .or_else(|| base.stdin.clone());
+    opts.fs = opts.fs.map(|p| dir.join(p)).or_else(|| base.fs.clone());
+    opts.deterministic_time |= base.deterministic_time;
     opts.strict |= base.strict;
     opts.ub_checks &= base.ub_checks;
     Ok(opts)
@@ -255,10 +295,14 @@ fn check_or_bless(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
-        let options =
-            transcript_options(&text, options).map_err(|e| format!("{}: {e}", path.display()))?;
+        let options = transcript_options(
+            &text,
+            options,
+            path.parent().unwrap_or(std::path::Path::new(".")),
+        )
+        .map_err(|e| format!("{}: {e}", path.display()))?;
         let replay = |text: &str| -> Result<String, String> {
-            let mut repl = Repl::new(&options).map_err(|e| e.to_string())?;
+            let mut repl = Repl::open(&options)?;
             Ok(replay::replay(&mut repl, text, &name).0)
         };
         let actual = replay(&text)?;

@@ -141,15 +141,18 @@ pub fn replay_chunks(
     mut each: impl FnMut(usize, Printed),
 ) {
     let mut i = 0;
+    // An input with `//<` standard input runs on its own, after its input is fed.
+    let alone = |c: &Chunk| meta::is_meta(&c.text) || !c.stdin().is_empty();
     while i < chunks.len() {
-        if meta::is_meta(&chunks[i].text) {
+        if alone(&chunks[i]) {
+            repl.push_stdin(&chunks[i].stdin());
             let origin = chunk_origin(&chunks[i], name);
             each(i, run_input(repl, &chunks[i].text, origin));
             i += 1;
             continue;
         }
         let end = (i..chunks.len())
-            .find(|&j| meta::is_meta(&chunks[j].text))
+            .find(|&j| alone(&chunks[j]))
             .unwrap_or(chunks.len());
         // The input just before a meta command is linked on its own, so
         // `%graph` and friends see exactly what they would interactively.

@@ -13,7 +13,9 @@
 //! ```
 //!
 //! `//> ` lines are what the input printed on stdout (program output,
-//! then the value), `//! ` lines what it printed on stderr. Replaying a
+//! then the value), `//! ` lines what it printed on stderr. `//< ` lines
+//! above an input are fed to the program's standard input before it runs
+//! (each line with its newline); they stay in the file. Replaying a
 //! transcript drops the old expectation lines, keeps every other line as
 //! it is, and writes the actual output under each input: checking compares
 //! that with the file, blessing writes it back.
@@ -30,6 +32,9 @@ pub const OPTIONS_MARK: &str = "// bpf-repl-options:";
 pub const STDOUT_MARK: &str = "//>";
 /// Prefix of an expected stderr line.
 pub const STDERR_MARK: &str = "//!";
+/// Prefix of a line of standard input for the program, fed before the
+/// input that follows (`//< 12 34`).
+pub const STDIN_MARK: &str = "//<";
 
 /// One complete input cut out of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +49,21 @@ pub struct Chunk {
     /// Why the input ends where it does, when that is not where its
     /// brackets close (shown after what the input prints).
     pub note: Option<String>,
+}
+
+impl Chunk {
+    /// The standard input its `//<` lines give the program (each line
+    /// with its newline), fed before the input runs.
+    pub fn stdin(&self) -> Vec<u8> {
+        let mut data = Vec::new();
+        for line in &self.lines {
+            if let Some(rest) = line.trim_start().strip_prefix(STDIN_MARK) {
+                data.extend_from_slice(rest.strip_prefix(' ').unwrap_or(rest).as_bytes());
+                data.push(b'\n');
+            }
+        }
+        data
+    }
 }
 
 /// True for a transcript expectation line.

@@ -42,7 +42,7 @@ pub trait ReadMemory {
 
 impl ReadMemory for bpf_vm::Memory {
     fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
-        self.read_bytes(addr, len).ok()
+        self.slice_unshadowed(addr, len).ok().map(<[u8]>::to_vec)
     }
 }
 

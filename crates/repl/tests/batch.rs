@@ -20,6 +20,7 @@ fn one_by_one(file: &str, name: &str) -> Vec<Printed> {
                 name: name.to_string(),
                 first_line: c.first_line,
             };
+            repl.push_stdin(&c.stdin()); // a transcript's `//<` lines
             let mut p = replay::run_input(&mut repl, &c.text, origin);
             p.stderr.push_str(c.note.as_deref().unwrap_or(""));
             p

@@ -14,6 +14,7 @@
 
 pub mod analysis;
 mod batch;
+mod hosted;
 pub mod render;
 mod rollback;
 pub mod session;
@@ -60,6 +61,18 @@ pub struct ReplOptions {
     pub ub_checks: bool,
     /// What runs the code: the interpreter, the JIT, or both (`auto`).
     pub engine: bpf_jit::EngineKind,
+    /// Memcheck: heap and global accesses checked against their blocks
+    /// and bounds (`--memcheck off` turns it off; fixed at start-up).
+    pub memcheck: bool,
+    /// Bytes of freed heap blocks kept from reuse under memcheck.
+    pub quarantine: usize,
+    /// `--stdin FILE`: the program's standard input (read on by every
+    /// input); without it the program's stdin is empty.
+    pub stdin: Option<std::path::PathBuf>,
+    /// `--fs DIR`: the directory the program's files live in; none by default.
+    pub fs: Option<std::path::PathBuf>,
+    /// `--deterministic-time`: clocks start at 2024-01-01 and step 1 µs per read.
+    pub deterministic_time: bool,
 }
 
 /// The REPL's default call depth: deep recursion is ordinary C.
@@ -78,6 +91,11 @@ impl Default for ReplOptions {
             strict: false,
             ub_checks: true,
             engine: bpf_jit::EngineKind::default_for_host(),
+            memcheck: true,
+            quarantine: bpf_runtime::DEFAULT_QUARANTINE,
+            stdin: None,
+            fs: None,
+            deterministic_time: false,
         }
     }
 }
@@ -176,6 +194,8 @@ pub struct Repl {
     memory_limit: usize,
     /// Why the engine asked for is not the one in use, until taken.
     engine_note: Option<String>,
+    /// Whether memcheck is on (set at start-up only).
+    memcheck: bool,
 }
 
 /// Why preparing a unit failed.
@@ -187,7 +207,17 @@ enum Failure {
 }
 
 impl Repl {
-    /// A new session; fails only when no usable clang exists.
+    /// A new session with what the program may reach outside the VM
+    /// (`--stdin`, `--fs`, `--deterministic-time`): fails when no usable
+    /// clang exists or a granted file or directory cannot be opened.
+    pub fn open(options: &ReplOptions) -> Result<Repl, String> {
+        let repl = Repl::new(options).map_err(|e| e.to_string())?;
+        hosted::grant(&repl.runtime, options)?;
+        Ok(repl)
+    }
+
+    /// A new session (the program has no stdin, files or real clock
+    /// beyond the runtime's defaults); fails only when no usable clang exists.
     pub fn new(options: &ReplOptions) -> Result<Repl, ClangError> {
         let clang = crate::clang::find_clang()?;
         let mode = CodeMode {
@@ -213,6 +243,10 @@ impl Repl {
         };
         let mut vm = Vm::new(config);
         vm.mem.set_limit(options.memory_limit);
+        // Before anything is allocated: shadow memory covers every region.
+        if options.memcheck {
+            vm.mem.enable_memcheck();
+        }
         let engine_note = bpf_jit::install(&mut vm, options.engine);
         let mut session = Session::new(
             vm,
@@ -222,7 +256,7 @@ impl Repl {
             },
         );
         let stdout = OutputSink::buffer();
-        let runtime = Runtime::new(stdout.clone());
+        let runtime = Runtime::new(stdout.clone()).with_quarantine(options.quarantine);
         for (name, helper) in runtime.helpers() {
             session.register_helper(name, helper);
         }
@@ -244,7 +278,20 @@ impl Repl {
             types: values::TypeCache::default(),
             memory_limit: options.memory_limit,
             engine_note,
+            memcheck: options.memcheck,
         })
+    }
+
+    /// Whether memcheck checks this session's heap and globals.
+    pub fn memcheck(&self) -> bool {
+        self.memcheck
+    }
+
+    /// Feeds bytes to the program's standard input (a transcript's `//<` lines).
+    pub fn push_stdin(&self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.runtime.push_stdin(bytes);
+        }
     }
 
     /// The linker session (symbols, VM, objects).

@@ -57,7 +57,7 @@ impl Repl {
                 let name = format!("__repl_val_{n}");
                 let ty = debug.variable_type(&name)?;
                 let sym = self.session.lookup(&name)?;
-                let bytes = mem.read_bytes(sym.addr, ty.size() as usize).ok()?;
+                let bytes = read_unshadowed(mem, sym.addr, ty.size() as usize)?;
                 Some(value::format_value(ty, &bytes, &pointees, &symbolize))
             }
             ValueForm::Reference => {
@@ -67,8 +67,9 @@ impl Repl {
                     return None;
                 };
                 let sym = self.session.lookup(&name)?;
-                let at = mem.load(sym.addr, 8).ok()?;
-                let bytes = mem.read_bytes(at, ty.size() as usize).ok()?;
+                let at = read_unshadowed(mem, sym.addr, 8)?;
+                let at = u64::from_le_bytes(at.try_into().ok()?);
+                let bytes = read_unshadowed(mem, at, ty.size() as usize)?;
                 Some(value::format_value(ty, &bytes, &pointees, &symbolize))
             }
             ValueForm::Discard => None,
@@ -109,12 +110,53 @@ impl Repl {
                     helper,
                     error: HelperError::Memory(e),
                 } => format!("in {}: invalid memory access: {e}", c_function(helper)),
+                TrapKind::Helper {
+                    error: HelperError::Exit(code),
+                    ..
+                } => format!(
+                    "the program called exit({code}): this input ends here and is undone \
+                     (output before the exit is kept); the session goes on"
+                ),
+                TrapKind::Helper {
+                    error: HelperError::Abort(m),
+                    ..
+                } if m.starts_with("abort()") => {
+                    format!("{m}: this input ends here and is undone; the session goes on")
+                }
                 kind => kind.to_string(),
             },
         };
         msg.push_str(&bpf_linker::format_backtrace(&frames, describe_frame));
+        msg.push_str(&self.memcheck_details(t));
         msg
     }
+
+    /// What memcheck adds to a trap's report: the heap block or global the
+    /// faulting byte is in or after, with the block's allocation and free
+    /// stacks (also for a helper's fault about a heap pointer, such as a
+    /// double free).
+    fn memcheck_details(&self, trap: &Trap) -> String {
+        let (at, info) = match bpf_linker::memcheck::poisoned_byte(trap) {
+            Some(at) => (at, self.runtime.heap_block_info(at)),
+            None => match (&trap.kind, self.runtime.take_blamed_block()) {
+                (TrapKind::Helper { .. }, Some(b)) => (b.start, Some(b)),
+                _ => return String::new(),
+            },
+        };
+        let block = info.as_ref().map(|b| bpf_linker::memcheck::HeapBlock {
+            start: b.start,
+            size: b.size,
+            allocated_at: &b.allocated_at,
+            freed_at: b.freed_at.as_deref(),
+        });
+        self.session.memcheck_details(at, block, describe_frame)
+    }
+}
+
+/// `len` bytes of VM memory as they are, whatever memcheck's shadow says
+/// of them (printing a value never faults on a red zone).
+fn read_unshadowed(mem: &Memory, addr: u64, len: usize) -> Option<Vec<u8>> {
+    mem.slice_unshadowed(addr, len).ok().map(<[u8]>::to_vec)
 }
 
 /// The C function a runtime helper implements: the IR stage calls
@@ -147,7 +189,7 @@ impl value::ReadMemory for HeapCheckedMemory<'_> {
             }
             HeapPlace::Freed { .. } | HeapPlace::Unallocated => return None,
         }
-        self.mem.read_bytes(addr, len).ok()
+        read_unshadowed(self.mem, addr, len)
     }
 
     fn why_unreadable(&self, addr: u64) -> Option<String> {

@@ -103,6 +103,11 @@ pub const COMMANDS: &[Command] = &[
         summary: "show or change what runs the code: interpreter, JIT, or both (--engine)",
     },
     Command {
+        name: "memcheck",
+        args: "",
+        summary: "whether heap and global accesses are checked (set at start: --memcheck)",
+    },
+    Command {
         name: "maps",
         args: "",
         summary: "the kernel-style maps (SEC(\".maps\")): name, type, sizes",
@@ -184,6 +189,7 @@ pub fn run(repl: &mut Repl, text: &str, place: Place) -> (Printed, Flow) {
         "strict" => switch(repl, Switch::Strict, &args),
         "ub" => switch(repl, Switch::UbChecks, &args),
         "engine" => world::engine(repl, &args),
+        "memcheck" => world::memcheck(repl, &args),
         "maps" => world::maps(repl, &args),
         "map" => world::map(repl, &args),
         "run-prog" => world::run_prog(repl, text, rest),

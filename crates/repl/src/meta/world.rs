@@ -32,6 +32,22 @@ pub fn engine(repl: &mut Repl, args: &[&str]) -> Printed {
     p
 }
 
+/// `%memcheck`: whether memcheck is on; it is fixed at start-up (the
+/// shadow must cover memory from the first allocation).
+pub fn memcheck(repl: &Repl, args: &[&str]) -> Printed {
+    let state = if repl.memcheck() { "on" } else { "off" };
+    match args {
+        [] => out(format!(
+            "memcheck: {state} (heap and global accesses {}checked)\n",
+            if repl.memcheck() { "" } else { "not " }
+        )),
+        _ => error(format!(
+            "%memcheck: memcheck is {state} and can only be set at start-up \
+             (bpf-repl --memcheck on|off)"
+        )),
+    }
+}
+
 /// `%maps`: the kernel world's maps.
 pub fn maps(repl: &Repl, args: &[&str]) -> Printed {
     if !args.is_empty() {
