@@ -156,7 +156,10 @@ impl Session {
     }
 
     /// The frames at one code slot: inlined frames first, then the function.
+    /// A function's stub (a thread not started yet, a pointer not yet
+    /// called) is shown as the start of the body it leads to.
     pub fn frames_at(&self, slot: usize) -> Vec<BacktraceFrame> {
+        let slot = self.stub_target(slot).unwrap_or(slot);
         let addr = bpf_vm::code_addr(slot);
         let symbol = self.function_at(slot);
         let object_index = self.object_at(slot);
@@ -190,6 +193,25 @@ impl Session {
                 inlined: i != last,
             })
             .collect()
+    }
+
+    /// The first slot of the function whose stub (`$__STUBS` entry) holds
+    /// `slot`, if it is a stub's and its function is defined.
+    fn stub_target(&self, slot: usize) -> Option<usize> {
+        let addr = bpf_vm::code_addr(slot);
+        for obj in &self.objects {
+            let g = &obj.graph;
+            for s in g.sections.iter().filter(|s| s.kind == SectionKind::Stubs) {
+                let Some(base) = s.addr.filter(|&b| addr >= b && addr < b + s.size()) else {
+                    continue;
+                };
+                let entry = (addr - base) / crate::link::ENTRY_SIZE * crate::link::ENTRY_SIZE;
+                let edge = s.edges.iter().find(|e| e.offset == entry)?;
+                let name = g.symbols[edge.target].name.as_str();
+                return self.function_slots(name).map(|(start, _)| start);
+            }
+        }
+        None
     }
 
     /// A whole backtrace for a trap: the faulting slot, then every call site.
@@ -251,7 +273,8 @@ impl Session {
                 call_sites: t.call_sites.clone(),
             };
             let frames = format_backtrace(&self.backtrace(&at), &describe);
-            out.push_str(&format!("\nthread {} waits for {}:", t.thread, t.waits));
+            let waits = self.describe_wait(&t.waits, t.object);
+            out.push_str(&format!("\n  thread {} waits for {waits}", t.thread));
             out.push_str(&frames.replace("\n  #", "\n    #"));
         }
         out

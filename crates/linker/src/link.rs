@@ -32,6 +32,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 pub(crate) use publish::undo_unit;
+pub(crate) use tables::ENTRY_SIZE;
 
 /// Runtime helper index of the trap every stub of a not-yet-defined
 /// function calls (0, which [`Session::register_helper`] never hands out).

@@ -51,6 +51,29 @@ pub fn poisoned_byte(trap: &Trap) -> Option<u64> {
 }
 
 impl Session {
+    /// A data address as C code names it: `lock` for the start of global
+    /// variable `lock`, `locks+8` for a byte inside it.
+    pub fn name_of_address(&self, addr: u64) -> Option<String> {
+        let v = self
+            .global_variables()
+            .into_iter()
+            .rev()
+            .find(|v| v.addr <= addr && addr < v.addr + v.size.max(1))?;
+        Some(match addr - v.addr {
+            0 => v.name,
+            off => format!("{}+{off}", v.name),
+        })
+    }
+
+    /// What a thread waits for, with the object named where a global
+    /// variable holds it (`mutex `a` (held by thread 2)`).
+    pub fn describe_wait(&self, waits: &str, object: Option<u64>) -> String {
+        match object.and_then(|a| Some((a, self.name_of_address(a)?))) {
+            Some((a, name)) => waits.replacen(&format!("{a:#x}"), &format!("`{name}`"), 1),
+            None => waits.to_string(),
+        }
+    }
+
     /// The global variables (functions excluded, static ones included)
     /// in data regions, by address.
     pub fn global_variables(&self) -> Vec<GlobalVar> {

@@ -91,3 +91,20 @@ fn a_failure_inside_a_batch_rolls_back_only_that_input() {
     );
     assert_eq!(got, one_by_one(file, "t.c"));
 }
+
+#[test]
+fn an_inspection_inside_a_batch_is_not_counted_by_undo() {
+    // `x` runs in the batch's unit, whose result variables existed before
+    // it started: writing its own result must not make it count.
+    let text = "int x = 1;\nx\nint y = 2;\n%undo 2\nx\n";
+    let got = batched(text, "undo.c");
+    assert_eq!(got, one_by_one(text, "undo.c"));
+    assert!(
+        got[3].stdout.contains("undid undo.c:1: int x = 1;"),
+        "{got:?}"
+    );
+    assert!(
+        got[4].stderr.contains("undeclared identifier 'x'"),
+        "{got:?}"
+    );
+}

@@ -31,6 +31,8 @@ pub struct Node {
     /// A constant's value (ConstantExpr, literals).
     pub value: Option<serde_json::Value>,
     pub range: Option<Range>,
+    /// A `SectionAttr`'s section.
+    pub section_name: Option<String>,
     pub inner: Vec<Node>,
 }
 
@@ -155,6 +157,9 @@ pub struct Entity {
     pub constant_init: bool,
     /// A tag with its body (a definition, not a forward declaration).
     pub defines_body: bool,
+    /// The section its `__attribute__((section))` names (thread-local
+    /// variables carry `__bpf_tls.h`'s marker section).
+    pub section: Option<String>,
 }
 
 impl Entity {
@@ -185,6 +190,11 @@ fn collect_entities(node: &Node, out: &mut Vec<Entity>) {
         initialized: false,
         constant_init: false,
         defines_body: false,
+        section: node
+            .inner
+            .iter()
+            .find(|a| a.kind == "SectionAttr")
+            .and_then(|a| a.section_name.clone()),
     };
     let ty = node.ty.clone().unwrap_or_default();
     match node.kind.as_str() {

@@ -389,6 +389,7 @@ fn lexer_entities(item: &Item) -> Vec<Entity> {
             initialized: false,
             constant_init: false,
             defines_body: kind == NameKind::Unknown,
+            section: None,
         })
         .collect()
 }

@@ -581,12 +581,14 @@ fn object_target(object: &[u8]) -> Target {
 
 /// Names an object defines (or holds as common) with global binding.
 fn global_definitions(object: &[u8]) -> std::collections::HashSet<String> {
-    use object::{Object, ObjectSymbol};
+    use object::{Object, ObjectSymbol, SymbolKind};
     let Ok(file) = object::File::parse(object) else {
         return Default::default();
     };
+    // (`object` counts no STT_TLS symbol as a definition.)
+    let thread_local = |s: &object::Symbol| s.kind() == SymbolKind::Tls && !s.is_undefined();
     file.symbols()
-        .filter(|s| s.is_global() && (s.is_definition() || s.is_common()))
+        .filter(|s| s.is_global() && (s.is_definition() || s.is_common() || thread_local(s)))
         .filter_map(|s| s.name().ok().map(str::to_string))
         .collect()
 }

@@ -130,17 +130,23 @@ pub fn displacement(model: &Model, redeclared: &[(Space, String)]) -> Displaceme
 }
 
 /// `extern __typeof__(TYPE) NAME;` for variables and `__typeof__(TYPE)
-/// NAME;` for functions, from clang's types; `None` if one is not a
-/// variable or function or its type cannot be written back.
+/// NAME;` for functions, from clang's types, each with its section
+/// attribute (a thread-local variable stays thread-local); `None` if one
+/// is not a variable or function or its type cannot be written back.
 fn typed_declarations(entities: &[Entity]) -> Option<String> {
     let mut out = Vec::new();
     for e in entities {
         if e.ty.is_empty() || !ast::is_writable(&e.ty) {
             return None;
         }
+        let section = e.section.as_ref().map_or(String::new(), |s| {
+            format!(" __attribute__((__section__(\"{}\")))", escape_c(s))
+        });
         match e.kind {
-            EntityKind::Variable => out.push(format!("extern __typeof__({}) {};", e.ty, e.name)),
-            EntityKind::Function => out.push(format!("__typeof__({}) {};", e.ty, e.name)),
+            EntityKind::Variable => {
+                out.push(format!("extern __typeof__({}) {}{section};", e.ty, e.name))
+            }
+            EntityKind::Function => out.push(format!("__typeof__({}) {}{section};", e.ty, e.name)),
             _ => return None,
         }
     }

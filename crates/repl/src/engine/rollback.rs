@@ -1,8 +1,9 @@
 //! Accepting an input and taking it back. Each input runs in a VM memory
-//! epoch (the pages it changes are saved on first write), with a snapshot
-//! of the runtime's state, and logs every change it makes to the
-//! session's records; rolling back a failed input, or `%undo`, replays
-//! exactly that: link unit, changed pages, runtime state, records.
+//! epoch (the pages it changes are saved on first write), with snapshots
+//! of the runtime's state and of the VM's threads, and logs every change
+//! it makes to the session's records; rolling back a failed input, or
+//! `%undo`, replays exactly that: link unit, changed pages, runtime state,
+//! threads, records.
 //! Inputs that changed nothing (an inspection like `x`) are not counted
 //! by `%undo`.
 
@@ -13,6 +14,7 @@ use super::{Origin, Repl};
 use crate::clang::ast::EntityKind;
 use crate::input::ItemKind;
 use bpf_runtime::{HeapStats, RuntimeSnapshot};
+use bpf_vm::threads::ThreadsSnapshot;
 use bpf_vm::Checkpoint;
 
 /// Where an input started: what rolling it back restores.
@@ -22,6 +24,8 @@ pub(super) struct InputStart {
     heap: HeapStats,
     /// The kernel world's host-side state (maps' bookkeeping, clock, random state).
     kernel: Option<bpf_kernel::KernelSnapshot>,
+    /// Threads that outlived earlier inputs, mutexes and the like.
+    threads: ThreadsSnapshot,
 }
 
 /// An accepted input and how to take it back.
@@ -49,6 +53,7 @@ impl Repl {
             runtime: self.runtime.save(),
             heap,
             kernel: self.session.kernel().map(|k| k.save()),
+            threads: self.session.vm().save_threads(),
         }
     }
 
@@ -58,6 +63,7 @@ impl Repl {
             self.unlink();
         }
         self.session.vm_mut().mem.rollback(start.checkpoint);
+        self.session.vm_mut().restore_threads(start.threads);
         self.runtime.restore(start.runtime);
         self.restore_kernel(start.kernel);
         let _ = self.stdout.take();
@@ -137,9 +143,16 @@ impl Repl {
             };
             self.model.add(record, &mut log);
         }
+        // The input's own result variables do not count: an inspection
+        // writes them (in a batch they can sit in memory older than it).
+        let own: Vec<std::ops::Range<u64>> = ["val", "ref"]
+            .iter()
+            .filter_map(|k| self.session.lookup(&format!("__repl_{k}_{}", plan.number)))
+            .map(|s| s.addr..s.addr + s.size.max(1))
+            .collect();
         let mem = &self.session.vm().mem;
         let counted = !log.is_empty()
-            || mem.changed_since(start.checkpoint)
+            || mem.changed_since_except(start.checkpoint, &own)
             || self.runtime.heap_stats(mem) != start.heap;
         self.accepted.push(Accepted {
             origin: plan.origin.clone(),
@@ -181,6 +194,8 @@ impl Repl {
             self.unlink();
         }
         self.session.vm_mut().mem.rollback(a.start.checkpoint);
+        let threads = a.start.threads.clone();
+        self.session.vm_mut().restore_threads(threads);
         self.runtime.restore(a.start.runtime.clone());
         self.restore_kernel(a.start.kernel.take());
         self.model.revert(std::mem::take(&mut a.changes));

@@ -373,6 +373,7 @@ mod tests {
             initialized: false,
             constant_init: false,
             defines_body: true,
+            section: None,
         }
     }
 

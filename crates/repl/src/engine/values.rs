@@ -99,6 +99,10 @@ impl Repl {
     /// A trap as the user should read it: the cause, then a backtrace with
     /// one line per BPF frame, innermost first (`#0 poke at input 7:1:32`).
     pub fn describe_trap(&self, t: &Trap) -> String {
+        if matches!(t.kind, TrapKind::Deadlock(_)) {
+            // Each blocked thread with its own backtrace.
+            return self.session.trap_report(t, describe_frame);
+        }
         let mut frames = self.session.backtrace(t);
         let mut msg = match self.session.undefined_function_at(t.pc) {
             Some(name) => {

@@ -618,7 +618,8 @@ fn threads(repl: &Repl) -> String {
     }
     let mut out = String::new();
     for t in list {
-        let _ = writeln!(out, "thread {}: {}", t.thread, t.state);
+        let state = session.describe_wait(&t.state, t.object);
+        let _ = writeln!(out, "thread {}: {state}", t.thread);
         let at = bpf_vm::Trap {
             kind: bpf_vm::TrapKind::Interrupted,
             pc: t.pc,

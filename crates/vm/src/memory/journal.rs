@@ -2,6 +2,8 @@
 //! for each open epoch, the region lengths when it began and the old bytes
 //! of every page it changed that existed before it.
 
+use std::ops::Range;
+
 use super::{
     Access, MemError, MemReason, Memory, RegionKind, GRANULE, GRANULE_SHIFT, OFFSET_MASK,
     PAGE_SHIFT, PAGE_SIZE, REGION_SHIFT, SLOTS, UNTRACKED,
@@ -148,6 +150,12 @@ impl Memory {
     /// was then: a saved page whose bytes changed, or a region shorter than
     /// it was. Growth (new allocations) does not count.
     pub fn changed_since(&self, checkpoint: Checkpoint) -> bool {
+        self.changed_since_except(checkpoint, &[])
+    }
+
+    /// [`Memory::changed_since`], not counting changes to bytes in
+    /// `ignored` (address ranges; a REPL input's own result variable).
+    pub fn changed_since_except(&self, checkpoint: Checkpoint, ignored: &[Range<u64>]) -> bool {
         let logs = self
             .journal
             .epochs
@@ -161,10 +169,20 @@ impl Memory {
                 .any(|(r, len)| r.tracking != UNTRACKED && r.bytes.len() < len);
             let rewritten = log.pages.iter().any(|saved| {
                 let at = saved.page << PAGE_SHIFT;
-                let now = self.regions[saved.region]
+                let Some(now) = self.regions[saved.region]
                     .bytes
-                    .get(at..at + saved.bytes.len());
-                now != Some(&saved.bytes[..])
+                    .get(at..at + saved.bytes.len())
+                else {
+                    return true;
+                };
+                // (Region slot `k` holds the addresses `k << REGION_SHIFT ..`.)
+                let base = ((saved.region as u64) << REGION_SHIFT) + at as u64;
+                now.iter()
+                    .zip(saved.bytes.iter())
+                    .enumerate()
+                    .any(|(i, (a, b))| {
+                        a != b && !ignored.iter().any(|r| r.contains(&(base + i as u64)))
+                    })
             });
             if shrunk || rewritten {
                 return true;

@@ -28,7 +28,7 @@ mod ops;
 mod sched;
 
 pub use ops::{is_sched_helper, SchedOp};
-pub use sched::ENTRY_THREAD;
+pub use sched::{ThreadsSnapshot, ENTRY_THREAD};
 
 use crate::exec::ExecState;
 use std::collections::{HashMap, VecDeque};
@@ -60,6 +60,9 @@ pub struct BlockedThread {
     pub thread: u64,
     /// What it waits for, e.g. "mutex 0x300000010 (held by thread 2)".
     pub waits: String,
+    /// The address of the mutex, condition variable, ... it waits for
+    /// (as written in `waits`), for hosts that can name it.
+    pub object: Option<u64>,
     /// The blocking `call` and the enclosing call sites, innermost first.
     pub pc: usize,
     pub call_sites: Vec<usize>,
@@ -71,6 +74,8 @@ pub struct ThreadInfo {
     pub thread: u64,
     /// "runnable", "blocked on ...", "finished (returned 0x0)".
     pub state: String,
+    /// The address of what a blocked thread waits for (see [`BlockedThread::object`]).
+    pub object: Option<u64>,
     /// The next instruction and the call sites, innermost first.
     pub pc: usize,
     pub call_sites: Vec<usize>,
@@ -86,6 +91,18 @@ pub(crate) enum Wait {
     Read(u64),
     Write(u64),
     Barrier { barrier: u64, generation: u64 },
+}
+
+impl Wait {
+    /// The address of the object waited for (none for a join).
+    pub fn object(self) -> Option<u64> {
+        match self {
+            Wait::Mutex(a) | Wait::Once(a) | Wait::Read(a) | Wait::Write(a) => Some(a),
+            Wait::Cond { cond, .. } => Some(cond),
+            Wait::Barrier { barrier, .. } => Some(barrier),
+            Wait::Join(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +130,7 @@ pub(crate) enum CondPhase {
     },
 }
 
+#[derive(Clone)]
 pub(crate) struct Thread {
     pub id: u64,
     /// Stack and TLS slot; `None` once finished.
@@ -149,6 +167,7 @@ pub(crate) struct BarrierState {
 }
 
 /// Every thread and synchronisation object of one VM.
+#[derive(Clone)]
 pub(crate) struct Threads {
     pub config: SchedConfig,
     pub rng: u64,
@@ -267,6 +286,17 @@ impl Threads {
                 None => format!("barrier {barrier:#x}"),
             },
         }
+    }
+
+    /// Puts back the threads and synchronisation objects of `saved`,
+    /// keeping the current configuration and counters.
+    pub fn restore(&mut self, saved: Threads) {
+        let config = self.config;
+        let switches = self.switches;
+        *self = saved;
+        self.config = config;
+        self.switches = switches;
+        self.scan = None; // the code may have changed since
     }
 
     /// Forgets every thread (a trap stopped them all); synchronisation

@@ -14,6 +14,13 @@ use std::sync::atomic::Ordering;
 /// The id of every call's entry thread (C's main thread).
 pub const ENTRY_THREAD: u64 = 1;
 
+/// The threads that outlive calls, and the synchronisation objects, at one
+/// moment: what the REPL puts back together with memory when it rolls an
+/// input back (their stacks and TLS blocks are VM memory, rolled back with
+/// it).
+#[derive(Clone)]
+pub struct ThreadsSnapshot(super::Threads);
+
 impl Vm {
     /// Sets how threads are scheduled; the generator restarts from the seed.
     pub fn set_sched_config(&mut self, config: SchedConfig) {
@@ -22,6 +29,16 @@ impl Vm {
             ..config
         };
         self.threads.rng = config.seed;
+    }
+
+    /// The threads between calls, to [`Vm::restore_threads`] later.
+    pub fn save_threads(&self) -> ThreadsSnapshot {
+        ThreadsSnapshot(self.threads.clone())
+    }
+
+    /// Puts back the threads of `snapshot` (the configuration stays).
+    pub fn restore_threads(&mut self, snapshot: ThreadsSnapshot) {
+        self.threads.restore(snapshot.0);
     }
 
     /// How threads are scheduled.
@@ -45,6 +62,10 @@ impl Vm {
                     Status::Runnable => "runnable".to_string(),
                     Status::Blocked(w) => format!("blocked on {}", t.describe(w)),
                     Status::Finished(v) => format!("finished (returned {v:#x}), not joined"),
+                },
+                object: match th.status {
+                    Status::Blocked(w) => w.object(),
+                    _ => None,
                 },
                 pc: th.state.pc,
                 call_sites: trap_at(TrapKind::Interrupted, th.state.pc, &th.state.frames)
@@ -273,6 +294,7 @@ impl Vm {
                     Status::Blocked(w) => Some(BlockedThread {
                         thread: t.id,
                         waits: self.threads.describe(w),
+                        object: w.object(),
                         pc: t.state.pc,
                         call_sites: t.state.trap(TrapKind::Interrupted).call_sites,
                     }),
