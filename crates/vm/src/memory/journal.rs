@@ -175,6 +175,9 @@ impl Memory {
                 else {
                     return true;
                 };
+                if now == &saved.bytes[..] {
+                    return false;
+                }
                 // (Region slot `k` holds the addresses `k << REGION_SHIFT ..`.)
                 let base = ((saved.region as u64) << REGION_SHIFT) + at as u64;
                 now.iter()
